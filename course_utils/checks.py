@@ -1,0 +1,157 @@
+"""Self-checks for exercises: each prints a clear pass, or fails with a hint that says what to fix.
+
+Every check either prints ``✅ <what>: passed`` or raises `CheckFailed`, whose message names
+what was expected, what was found, and a likely cause. Library frames are hidden from the
+traceback (IPython honours ``__tracebackhide__``) so a student sees the hint, not our code.
+
+Example:
+    >>> check_equal(26, 26, "conv1 output size")
+    ✅ conv1 output size: passed
+    >>> check_shape(torch.zeros(8, 10, 24, 24), (8, 10, 26, 26), "conv1 output")
+    Traceback (most recent call last):
+    ...
+    course_utils.checks.CheckFailed: conv1 output: expected shape (8, 10, 26, 26), got (8, 10, 24, 24): the height and width differ; check the kernel size, padding and stride (N = floor((M + 2p - k) / s) + 1)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+class CheckFailed(AssertionError):
+    """A self-check did not pass; the message is written for the student."""
+
+
+def passed(what: str) -> None:
+    """Announce a passing check (also used by the grader to count passes)."""
+    print(f"✅ {what}: passed")
+
+
+def fail(what: str, message: str, hint: str | None = None) -> None:
+    __tracebackhide__ = True
+    raise CheckFailed(f"{what}: {message}" + (f": {hint}" if hint else ""))
+
+
+def _not_implemented(value, what):
+    __tracebackhide__ = True
+    if value is None:
+        fail(what, "got None", "did your function forget to `return` its result?")
+    if value is NotImplemented or value is Ellipsis:
+        fail(what, "got a placeholder", "replace it with your own code")
+
+
+def shape_hint(expected: tuple, got: tuple) -> str:
+    """Guess why two shapes differ, in words a student can act on."""
+    if len(expected) != len(got):
+        if len(got) == len(expected) + 2 or len(got) > len(expected):
+            return "the number of dimensions differs; did you forget to flatten?"
+        return "the number of dimensions differs; did you drop the batch or channel dimension?"
+    if len(got) >= 1 and expected[0] != got[0]:
+        return "the batch size (first dimension) differs; keep one row per input sample"
+    if len(got) == 4 and expected[1] != got[1]:
+        return "the number of channels differs; check out_channels of the convolution"
+    if len(got) == 4:
+        return ("the height and width differ; check the kernel size, padding and stride "
+                "(N = floor((M + 2p - k) / s) + 1)")
+    return "check the layer sizes"
+
+
+def check_shape(tensor, expected: tuple, what: str = "shape", hint: str | None = None) -> None:
+    """Check a tensor's (or array's) shape; ``None`` in ``expected`` matches any size."""
+    __tracebackhide__ = True
+    _not_implemented(tensor, what)
+    if not hasattr(tensor, "shape"):
+        fail(what, f"expected a tensor, got a {type(tensor).__name__}")
+    got = tuple(tensor.shape)
+    expected = tuple(expected)
+    same = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected, got))
+    if not same:
+        fail(what, f"expected shape {expected}, got {got}", hint or shape_hint(expected, got))
+    passed(what)
+
+
+def check_dtype(tensor, expected, what: str = "dtype", hint: str | None = None) -> None:
+    """Check a tensor's dtype, e.g. ``torch.float32``."""
+    __tracebackhide__ = True
+    _not_implemented(tensor, what)
+    if tensor.dtype != expected:
+        fail(what, f"expected dtype {expected}, got {tensor.dtype}",
+             hint or "convert with .float() / .long() or .to(dtype)")
+    passed(what)
+
+
+def check_equal(value, expected, what: str = "value", hint: str | None = None) -> None:
+    """Check exact equality (whole numbers, strings, tuples)."""
+    __tracebackhide__ = True
+    _not_implemented(value, what)
+    if isinstance(expected, int) and not isinstance(expected, bool):
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+    if value != expected:
+        shown = f"{expected:,}" if isinstance(expected, int) and not isinstance(expected, bool) else repr(expected)
+        got = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+        fail(what, f"expected {shown}, got {got}", hint)
+    passed(what)
+
+
+def check_parameter_count(model, expected: int, what: str = "parameter count", hint: str | None = None) -> None:
+    """Check the number of trainable parameters of a model."""
+    __tracebackhide__ = True
+    _not_implemented(model, what)
+    if not hasattr(model, "parameters"):
+        fail(what, f"expected a torch.nn.Module, got a {type(model).__name__}")
+    got = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if got != expected:
+        if hint is None:
+            per_layer = ", ".join(f"{n}: {p.numel():,}" for n, p in model.named_parameters())
+            hint = f"your layers have {per_layer or 'no parameters'}"
+        fail(what, f"expected {expected:,} parameters, got {got:,}", hint)
+    passed(what)
+
+
+def check_close(value, reference, what: str = "value", rtol: float = 1e-5, atol: float = 1e-6,
+                hint: str | None = None) -> None:
+    """Check numbers or tensors against a reference within a tolerance (like torch.allclose)."""
+    __tracebackhide__ = True
+    _not_implemented(value, what)
+    value_t = torch.as_tensor(value, dtype=torch.float64)
+    ref_t = torch.as_tensor(reference, dtype=torch.float64)
+    if value_t.shape != ref_t.shape:
+        fail(what, f"expected shape {tuple(ref_t.shape)}, got {tuple(value_t.shape)}",
+             hint or shape_hint(tuple(ref_t.shape), tuple(value_t.shape)))
+    if not torch.allclose(value_t, ref_t, rtol=rtol, atol=atol):
+        diff = (value_t - ref_t).abs()
+        where = "" if diff.numel() == 1 else f" (at {int((diff > atol + rtol * ref_t.abs()).sum())} of {diff.numel()} positions)"
+        shown = (f"expected {ref_t.item():.6g}, got {value_t.item():.6g}" if diff.numel() == 1
+                 else f"values differ from the reference by up to {diff.max().item():.3g}{where}")
+        fail(what, shown, hint)
+    passed(what)
+
+
+def check_decreasing(losses, what: str = "loss", min_drop: float = 0.0, hint: str | None = None) -> None:
+    """Check that a sequence of losses went down overall (last < first by more than ``min_drop``)."""
+    __tracebackhide__ = True
+    _not_implemented(losses, what)
+    values = [float(v) for v in losses]
+    if len(values) < 2:
+        fail(what, f"need at least two values to see a trend, got {len(values)}")
+    if any(math.isnan(v) or math.isinf(v) for v in values):
+        fail(what, "contains NaN or infinity", hint or "the learning rate may be far too high")
+    if not values[-1] < values[0] - min_drop:
+        fail(what, f"did not decrease (first {values[0]:.4g}, last {values[-1]:.4g})",
+             hint or "did you call optimizer.zero_grad(), loss.backward() and optimizer.step()?")
+    passed(what)
+
+
+def check_between(value, low: float, high: float, what: str = "value", hint: str | None = None) -> None:
+    """Check ``low <= value <= high``, e.g. an accuracy reached after training."""
+    __tracebackhide__ = True
+    _not_implemented(value, what)
+    value = float(value)
+    if not low <= value <= high:
+        fail(what, f"expected a value between {low:g} and {high:g}, got {value:.4g}", hint)
+    passed(what)

@@ -1,0 +1,179 @@
+"""The ``course`` command: run lessons, sweep parameters, check the setup, build and grade exercises.
+
+    course run [NOTEBOOK...] [-p NAME VALUE]... [--quick] [--out DIR]
+    course sweep NOTEBOOK -p NAME V1 V2 ... [--workers N] [--out DIR] [--quick]
+    course params NOTEBOOK
+    course doctor
+    course exercises [--check]
+    course grade SUBMISSION... [--timeout S] [--out gradebook.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .data import repo_root
+
+
+def _lesson_notebooks() -> list[Path]:
+    root = Path.cwd() if (Path.cwd() / "notebooks").is_dir() else repo_root()
+    return sorted((root / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def cmd_run(args) -> int:
+    from .runner import ParameterError, execute, format_table, validate_parameters
+
+    notebooks = [Path(n) for n in args.notebooks] or _lesson_notebooks()
+    if not notebooks:
+        print("no notebooks found; run from the course folder or name them", file=sys.stderr)
+        return 2
+    overrides = dict(args.param or [])
+    if args.quick:
+        overrides["quick"] = "True"
+    # Validate every notebook's parameters before running any, so a typo costs nothing.
+    typed = {}
+    for nb in notebooks:
+        try:
+            typed[nb] = validate_parameters(nb, overrides)
+        except (ParameterError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    out = Path(args.out)
+    results = []
+    for nb in notebooks:
+        print(f"running {nb.name} {typed[nb] or ''}".rstrip(), flush=True)
+        result = execute(nb, out / nb.name, typed[nb], timeout=args.timeout)
+        results.append(result)
+        print(f"  {result.status} in {result.seconds:.1f}s"
+              + (f": {result.error}" if result.error else ""), flush=True)
+    summary = out / "summary.json"
+    summary.write_text(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+    print()
+    print(format_table(results))
+    print(f"\nexecuted notebooks and summary.json are in {out}/")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def cmd_params(args) -> int:
+    from .runner import describe_parameters
+
+    print(describe_parameters(args.notebook))
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from .runner import ParameterError
+    from .sweep import plot_sweep, run_sweep
+
+    values = {}
+    for name, *vals in args.param or []:
+        if not vals:
+            print(f"error: -p {name} needs at least one value", file=sys.stderr)
+            return 2
+        values[name] = vals
+    out = Path(args.out or Path("build/sweeps") / Path(args.notebook).stem)
+    try:
+        table = run_sweep(args.notebook, values, out, workers=args.workers, timeout=args.timeout,
+                          quick=args.quick)
+    except (ParameterError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    figures = plot_sweep(table, list(values), out)
+    print(table.drop(columns=["notebook"]).to_string(index=False))
+    print(f"\nresults: {out / 'results.csv'}; figures: {', '.join(str(f) for f in figures) or 'none'}")
+    return 0 if (table["status"] == "ok").all() else 1
+
+
+def cmd_doctor(args) -> int:
+    import platform
+
+    import torch
+    import torchvision
+
+    from .data import DATASETS, data_root, verify_split
+    from .repro import get_device
+
+    print(f"python       {platform.python_version()} ({sys.executable})")
+    print(f"torch        {torch.__version__}, torchvision {torchvision.__version__}")
+    print(f"threads      {torch.get_num_threads()}")
+    print("device       ", end="")
+    get_device()
+    root = data_root()
+    print(f"data root    {root} ({'from COURSE_DATA_DIR' if 'COURSE_DATA_DIR' in __import__('os').environ else 'default; set COURSE_DATA_DIR to change'})")
+    ok = True
+    for name in DATASETS:
+        for train in (True, False):
+            problems = verify_split(name, train, root)
+            split = "train" if train else "test"
+            if problems:
+                status = "missing" if all(p.startswith("missing") for p in problems) else "BAD"
+                print(f"  {name:<14} {split:<5} {status}: {problems[0]}")
+                ok = ok and (name != "mnist")  # Fashion-MNIST is needed by later lessons only
+            else:
+                print(f"  {name:<14} {split:<5} found and verified")
+    print("all good" if ok else "MNIST is not usable: see above")
+    return 0 if ok else 1
+
+
+def cmd_exercises(args) -> int:
+    from .exercises import build_all
+
+    return build_all(check=args.check)
+
+
+def cmd_grade(args) -> int:
+    from .grading import grade_main
+
+    return grade_main(args.submissions, timeout=args.timeout, out=args.out, work=args.work)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="course", description="Run, sweep and grade the CNNs-on-MNIST course.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="execute lesson notebooks with papermill (all lessons by default)")
+    p.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/*.ipynb)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="set a parameter (checked against the notebook's parameters cell)")
+    p.add_argument("--quick", action="store_true", help="smoke run: tiny subset, 1 epoch")
+    p.add_argument("--out", default="build/run", help="folder for executed copies (default build/run)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("params", help="list a notebook's parameters, types and defaults")
+    p.add_argument("notebook")
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("sweep", help="run a notebook over a grid of parameters")
+    p.add_argument("notebook")
+    p.add_argument("-p", "--param", nargs="+", action="append", metavar="NAME VALUE",
+                   help="a parameter and the values to try, e.g. -p seed 0 1 2")
+    p.add_argument("--workers", type=int, default=1, help="parallel runs (each gets cores/N threads)")
+    p.add_argument("--out", default=None, help="folder for results (default build/sweeps/<notebook>)")
+    p.add_argument("--quick", action="store_true", help="smoke runs: tiny subset, 1 epoch")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("doctor", help="check versions, device and data")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("exercises", help="generate exercises/ from solutions/")
+    p.add_argument("--check", action="store_true", help="fail if exercises/ is out of date")
+    p.set_defaults(func=cmd_exercises)
+
+    p = sub.add_parser("grade", help="grade submitted exercise notebooks into a gradebook")
+    p.add_argument("submissions", nargs="+", help="notebooks or folders of notebooks")
+    p.add_argument("--timeout", type=int, default=300, help="seconds allowed per submission")
+    p.add_argument("--out", default="gradebook.csv")
+    p.add_argument("--work", default="build/grading", help="folder for executed copies")
+    p.set_defaults(func=cmd_grade)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

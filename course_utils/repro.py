@@ -1,0 +1,62 @@
+"""Reproducibility and hardware: seeding every random generator and choosing a device.
+
+Example:
+    >>> set_seed(0)
+    >>> device = get_device()          # doctest: +SKIP
+    Using device: cpu (no CUDA or MPS GPU found)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch so that a rerun draws the same random numbers."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be a whole number, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def get_device(preference: str = "auto", verbose: bool = True) -> torch.device:
+    """Pick CUDA, then Apple's MPS, then the CPU; or honour an explicit ``preference``.
+
+    ``preference`` is "auto", "cpu", "cuda", "cuda:1" or "mps". Asking for a GPU that is not
+    there raises an error that says what is available, rather than silently using the CPU.
+    """
+    if preference == "auto":
+        if torch.cuda.is_available():
+            device, why = torch.device("cuda"), torch.cuda.get_device_name(0)
+        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            device, why = torch.device("mps"), "Apple GPU"
+        else:
+            device, why = torch.device("cpu"), f"no CUDA or MPS GPU found; {torch.get_num_threads()} threads"
+    else:
+        try:
+            device = torch.device(preference)
+        except RuntimeError:
+            raise ValueError(f"unknown device {preference!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from None
+        available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                     "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()}
+        if not available.get(device.type, False):
+            have = ", ".join(k for k, v in available.items() if v)
+            raise ValueError(f"device {preference!r} is not available on this machine "
+                             f"(available: {have}); use device='auto' to pick the best one")
+        why = "as requested"
+    if verbose:
+        print(f"Using device: {device} ({why})")
+    return device
+
+
+def set_threads(n: int | None = None) -> int:
+    """Limit PyTorch's CPU threads (``$COURSE_THREADS`` if set), so parallel runs share cores."""
+    n = n or int(os.environ.get("COURSE_THREADS", 0)) or None
+    if n:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()

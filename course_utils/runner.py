@@ -1,0 +1,166 @@
+"""Executing lesson notebooks with papermill: typed parameter validation, runs, and summaries.
+
+This is the engine behind ``course run`` and ``course sweep``. Papermill alone only warns
+about an unknown parameter and passes any string through; here every ``-p NAME VALUE`` is
+checked against the notebook's ``parameters`` cell (its names, declared types and defaults)
+*before* anything executes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "y", "on"}, {"false", "0", "no", "n", "off"}
+
+
+class ParameterError(ValueError):
+    """A parameter the notebook does not declare, or a value of the wrong type."""
+
+
+def notebook_parameters(path: Path | str) -> dict[str, dict]:
+    """The notebook's declared parameters: ``{name: {"type", "default", "help"}}``."""
+    import papermill
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no notebook at {path}")
+    declared = papermill.inspect_notebook(str(path))
+    return {name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]}
+            for name, p in declared.items()}
+
+
+def describe_parameters(path: Path | str) -> str:
+    """A table of a notebook's parameters for error messages and ``--help``."""
+    params = notebook_parameters(path)
+    if not params:
+        return f"{Path(path).name} declares no parameters (no cell tagged 'parameters')"
+    width = max(len(n) for n in params)
+    lines = [f"parameters of {Path(path).name}:"]
+    for name, p in params.items():
+        lines.append(f"  {name:<{width}}  {p['type']:<6} default {p['default']:<8} {p['help']}")
+    return "\n".join(lines)
+
+
+def convert_value(name: str, text, type_name: str):
+    """Turn a command-line string into the declared type, or raise a `ParameterError`."""
+    if not isinstance(text, str):  # already typed (from Python code)
+        text = str(text)
+    optional = type_name.startswith("Optional[")
+    base = type_name[len("Optional["):-1] if optional else type_name
+    if optional and text == "None":
+        return None
+    try:
+        if base == "int":
+            return int(text)
+        if base == "float":
+            return float(text)
+        if base == "bool":
+            if text.lower() in TRUE_WORDS:
+                return True
+            if text.lower() in FALSE_WORDS:
+                return False
+            raise ValueError
+        return text  # str, or a type we cannot check: passed through unchanged
+    except ValueError:
+        raise ParameterError(f"parameter {name} is declared as {type_name}, "
+                             f"but {text!r} is not a valid {base}") from None
+
+
+def validate_parameters(path: Path | str, overrides: dict) -> dict:
+    """Check ``overrides`` (name -> string) against the notebook; return them typed."""
+    declared = notebook_parameters(path)
+    typed = {}
+    for name, text in overrides.items():
+        if name not in declared:
+            raise ParameterError(f"{Path(path).name} has no parameter {name!r}\n"
+                                 + describe_parameters(path))
+        try:
+            typed[name] = convert_value(name, text, declared[name]["type"])
+        except ParameterError as err:
+            raise ParameterError(f"{err}\n{describe_parameters(path)}") from None
+    return typed
+
+
+def effective_parameters(path: Path | str, typed_overrides: dict) -> dict:
+    """Every parameter's value for a run: the defaults, with the overrides applied."""
+    import ast
+
+    values = {}
+    for name, p in notebook_parameters(path).items():
+        try:
+            values[name] = ast.literal_eval(p["default"])
+        except (ValueError, SyntaxError):
+            values[name] = p["default"]
+    values.update(typed_overrides)
+    return values
+
+
+@dataclass
+class RunResult:
+    notebook: str
+    output: str
+    parameters: dict
+    status: str = "ok"          # "ok" or "failed"
+    seconds: float = 0.0
+    metrics: dict = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def execute(path: Path | str, output: Path | str, parameters: dict, timeout: int | None = None,
+            threads: int | None = None) -> RunResult:
+    """Execute one notebook into ``output`` with papermill; never raises for a failing notebook."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from .notebook import read_metrics
+
+    path, output = Path(path).resolve(), Path(output).resolve()
+    if output == path:
+        raise ValueError(f"refusing to overwrite the source notebook {path}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if threads:  # the kernel inherits these, so parallel runs share the cores
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "COURSE_THREADS"):
+            os.environ[var] = str(threads)
+    result = RunResult(notebook=str(path), output=str(output),
+                       parameters=effective_parameters(path, parameters))
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(path), str(output), parameters=parameters, cwd=str(path.parent),
+                                   kernel_name="python3", progress_bar=False,
+                                   execution_timeout=timeout)
+    except PapermillExecutionError as err:
+        result.status = "failed"
+        result.error = f"cell {err.exec_count}: {err.ename}: {err.evalue}"
+    except Exception as err:  # a dead kernel, a timeout, an unreadable notebook
+        result.status = "failed"
+        result.error = f"{type(err).__name__}: {err}"
+    result.seconds = round(time.perf_counter() - start, 1)
+    if output.exists():
+        try:
+            result.metrics = read_metrics(nbformat.read(str(output), as_version=4))
+        except Exception:  # a half-written output still leaves the run's status
+            pass
+    return result
+
+
+def format_table(results: list[RunResult]) -> str:
+    """A plain-text table of runs: notebook, status, seconds, metrics (and the error if any)."""
+    rows = [("notebook", "status", "seconds", "metrics")]
+    for r in results:
+        metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in r.metrics.items())
+        rows.append((Path(r.notebook).name, r.status, f"{r.seconds:.1f}", metrics or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in results:
+        if r.error:
+            lines.append(f"FAILED {Path(r.notebook).name}: {r.error}")
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Shape arithmetic for convolution and pooling layers, and a layer-by-layer shape table.
+
+The one formula behind every size in the course (PyTorch's documentation writes the same):
+
+    N = floor((M + 2p - d(k - 1) - 1) / s) + 1
+
+for input size M, kernel k, stride s, padding p and dilation d. With d = 1 it is the familiar
+``floor((M + 2p - k) / s) + 1``.
+
+Example:
+    >>> conv_output_size(28, kernel=5, padding=1)
+    26
+    >>> pool_output_size(26, kernel=2)
+    13
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+from torch import nn
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    """Output length along one dimension of a convolution (or pooling) layer."""
+    for name, value in dict(size=size, kernel=kernel, stride=stride, dilation=dilation).items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"padding must be a whole number >= 0, got {padding!r}")
+    out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    if out < 1:
+        raise ValueError(f"a kernel spanning {dilation * (kernel - 1) + 1} pixels does not fit "
+                         f"in an input of size {size} with padding {padding}: the output would "
+                         f"have size {out}")
+    return out
+
+
+def pool_output_size(size: int, kernel: int = 2, stride: int | None = None, padding: int = 0) -> int:
+    """Output length of a pooling layer; the stride defaults to the kernel size, as in PyTorch."""
+    return conv_output_size(size, kernel, stride or kernel, padding)
+
+
+def layer_table(model: nn.Module, input_shape=(1, 1, 28, 28)) -> pd.DataFrame:
+    """Run one dummy batch through ``model`` and list each leaf layer's output shape and size.
+
+    Forward hooks record what each layer produced, so the table shows what really happens,
+    not what we think happens.
+    """
+    rows, hooks = [], []
+    for name, module in model.named_modules():
+        if len(list(module.children())) == 0:  # leaf layers only
+            def record(mod, inputs, output, name=name):
+                rows.append({"layer": name, "type": type(mod).__name__,
+                             "output shape": tuple(output.shape),
+                             "parameters": sum(p.numel() for p in mod.parameters())})
+            hooks.append(module.register_forward_hook(record))
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            model(torch.zeros(input_shape, device=device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    table = pd.DataFrame(rows)
+    table.loc[len(table)] = {"layer": "total", "type": "", "output shape": "",
+                             "parameters": int(table["parameters"].sum())}
+    return table
+
+
+def receptive_fields(layers: list[tuple[str, int, int]]) -> pd.DataFrame:
+    """Receptive field of each layer in a stack of ``(name, kernel, stride)`` layers.
+
+    A unit sees ``r`` input pixels; each new layer adds ``(k - 1) * jump`` of them, where
+    ``jump`` (the product of the strides so far) is the input-pixel distance between
+    neighbouring units.
+    """
+    rf, jump, rows = 1, 1, []
+    for name, kernel, stride in layers:
+        rf += (kernel - 1) * jump
+        jump *= stride
+        rows.append({"layer": name, "kernel": kernel, "stride": stride,
+                     "receptive field": rf, "jump": jump})
+    return pd.DataFrame(rows)

@@ -1,0 +1,145 @@
+"""Parameter sweeps: run a notebook over a grid of parameters, in parallel, resumably.
+
+``course sweep notebooks/03_two_conv_net.ipynb -p n_conv 1 2 -p seed 0 1 2`` runs the six
+combinations, keeps each executed notebook in the output folder, and collects parameters and
+recorded metrics into ``results.csv`` plus a figure of each metric (mean +- std over seeds).
+A finished run leaves a small JSON record; running the same sweep again skips those runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import pandas as pd
+
+from .runner import RunResult, execute, validate_parameters
+
+
+def grid(values: dict[str, list]) -> list[dict]:
+    """The cartesian product of parameter values, as a list of ``{name: value}`` dicts."""
+    names = list(values)
+    return [dict(zip(names, combo)) for combo in itertools.product(*values.values())]
+
+
+def run_id(params: dict) -> str:
+    """A file-name-safe id such as ``n_conv=1__seed=0``."""
+    def safe(value):
+        return "".join(c if c.isalnum() or c in ".-" else "_" for c in str(value))
+    return "__".join(f"{k}={safe(v)}" for k, v in params.items()) or "defaults"
+
+
+def _run_one(notebook: str, out_dir: str, params: dict, threads: int, timeout: int | None) -> dict:
+    rid = run_id(params)
+    result = execute(notebook, Path(out_dir) / f"{rid}.ipynb", params, timeout=timeout, threads=threads)
+    record = result.to_dict() | {"run": rid, "swept": params}
+    (Path(out_dir) / f"{rid}.json").write_text(json.dumps(record, indent=1, default=str))
+    return record
+
+
+def run_sweep(notebook: Path | str, values: dict[str, list[str]], out_dir: Path | str,
+              workers: int = 1, timeout: int | None = None, quick: bool = False, echo=print) -> pd.DataFrame:
+    """Run every combination of ``values`` (strings, checked and typed here) and collect results.
+
+    Each of the ``workers`` processes gets ``cores // workers`` torch threads: two runs that each
+    try to use every core fight over them and both crawl.
+    """
+    notebook, out_dir = Path(notebook), Path(out_dir)
+    typed = {name: [validate_parameters(notebook, {name: v})[name] for v in vals]
+             for name, vals in values.items()}
+    if quick:
+        validate_parameters(notebook, {"quick": "True"})
+    runs = grid(typed)
+    if quick:
+        runs = [r | {"quick": True} for r in runs]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records, todo = {}, []
+    for params in runs:
+        done = out_dir / f"{run_id(params)}.json"
+        if done.exists() and json.loads(done.read_text()).get("status") == "ok":
+            records[run_id(params)] = json.loads(done.read_text())
+        else:
+            todo.append(params)
+    if records:
+        echo(f"resuming: {len(records)} of {len(runs)} runs already finished in {out_dir}")
+    workers = max(1, min(workers, len(todo) or 1))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    start = time.perf_counter()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=None)  # None: only in a terminal
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_run_one, str(notebook), str(out_dir), p, threads, timeout) for p in todo]
+        for i, future in enumerate(as_completed(futures), 1):
+            record = future.result()
+            records[record["run"]] = record
+            elapsed = time.perf_counter() - start
+            left = elapsed / i * (len(todo) - i)
+            bar.update()
+            message = (f"[{i}/{len(todo)}] {record['run']}: {record['status']} in "
+                       f"{record['seconds']:.0f}s"
+                       + (f" {_metrics_text(record['metrics'])}" if record["metrics"] else "")
+                       + (f" ({record['error']})" if record["error"] else "")
+                       + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left")
+            bar.write(message) if not bar.disable else echo(message)
+    bar.close()
+    table = results_table([records[run_id(p)] for p in runs])
+    table.to_csv(out_dir / "results.csv", index=False)
+    return table
+
+
+def _metrics_text(metrics: dict) -> str:
+    return " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+
+
+def results_table(records: list[dict]) -> pd.DataFrame:
+    """One row per run: the swept parameters, status, seconds, metrics and error."""
+    rows = []
+    for r in records:
+        rows.append({**r["swept"], "status": r["status"], "seconds": r["seconds"],
+                     **r["metrics"], "error": r["error"] or "", "notebook": Path(r["output"]).name})
+    return pd.DataFrame(rows)
+
+
+def plot_sweep(table: pd.DataFrame, swept: list[str], out_dir: Path | str) -> list[Path]:
+    """For each recorded metric, a figure of mean +- std over seeds against the swept parameters."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    ok = table[table["status"] == "ok"]
+    fixed = {"status", "seconds", "error", "notebook", *swept}
+    metrics = [c for c in ok.columns if c not in fixed and pd.api.types.is_numeric_dtype(ok[c])]
+    factors = [p for p in swept if p != "seed" and ok[p].nunique() > 1] if len(ok) else []
+    paths = []
+    for metric in metrics:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        x = factors[0] if factors else None
+        hue = factors[1] if len(factors) > 1 else None
+        if x is None:
+            ok_plot = ok.assign(run="all runs")
+            x = "run"
+        else:
+            ok_plot = ok.assign(**{x: ok[x].astype(str)})
+        if hue:
+            ok_plot = ok_plot.assign(**{hue: ok_plot[hue].astype(str)})
+        sns.pointplot(data=ok_plot, x=x, y=metric, hue=hue, errorbar="sd", capsize=0.1, ax=ax,
+                      linestyles="none" if hue is None else "-")
+        n_seeds = ok["seed"].nunique() if "seed" in ok else 1
+        ax.set_title(f"{metric}: mean +- std over {n_seeds} seed(s)")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = Path(out_dir) / f"{metric}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+__all__ = ["grid", "run_id", "run_sweep", "results_table", "plot_sweep", "RunResult"]

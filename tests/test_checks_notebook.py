@@ -1,0 +1,90 @@
+"""course_utils.checks (hints for students) and course_utils.notebook (metrics and claims)."""
+
+import nbformat
+import pytest
+import torch
+from torch import nn
+
+from course_utils import checks
+from course_utils.checks import CheckFailed
+from course_utils.models import ConvNet
+from course_utils.notebook import METRICS_MIME, check_claim, matches_reference, read_metrics, record
+
+
+def test_passing_checks_print_a_pass(capsys):
+    checks.check_shape(torch.zeros(4, 10, 26, 26), (None, 10, 26, 26), "conv1 output")
+    checks.check_parameter_count(ConvNet(), 30_840)
+    checks.check_close(0.1 + 0.2, 0.3, "sum")
+    checks.check_decreasing([2.3, 1.0, 0.5])
+    checks.check_equal(26, 26, "size")
+    checks.check_dtype(torch.zeros(2, dtype=torch.long), torch.long)
+    checks.check_between(0.99, 0.98, 1.0, "accuracy")
+    out = capsys.readouterr().out
+    assert out.count("passed") == 7 and "conv1 output: passed" in out
+
+
+def test_shape_hint_names_the_padding():
+    with pytest.raises(CheckFailed, match=r"expected shape \(4, 10, 26, 26\), got \(4, 10, 24, 24\).*padding"):
+        checks.check_shape(torch.zeros(4, 10, 24, 24), (4, 10, 26, 26), "conv1 output")
+
+
+def test_shape_hint_for_flatten_and_channels():
+    with pytest.raises(CheckFailed, match="flatten"):
+        checks.check_shape(torch.zeros(4, 20, 5, 5), (4, 500))
+    with pytest.raises(CheckFailed, match="out_channels"):
+        checks.check_shape(torch.zeros(4, 16, 26, 26), (4, 10, 26, 26))
+
+
+def test_parameter_count_hint_lists_the_layers():
+    model = nn.Sequential(nn.Linear(500, 50), nn.Linear(50, 10))
+    with pytest.raises(CheckFailed, match=r"expected 30,840 parameters, got 25,560.*0.weight: 25,000"):
+        checks.check_parameter_count(model, 30_840)
+    with pytest.raises(CheckFailed, match="conv layers"):
+        checks.check_parameter_count(model, 30_840, hint="did you forget the conv layers?")
+
+
+def test_none_means_a_missing_return():
+    with pytest.raises(CheckFailed, match="forget to `return`"):
+        checks.check_equal(None, 26, "conv_output_size(28, 5, padding=1)")
+
+
+def test_close_and_decreasing_failures():
+    with pytest.raises(CheckFailed, match="expected 0.3, got 0.4"):
+        checks.check_close(0.4, 0.3)
+    with pytest.raises(CheckFailed, match="differ from the reference by up to"):
+        checks.check_close(torch.ones(3), torch.zeros(3))
+    with pytest.raises(CheckFailed, match="zero_grad"):
+        checks.check_decreasing([1.0, 1.2])
+    with pytest.raises(CheckFailed, match="NaN"):
+        checks.check_decreasing([1.0, float("nan")])
+
+
+def test_check_failed_is_an_assertion_error():
+    assert issubclass(CheckFailed, AssertionError)
+
+
+def test_record_prints_outside_jupyter(capsys):
+    record("test_accuracy", torch.tensor(0.9912))
+    assert capsys.readouterr().out.strip() == "test_accuracy = 0.9912"
+    with pytest.raises(TypeError):
+        record("model", nn.Linear(1, 1))
+
+
+def test_read_metrics_from_an_executed_notebook():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("record(...)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={METRICS_MIME: {"test_accuracy": 0.99},
+                                                                 "text/plain": "x"})]
+    nb.cells = [cell, nbformat.v4.new_code_cell("")]
+    assert read_metrics(nb) == {"test_accuracy": 0.99}
+
+
+def test_claims_assert_only_with_reference_settings(capsys):
+    check_claim("accuracy >= 99%", holds=True, applies=True)
+    assert "claim holds" in capsys.readouterr().out
+    check_claim("accuracy >= 99%", holds=False, applies=False)
+    assert "not checked" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="did not reproduce"):
+        check_claim("accuracy >= 99%", holds=False, applies=True)
+    assert matches_reference({"epochs": 10}, {"epochs": 10, "seed": 3})
+    assert not matches_reference({"epochs": 10}, {"epochs": 1})

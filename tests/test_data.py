@@ -1,0 +1,126 @@
+"""course_utils.data: loading, verification, splits, batching, and the error messages."""
+
+import os
+
+import pytest
+import torch
+
+from course_utils import data as D
+from conftest import make_tiny_dataset, write_idx
+
+
+def test_loads_tiny_dataset_normalized_and_split(tiny_data):
+    assert tiny_data.train_x.shape == (100, 1, 28, 28)
+    assert tiny_data.val_x.shape == (20, 1, 28, 28)
+    assert tiny_data.test_x.shape == (40, 1, 28, 28)
+    assert tiny_data.train_x.dtype == torch.float32 and tiny_data.train_y.dtype == torch.int64
+    # statistics come from the training samples used, so those are standardized exactly
+    assert abs(tiny_data.train_x.mean().item()) < 1e-4
+    assert abs(tiny_data.train_x.std().item() - 1) < 1e-3
+
+
+def test_split_is_seeded_and_disjoint():
+    a_train, a_val = D.split_indices(100, 10, seed=3)
+    b_train, b_val = D.split_indices(100, 10, seed=3)
+    c_train, _ = D.split_indices(100, 10, seed=4)
+    assert torch.equal(a_train, b_train) and torch.equal(a_val, b_val)
+    assert not torch.equal(a_train, c_train)
+    assert set(a_train.tolist()).isdisjoint(a_val.tolist())
+    assert len(set(a_train.tolist()) | set(a_val.tolist())) == 100
+
+
+def test_train_size_subset(tiny_root):
+    data = D.load_data("mnist", val_size=20, train_size=30, root=tiny_root, download=False)
+    assert len(data.train_y) == 30 and len(data.val_y) == 20 and len(data.test_y) == 40
+
+
+@pytest.mark.parametrize("bad", [0, -5, 101, 10**6])
+def test_train_size_out_of_range_is_explained(tiny_root, bad):
+    with pytest.raises(ValueError, match=r"train_size must be between 1 and 100"):
+        D.load_data("mnist", val_size=20, train_size=bad, root=tiny_root, download=False)
+
+
+def test_train_size_wrong_type(tiny_root):
+    with pytest.raises(TypeError, match="whole number"):
+        D.load_data("mnist", val_size=20, train_size="100", root=tiny_root, download=False)
+
+
+def test_unknown_dataset_lists_choices(tiny_root):
+    with pytest.raises(ValueError, match=r"unknown dataset 'cifar'.*fashion_mnist.*mnist"):
+        D.load_data("cifar", root=tiny_root)
+
+
+def test_missing_data_without_network_names_the_fix(tmp_path, monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
+    with pytest.raises(D.DataError) as err:
+        D.load_split("mnist", True, root=tmp_path / "empty", download=True)
+    message = str(err.value)
+    assert "COURSE_DATA_DIR" in message and "download" in message and "network is unreachable" in message
+
+
+def test_missing_data_with_download_off(tmp_path):
+    with pytest.raises(D.DataError, match=r"(?s)missing file.*COURSE_DATA_DIR"):
+        D.load_split("mnist", True, root=tmp_path, download=False)
+
+
+def test_truncated_file_is_named(tiny_root):
+    path = tiny_root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(D.DataError, match=r"train-images-idx3-ubyte is truncated.*size mismatch"):
+        D.load_split("mnist", True, root=tiny_root, download=False)
+
+
+def test_not_an_idx_file(tiny_root):
+    (tiny_root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").write_text("<html>404</html>")
+    with pytest.raises(D.DataError, match="bad magic number"):
+        D.load_split("mnist", False, root=tiny_root, download=False)
+
+
+def test_full_size_file_with_wrong_bytes_fails_checksum(tmp_path):
+    # a full-size label file (10,000 labels) whose content is not the official one
+    write_idx(tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", torch.zeros(10_000).numpy())
+    write_idx(tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte", torch.zeros(3, 28, 28).numpy())
+    problems = D.verify_split("mnist", False, tmp_path)
+    assert any("checksum mismatch" in p for p in problems)
+
+
+def test_data_root_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert D.data_root() == tmp_path
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    assert D.data_root() == D.repo_root() / "data"
+
+
+def test_iterate_batches_covers_everything_once():
+    x, y = torch.arange(10).float().unsqueeze(1), torch.arange(10)
+    batches = list(D.iterate_batches(x, y, 4, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat([b[1] for b in batches]).tolist()) == list(range(10))
+    assert all(torch.equal(bx.squeeze(1).long(), by) for bx, by in batches)
+
+
+def test_dataloader_path_matches_fast_path(tiny_root):
+    images, labels = D.load_split("mnist", False, root=tiny_root, download=False)
+    mean, std = D.normalization_stats(images)
+    loader = D.make_dataloader("mnist", train=False, batch_size=8, mean=mean, std=std, root=tiny_root)
+    xb, yb = next(iter(loader))
+    assert torch.allclose(xb, D.normalize(images[:8], mean, std), atol=1e-5)
+    assert torch.equal(yb, labels[:8])
+
+
+def test_fashion_mnist_classes(tmp_path):
+    root = make_tiny_dataset(tmp_path, folder="FashionMNIST")
+    data = D.load_data("fashion_mnist", val_size=10, root=root, download=False)
+    assert data.classes[9] == "Ankle boot"
+
+
+@pytest.mark.skipif(not os.environ.get("COURSE_DATA_DIR"), reason="needs the real dataset (COURSE_DATA_DIR)")
+def test_real_mnist_verifies_and_has_the_documented_class_counts():
+    assert D.verify_split("mnist", True) == [] and D.verify_split("mnist", False) == []
+    _, labels = D.load_split("mnist", True, download=False)
+    assert torch.bincount(labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

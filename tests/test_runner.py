@@ -1,0 +1,113 @@
+"""course run / params / sweep: parameters checked before running, failures reported, sources untouched."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from course_utils import cli
+from course_utils.runner import ParameterError, convert_value, validate_parameters
+from course_utils.sweep import grid, plot_sweep, run_id, run_sweep
+
+
+def make_notebook(path: Path, body: str) -> Path:
+    """A small notebook with a typed parameters cell and a body that records a metric."""
+    params = nbformat.v4.new_code_cell(
+        'seed: int = 0  # random seed\nepochs: int = 2  # passes over the data\n'
+        'lr: float = 0.1  # learning rate\nquick: bool = False  # smoke run\nname: str = "x"  # a label')
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def good(tmp_path):
+    return make_notebook(tmp_path / "good.ipynb",
+                         "from course_utils import record\n"
+                         "if seed == 13: raise ValueError('unlucky seed')\n"
+                         "record('score', seed * 10 + epochs + (0.5 if quick else 0.0))")
+
+
+@pytest.fixture
+def bad(tmp_path):
+    return make_notebook(tmp_path / "bad.ipynb", "1 / 0")
+
+
+@pytest.mark.parametrize("text,type_name,value", [("3", "int", 3), ("1e-3", "float", 0.001),
+                                                  ("true", "bool", True), ("0", "bool", False),
+                                                  ("None", "Optional[int]", None), ("abc", "str", "abc")])
+def test_convert_value(text, type_name, value):
+    assert convert_value("p", text, type_name) == value
+
+
+def test_wrong_type_and_unknown_name_list_the_parameters(good):
+    with pytest.raises(ParameterError, match=r"epochs is declared as int, but 'ten' is not a valid int(.|\n)*seed +int +default 0"):
+        validate_parameters(good, {"epochs": "ten"})
+    with pytest.raises(ParameterError, match=r"has no parameter 'epoch'(.|\n)*epochs +int"):
+        validate_parameters(good, {"epoch": "3"})
+    assert validate_parameters(good, {"lr": "0.5", "quick": "yes"}) == {"lr": 0.5, "quick": True}
+
+
+def test_course_run_refuses_bad_parameters_before_running(good, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["run", str(good), "-p", "epochs", "ten", "--out", str(out)]) == 2
+    assert "not a valid int" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_course_run_reports_failures_and_keeps_going(good, bad, tmp_path, capsys):
+    before = {p: p.read_bytes() for p in (good, bad)}
+    out = tmp_path / "out"
+    code = cli.main(["run", str(bad), str(good), "-p", "epochs", "5", "--quick", "--out", str(out)])
+    assert code == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["status"] for s in summary] == ["failed", "ok"]
+    assert "ZeroDivisionError" in summary[0]["error"] and "cell" in summary[0]["error"]
+    assert summary[1]["metrics"] == {"score": 5.5}
+    assert summary[1]["parameters"] == {"seed": 0, "epochs": 5, "lr": 0.1, "quick": True, "name": "x"}
+    assert (out / "good.ipynb").exists()
+    assert {p: p.read_bytes() for p in (good, bad)} == before  # sources never touched
+    printed = capsys.readouterr().out
+    assert "score=5.5" in printed and "FAILED bad.ipynb" in printed
+
+
+def test_grid_and_run_ids():
+    runs = grid({"n_conv": [1, 2], "seed": [0, 1, 2]})
+    assert len(runs) == 6 and runs[0] == {"n_conv": 1, "seed": 0}
+    assert run_id({"n_conv": 1, "lr": 0.001}) == "n_conv=1__lr=0.001"
+
+
+def test_sweep_rows_failures_and_resume(good, tmp_path):
+    out = tmp_path / "sweep"
+    table = run_sweep(good, {"epochs": ["1", "2"], "seed": ["0", "13"]}, out, workers=2, echo=lambda m: None)
+    assert len(table) == 4
+    assert set(table["status"]) == {"ok", "failed"}
+    failed = table[table["status"] == "failed"]
+    assert (failed["seed"] == 13).all() and failed["error"].str.contains("unlucky seed").all()
+    assert sorted(table.loc[table["status"] == "ok", "score"]) == [1, 2]
+    assert pd.read_csv(out / "results.csv").shape[0] == 4
+    finished = sorted(p.stat().st_mtime_ns for p in out.glob("*seed=0.json"))
+    messages = []
+    run_sweep(good, {"epochs": ["1", "2"], "seed": ["0", "13"]}, out, workers=1, echo=messages.append)
+    assert "resuming: 2 of 4" in messages[0]
+    assert sorted(p.stat().st_mtime_ns for p in out.glob("*seed=0.json")) == finished  # not re-run
+    figures = plot_sweep(table, ["epochs", "seed"], out)
+    assert [f.name for f in figures] == ["score.png"] and figures[0].stat().st_size > 1000
+
+
+def test_sweep_refuses_a_wrong_value_before_running(good, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert cli.main(["sweep", str(good), "-p", "seed", "0", "one", "--out", str(out)]) == 2
+    assert "not a valid int" in capsys.readouterr().err
+    assert not list(out.glob("*.ipynb")) if out.exists() else True
+
+
+def test_params_command_lists_types_and_help(good, capsys):
+    assert cli.main(["params", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "epochs" in out and "int" in out and "passes over the data" in out

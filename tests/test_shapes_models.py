@@ -1,0 +1,77 @@
+"""course_utils.shapes and course_utils.models: the arithmetic agrees with real layers."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.models import ConvNet, count_parameters
+from course_utils.shapes import conv_output_size, layer_table, pool_output_size, receptive_fields
+
+
+@pytest.mark.parametrize("size,kernel,stride,padding,dilation",
+                         [c for c in itertools.product([5, 12, 28, 31], [1, 3, 5], [1, 2, 3], [0, 1, 2], [1, 2])
+                          if c[0] + 2 * c[3] >= c[4] * (c[1] - 1) + 1])
+def test_conv_output_size_matches_conv2d(size, kernel, stride, padding, dilation):
+    layer = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation)
+    real = layer(torch.zeros(1, 1, size, size)).shape[-1]
+    assert conv_output_size(size, kernel, stride, padding, dilation) == real
+
+
+@pytest.mark.parametrize("size,kernel,stride", list(itertools.product([5, 13, 26, 27], [2, 3], [None, 1, 2])))
+def test_pool_output_size_matches_maxpool(size, kernel, stride):
+    real = nn.MaxPool2d(kernel, stride=stride)(torch.zeros(1, 1, size, size)).shape[-1]
+    assert pool_output_size(size, kernel, stride) == real
+
+
+def test_the_course_network_sizes():
+    assert conv_output_size(28, 5, padding=1) == 26
+    assert pool_output_size(26) == 13
+    assert conv_output_size(13, 5, padding=1) == 11
+    assert pool_output_size(11) == 5
+
+
+@pytest.mark.parametrize("args,message", [((3, 5), "does not fit"), ((0, 3), "size must be a positive"),
+                                          ((28, 3, 0), "stride must be a positive"),
+                                          ((28, 3, 1, -1), "padding must be"), ((28.0, 3), "size must be")])
+def test_conv_output_size_rejects_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        conv_output_size(*args)
+
+
+def test_two_conv_net_has_30840_parameters_and_layer_counts():
+    model = ConvNet()
+    assert count_parameters(model) == 30_840
+    table = layer_table(model)
+    params = dict(zip(table["layer"], table["parameters"]))
+    assert params["features.0.0"] == 260 and params["features.1.0"] == 5_020
+    assert params["classifier.1"] == 25_050 and params["classifier.3"] == 510
+    assert params["total"] == 30_840
+    shapes = dict(zip(table["layer"], table["output shape"]))
+    assert shapes["features.0.0"] == (1, 10, 26, 26) and shapes["features.0.2"] == (1, 10, 13, 13)
+    assert shapes["features.1.0"] == (1, 20, 11, 11) and shapes["features.1.2"] == (1, 20, 5, 5)
+    assert shapes["classifier.3"] == (1, 10)
+
+
+def test_one_conv_block_feeds_10x13x13_into_the_hidden_layer():
+    model = ConvNet(n_conv=1)
+    assert model.classifier[1].in_features == 10 * 13 * 13
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_three_blocks_fit_and_four_do_not():
+    assert ConvNet(n_conv=3)(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+    with pytest.raises(ValueError, match="do not fit"):
+        ConvNet(n_conv=4)
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True, "2"])
+def test_n_conv_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match="n_conv"):
+        ConvNet(n_conv=bad)
+
+
+def test_receptive_fields_of_the_course_network():
+    table = receptive_fields([("conv1", 5, 1), ("pool1", 2, 2), ("conv2", 5, 1), ("pool2", 2, 2)])
+    assert table["receptive field"].tolist() == [5, 6, 14, 16]

@@ -1,0 +1,78 @@
+"""course_utils.training and repro: learning works, is reproducible, and early stopping keeps the best."""
+
+import pytest
+import torch
+
+from course_utils import repro
+from course_utils.models import ConvNet
+from course_utils.training import evaluate, fit, make_optimizer, predict, train_model
+
+
+def test_fit_learns_the_tiny_dataset(tiny_data):
+    model, history = train_model(tiny_data, epochs=8, lr=3e-3, batch_size=16, seed=0, device="cpu",
+                                 progress=False)
+    assert list(history.columns) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+    assert len(history) == 8
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    loss, acc = evaluate(model, tiny_data.test_x, tiny_data.test_y)
+    assert acc >= 0.9 and loss < 1.0
+
+
+def test_same_seed_gives_identical_history(tiny_data):
+    runs = [train_model(tiny_data, epochs=2, batch_size=16, seed=1, device="cpu", progress=False)[1]
+            for _ in range(2)]
+    cols = ["train_loss", "train_acc", "val_loss", "val_acc", "lr"]
+    assert runs[0][cols].equals(runs[1][cols])
+    other = train_model(tiny_data, epochs=2, batch_size=16, seed=2, device="cpu", progress=False)[1]
+    assert not other[cols].equals(runs[0][cols])
+
+
+def test_best_weights_are_kept_and_patience_stops(tiny_data):
+    repro.set_seed(0)
+    model = ConvNet()
+    # a huge constant learning rate makes validation loss get worse quickly
+    history = fit(model, tiny_data, epochs=20, lr=0.5, batch_size=16, optimizer="sgd",
+                  schedule=None, patience=2, progress=False)
+    best = history.attrs["best_epoch"]
+    assert len(history) < 20 and history.attrs["stopped_early"]
+    assert len(history) == best + 2
+    loss, _ = evaluate(model, tiny_data.val_x, tiny_data.val_y)
+    assert loss == pytest.approx(history["val_loss"].min(), rel=1e-5)
+
+
+def test_predict_returns_labels_and_probabilities(tiny_data):
+    model = ConvNet()
+    labels, probs = predict(model, tiny_data.test_x)
+    assert labels.shape == (40,) and probs.shape == (40, 10)
+    assert torch.allclose(probs.sum(1), torch.ones(40), atol=1e-5)
+    assert torch.equal(labels, probs.argmax(1))
+
+
+def test_bad_arguments_are_explained(tiny_data):
+    with pytest.raises(ValueError, match="epochs must be"):
+        fit(ConvNet(), tiny_data, epochs="10")
+    with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
+        make_optimizer("adamw", ConvNet().parameters(), 0.1)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        fit(ConvNet(), tiny_data, epochs=1, schedule="cosine", progress=False)
+
+
+def test_get_device_auto_and_explicit(capsys):
+    device = repro.get_device()
+    assert device.type in {"cpu", "cuda", "mps"}
+    assert "Using device" in capsys.readouterr().out
+    assert repro.get_device("cpu", verbose=False).type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available.*device='auto'"):
+            repro.get_device("cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        repro.get_device("tpu")
+
+
+def test_set_seed_repeats_random_draws():
+    repro.set_seed(5)
+    a = torch.rand(3)
+    repro.set_seed(5)
+    assert torch.equal(a, torch.rand(3))
+    with pytest.raises(TypeError):
+        repro.set_seed("5")
