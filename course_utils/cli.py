@@ -24,7 +24,7 @@ def _lesson_notebooks() -> list[Path]:
 
 
 def cmd_run(args) -> int:
-    from .runner import ParameterError, execute, format_table, validate_parameters
+    from .runner import ParameterError, execute, format_table, notebook_parameters, validate_parameters
 
     notebooks = [Path(n) for n in args.notebooks] or _lesson_notebooks()
     if not notebooks:
@@ -33,14 +33,24 @@ def cmd_run(args) -> int:
     overrides = dict(args.param or [])
     if args.quick:
         overrides["quick"] = "True"
-    # Validate every notebook's parameters before running any, so a typo costs nothing.
+    # Validate every notebook's parameters before running any, so a typo costs nothing. A
+    # parameter applies to the notebooks that declare it (lessons 1-2 train nothing, so they
+    # have no `epochs`); one that no notebook declares is refused.
     typed = {}
-    for nb in notebooks:
-        try:
-            typed[nb] = validate_parameters(nb, overrides)
-        except (ParameterError, FileNotFoundError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    try:
+        declared = {nb: notebook_parameters(nb) for nb in notebooks}
+        for name in overrides:
+            if not any(name in params for params in declared.values()):
+                validate_parameters(notebooks[0], {name: overrides[name]})  # raises, listing the parameters
+        for nb in notebooks:
+            mine = {k: v for k, v in overrides.items() if k in declared[nb]}
+            typed[nb] = validate_parameters(nb, mine)
+            skipped = sorted(set(overrides) - set(mine))
+            if skipped and len(notebooks) > 1:
+                print(f"note: {nb.name} has no parameter {', '.join(skipped)}; running it without")
+    except (ParameterError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     results = []
     for nb in notebooks:

@@ -9,6 +9,7 @@ A finished run leaves a small JSON record; running the same sweep again skips th
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import json
 import os
 import time
@@ -72,7 +73,8 @@ def run_sweep(notebook: Path | str, values: dict[str, list[str]], out_dir: Path 
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=None)  # None: only in a terminal
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # "spawn" starts clean workers: forking a process that has torch loaded can deadlock.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_run_one, str(notebook), str(out_dir), p, threads, timeout) for p in todo]
         for i, future in enumerate(as_completed(futures), 1):
             record = future.result()

@@ -76,7 +76,7 @@ def make_optimizer(name: str, params, lr: float, momentum: float = 0.9) -> torch
     raise ValueError(f"unknown optimizer {name!r}; use 'adam', 'sgd' or 'momentum'")
 
 
-def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 1e-3, batch_size: int = 128,
+def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_size: int = 128,
         optimizer: str = "adam", schedule: str | None = "onecycle", loss_fn=None,
         patience: int | None = None, seed: int = 0, progress: bool = True) -> pd.DataFrame:
     """Train ``model`` on ``data.train_*``, validate on ``data.val_*`` after every epoch.
@@ -139,13 +139,17 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 1e-3, batch_
                 break
     bar.close()
     model.load_state_dict(best_state)
+    if progress:
+        best = history[best_epoch - 1]
+        print(f"trained {len(history)} epochs in {sum(h['seconds'] for h in history):.0f}s; kept epoch "
+              f"{best_epoch} (val loss {best['val_loss']:.4f}, val accuracy {best['val_acc']:.2%})")
     history = pd.DataFrame(history)
     history.attrs["best_epoch"] = best_epoch
     history.attrs["stopped_early"] = len(history) < epochs
     return history
 
 
-def train_model(data: Data, n_conv: int = 2, epochs: int = 10, lr: float = 1e-3,
+def train_model(data: Data, n_conv: int = 2, epochs: int = 10, lr: float = 3e-3,
                 batch_size: int = 128, seed: int = 0, device="auto", **fit_options):
     """Seed, build a `ConvNet`, move it to the device and `fit` it: one call per experiment.
 

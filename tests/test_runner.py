@@ -111,3 +111,17 @@ def test_params_command_lists_types_and_help(good, capsys):
     assert cli.main(["params", str(good)]) == 0
     out = capsys.readouterr().out
     assert "epochs" in out and "int" in out and "passes over the data" in out
+
+
+def test_a_parameter_applies_to_the_notebooks_that_declare_it(good, tmp_path, capsys):
+    other = tmp_path / "other.ipynb"
+    nb = nbformat.read(str(good), as_version=4)
+    nb.cells[0].source = "seed: int = 0  # random seed"
+    nb.cells[1].source = "from course_utils import record\nrecord('seed', seed)"
+    nbformat.write(nb, str(other))
+    out = tmp_path / "out"
+    assert cli.main(["run", str(good), str(other), "-p", "epochs", "3", "-p", "seed", "2", "--out", str(out)]) == 0
+    assert "other.ipynb has no parameter epochs" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary[0]["metrics"] == {"score": 23} and summary[1]["metrics"] == {"seed": 2}
+    assert cli.main(["run", str(good), str(other), "-p", "epoch", "3", "--out", str(out)]) == 2

@@ -1,0 +1,47 @@
+"""Papermill reruns of a real lesson: `course sweep` over the two-conv lesson in quick mode.
+
+This is the instructor's workflow end to end (real MNIST, real kernels, two parallel workers),
+so it needs the dataset: it is skipped when COURSE_DATA_DIR is not set.
+"""
+
+import os
+
+import pandas as pd
+import pytest
+
+from course_utils import cli
+from course_utils.data import repo_root
+
+LESSON = repo_root() / "notebooks" / "03_two_conv_net.ipynb"
+pytestmark = pytest.mark.skipif(not os.environ.get("COURSE_DATA_DIR"), reason="needs MNIST (COURSE_DATA_DIR)")
+
+
+def test_quick_sweep_over_the_two_conv_lesson(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code = cli.main(["sweep", str(LESSON), "-p", "n_conv", "1", "2", "-p", "seed", "0", "1", "2",
+                     "--quick", "--workers", "2", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    results = pd.read_csv(out / "results.csv")
+    assert len(results) == 6
+    assert sorted(zip(results["n_conv"], results["seed"])) == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+    assert (results["status"] == "ok").all()
+    assert results["quick"].all()
+    assert results["test_accuracy"].between(0.5, 1.0).all()  # 1 epoch on 2,000 images
+    assert set(results.loc[results["n_conv"] == 1, "n_parameters"]) == {85_320}
+    assert set(results.loc[results["n_conv"] == 2, "n_parameters"]) == {30_840}
+    assert (out / "test_accuracy.png").stat().st_size > 5_000
+    assert len(list(out.glob("*.ipynb"))) == 6
+    assert "elapsed" in printed and "left" in printed
+
+
+def test_wrong_parameter_is_refused_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["run", str(LESSON), "-p", "epochs", "ten", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "epochs is declared as int, but 'ten' is not a valid int" in err
+    assert "batch_size" in err and "passes over the training set" in err  # lists the parameters
+    assert not out.exists()
+    assert cli.main(["sweep", str(LESSON), "-p", "n_conf", "1", "2", "--out", str(out)]) == 2
+    assert "has no parameter 'n_conf'" in capsys.readouterr().err
+    assert not out.exists()
