@@ -155,3 +155,31 @@ def check_between(value, low: float, high: float, what: str = "value", hint: str
     if not low <= value <= high:
         fail(what, f"expected a value between {low:g} and {high:g}, got {value:.4g}", hint)
     passed(what)
+
+
+class explain_errors:
+    """Turn an error raised inside a student's code into a `CheckFailed` with a hint.
+
+    Wrap the calls a check cell makes to the student's code, so that a mistake which surfaces
+    deep inside a library (say a shape mismatch in ``F.linear``) reads as one line and a hint
+    instead of a library traceback::
+
+        with explain_errors("TwoConvNet forward pass", "flatten the feature maps before fc1"):
+            out = model(torch.zeros(8, 1, 28, 28))
+
+    ``NotImplementedError`` (an exercise not done yet) and `CheckFailed` pass through unchanged.
+    """
+
+    def __init__(self, what: str, hint: str | None = None):
+        self.what, self.hint = what, hint
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True
+        if not isinstance(error, Exception) or isinstance(error, (NotImplementedError, CheckFailed)):
+            return False  # no error, an unfinished exercise, or a check's own message
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        message = f"{self.what}: your code raised {type(error).__name__}: {first_line}"
+        raise CheckFailed(message + (f": {self.hint}" if self.hint else "")) from None

@@ -1,0 +1,184 @@
+"""Exercises and solutions from one source: ``course exercises`` writes exercises/ from solutions/.
+
+Instructors edit only ``solutions/*.ipynb``: complete notebooks that run top to bottom and
+pass their own checks. Marker lines, each alone on its line, say what students must not see:
+
+    def conv_output_size(size, kernel, stride=1, padding=0):
+        ### BEGIN SOLUTION
+        return (size + 2 * padding - kernel) // stride + 1
+        ### END SOLUTION
+
+becomes, in ``exercises/``,
+
+    def conv_output_size(size, kernel, stride=1, padding=0):
+        # YOUR CODE HERE
+        raise NotImplementedError("Task 2: conv_output_size")
+
+The rules:
+
+- A code cell's region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes that
+  stub, indented like its BEGIN line. A cell may hold several regions, at any indentation.
+- The task number and name come from the cell's metadata. Every cell of a task carries
+  ``cell.metadata["course"] = {"task": 2, "title": "conv_output_size", "role": "answer"}``,
+  with ``"role": "check"`` on the check cells that follow the answer (the grader reads them).
+- Lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed, markers
+  included; a cell left empty is dropped. The grader puts them back (see `course_utils.grading`).
+- In a markdown cell the text between the solution markers (a written answer) becomes
+  ``_Write your answer here._``.
+- Outputs and execution counts are cleared. Cell ids and metadata are kept, so the grader can
+  match a student's cells to the solution's.
+
+``course exercises`` rewrites ``exercises/``; ``course exercises --check`` only compares, and
+fails when the committed exercises differ from what the solutions generate (CI runs it). The
+output depends on nothing but the solution file, so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+MARKERS = {BEGIN_SOLUTION: END_SOLUTION, BEGIN_HIDDEN: END_HIDDEN}
+MARKDOWN_STUB = "_Write your answer here._"
+REGENERATE = "course exercises"
+
+
+class MarkerError(ValueError):
+    """Markers that do not pair up, or a task cell without the metadata its stub needs."""
+
+
+def has_solution(source: str) -> bool:
+    """True when ``source`` holds a solution region."""
+    return any(line.strip() == BEGIN_SOLUTION for line in source.split("\n"))
+
+
+def code_stub(task: int, title: str) -> list[str]:
+    """The lines that replace a solution region in a code cell."""
+    return ["# YOUR CODE HERE", f"raise NotImplementedError({json.dumps(f'Task {task}: {title}')})"]
+
+
+def strip_regions(source: str, stub: list[str]) -> str:
+    """Replace every solution region by ``stub`` (indented like its marker); drop hidden tests."""
+    kept, inside = [], None  # inside: the END marker we are waiting for, or None
+    for number, line in enumerate(source.split("\n"), start=1):
+        marker = line.strip()
+        if inside is None and marker in MARKERS:
+            inside = MARKERS[marker]
+            if marker == BEGIN_SOLUTION:
+                indent = line[: len(line) - len(line.lstrip())]
+                kept += [indent + stub_line for stub_line in stub]
+        elif inside is not None and marker == inside:
+            inside = None
+        elif marker in MARKERS or marker in MARKERS.values():
+            raise MarkerError(f"line {number}: unexpected {marker!r}"
+                              + (f" (still waiting for {inside!r})" if inside else ""))
+        elif inside is None:
+            kept.append(line)
+    if inside is not None:
+        raise MarkerError(f"a region is never closed: {inside!r} is missing")
+    return "\n".join(kept)
+
+
+def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """The exercise version of a solution notebook (a new notebook; ``solution`` is untouched)."""
+    exercise = nbformat.from_dict(json.loads(json.dumps(solution)))  # a deep copy
+    cells = []
+    for index, cell in enumerate(exercise.cells):
+        where = f"{name}, cell {index}"
+        info = cell.metadata.get("course", {})
+        stub = [MARKDOWN_STUB]
+        if cell.cell_type == "code" and has_solution(cell.source):
+            if "task" not in info or "title" not in info or info.get("role") != "answer":
+                raise MarkerError(f"{where} has a solution region, so its metadata needs "
+                                  f'"course": {{"task": N, "title": "...", "role": "answer"}}; '
+                                  f"it has {info or 'none'}")
+            stub = code_stub(info["task"], info["title"])
+        try:
+            source = strip_regions(cell.source, stub)
+        except MarkerError as err:
+            raise MarkerError(f"{where}: {err}") from None
+        if cell.source.strip() and not source.strip():
+            continue  # a cell of hidden tests only
+        cell.source = source
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+    exercise.cells = cells
+    exercise.metadata["course"] = {
+        "generated_from": f"solutions/{name}",
+        "note": f"generated by `{REGENERATE}`: edit the solution, not this file",
+    }
+    return exercise
+
+
+def exercise_text(solution_path: Path) -> str:
+    """The exact text ``course exercises`` writes for one solution notebook."""
+    solution = nbformat.reads(Path(solution_path).read_text(encoding="utf-8"), as_version=4)
+    exercise = make_exercise(solution, Path(solution_path).name)
+    nbformat.validate(exercise)
+    return nbformat.writes(exercise) + "\n"
+
+
+def course_root() -> Path:
+    """The course folder: the current one if it has solutions/, else this checkout."""
+    from .data import repo_root
+
+    return Path.cwd() if (Path.cwd() / "solutions").is_dir() else repo_root()
+
+
+def build_all(check: bool = False, root: Path | str | None = None) -> int:
+    """Generate ``exercises/`` from ``solutions/`` (or, with ``check``, report any difference).
+
+    Returns 0 when exercises/ is (or now is) up to date, 1 when ``check`` finds a difference,
+    2 when a solution cannot be converted (unpaired markers, missing metadata).
+    """
+    root = Path(root) if root else course_root()
+    solutions_dir, exercises_dir = root / "solutions", root / "exercises"
+    if exercises_dir.resolve() == solutions_dir.resolve():
+        print("error: exercises/ and solutions/ are the same folder; refusing to write", file=sys.stderr)
+        return 2
+    solutions = sorted(solutions_dir.glob("*.ipynb"))
+    if not solutions:
+        print(f"error: no solution notebooks in {solutions_dir}", file=sys.stderr)
+        return 2
+    problems = []
+    for solution in solutions:
+        target = exercises_dir / solution.name
+        try:
+            text = exercise_text(solution)
+        except (MarkerError, nbformat.ValidationError, json.JSONDecodeError) as err:
+            print(f"error: solutions/{solution.name}: {err}", file=sys.stderr)
+            return 2
+        current = target.read_bytes() if target.exists() else None
+        if current == text.encode("utf-8"):
+            continue
+        if check:
+            problems.append(f"exercises/{solution.name} " + ("is missing" if current is None else
+                            f"differs from what solutions/{solution.name} generates"))
+        elif target.resolve().is_relative_to(solutions_dir.resolve()):
+            print(f"error: exercises/{solution.name} points into solutions/; refusing to overwrite it",
+                  file=sys.stderr)
+            return 2
+        else:
+            exercises_dir.mkdir(exist_ok=True)
+            target.write_bytes(text.encode("utf-8"))
+            print(f"wrote exercises/{solution.name}")
+    names = {s.name for s in solutions}
+    for stale in sorted(exercises_dir.glob("*.ipynb")):
+        if stale.name not in names:
+            problems.append(f"exercises/{stale.name} has no solutions/{stale.name} (delete it if obsolete)")
+    if check and problems:
+        print("exercises/ is out of date with solutions/:")
+        print("\n".join(f"  {p}" for p in problems))
+        print(f"Regenerate with `{REGENERATE}` (or `make exercises`), then commit exercises/.")
+        return 1
+    for problem in problems:
+        print(f"warning: {problem}")
+    print(f"exercises/ is up to date with solutions/ ({len(solutions)} notebook{'s' * (len(solutions) != 1)})")
+    return 0

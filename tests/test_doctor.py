@@ -1,0 +1,33 @@
+"""`course doctor`: versions, device and whether the datasets were found and verified."""
+
+import pytest
+
+from course_utils import cli
+from conftest import make_tiny_dataset
+
+
+def test_doctor_reports_missing_data_and_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "torch" in out and "Using device" in out and str(tmp_path) in out
+    assert "mnist          train missing" in out and "MNIST is not usable" in out
+
+
+def test_doctor_names_a_corrupt_file(tmp_path, monkeypatch, capsys):
+    root = make_tiny_dataset(tmp_path)
+    labels = root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-3])
+    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
+    assert cli.main(["doctor"]) == 1
+    assert "train BAD" in capsys.readouterr().out
+
+
+def test_doctor_finds_the_offline_data(capsys):
+    import os
+
+    if not os.environ.get("COURSE_DATA_DIR"):
+        pytest.skip("needs the real dataset (COURSE_DATA_DIR)")
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("found and verified") == 4 and "all good" in out

@@ -1,0 +1,247 @@
+"""course exercises: stubs in the right places, hidden tests gone, deterministic, drift detected.
+
+The last two tests are the CI proof that the committed exercises are what they claim to be: run
+top to bottom they fail only with NotImplementedError (at least once per task), and no line of a
+solution region survives in them.
+"""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from course_utils import cli
+from course_utils.exercises import (BEGIN_SOLUTION, END_SOLUTION, MARKDOWN_STUB, MarkerError,
+                                    build_all, exercise_text, make_exercise)
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
+
+
+def task_cell(source, task=1, title="double", role="answer"):
+    cell = new_code_cell(source)
+    cell.metadata["course"] = {"task": task, "title": title, "role": role}
+    return cell
+
+
+def exercise_of(*cells):
+    return make_exercise(new_notebook(cells=list(cells)), "toy.ipynb")
+
+
+def test_region_inside_a_function_and_an_if_keeps_its_indentation():
+    source = ("def double(x):\n"
+              "    if x is not None:\n"
+              "        ### BEGIN SOLUTION\n"
+              "        return 2 * x\n"
+              "        ### END SOLUTION\n"
+              "    return None")
+    out = exercise_of(task_cell(source)).cells[0].source
+    assert out == ("def double(x):\n"
+                   "    if x is not None:\n"
+                   "        # YOUR CODE HERE\n"
+                   '        raise NotImplementedError("Task 1: double")\n'
+                   "    return None")
+    compile(out, "cell", "exec")
+
+
+def test_a_region_that_is_a_whole_function_body():
+    out = exercise_of(task_cell("def f(x):\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n"
+                                "    ### END SOLUTION", task=3, title='say "hi"')).cells[0].source
+    assert out == 'def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError("Task 3: say \\"hi\\"")'
+    namespace = {}
+    exec(compile(out, "cell", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match='Task 3: say "hi"'):
+        namespace["f"](1)
+
+
+def test_several_regions_in_one_cell_each_get_a_stub():
+    source = ("import math\n"
+              "def a():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n\n\n"
+              "def b():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION\n"
+              "### BEGIN SOLUTION\nc = a() + b()\n### END SOLUTION\n"
+              "print(c)")
+    out = exercise_of(task_cell(source)).cells[0].source
+    assert out.count("# YOUR CODE HERE") == 3 and out.count("raise NotImplementedError") == 3
+    assert "return 1" not in out and "return 2" not in out and "c = a() + b()" not in out
+    assert out.startswith("import math\n") and out.endswith("print(c)")
+    assert '\nraise NotImplementedError("Task 1: double")\nprint(c)' in out  # the top-level stub is not indented
+    compile(out, "cell", "exec")
+
+
+def test_markdown_answers_are_replaced_and_markdown_elsewhere_kept():
+    cell = new_markdown_cell("**Question.** Why?\n\n**Your answer:**\n\n### BEGIN SOLUTION\n"
+                             "Because pooling is non-linear.\n\nA second paragraph.\n### END SOLUTION\n\nMore text.")
+    out = exercise_of(cell).cells[0].source
+    assert out == f"**Question.** Why?\n\n**Your answer:**\n\n{MARKDOWN_STUB}\n\nMore text."
+
+
+def test_hidden_tests_are_removed_and_a_hidden_only_cell_dropped():
+    check = task_cell("check(double(2))\n### BEGIN HIDDEN TESTS\ncheck(double(-1))\n### END HIDDEN TESTS\nprint('ok')",
+                      role="check")
+    hidden_only = task_cell("### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS", role="check")
+    exercise = exercise_of(new_markdown_cell("# Title"), check, hidden_only, new_code_cell("after = 1"))
+    assert [c.source for c in exercise.cells] == ["# Title", "check(double(2))\nprint('ok')", "after = 1"]
+
+
+def test_outputs_and_counts_are_cleared_metadata_and_ids_kept():
+    cell = task_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
+    cell.execution_count, cell.id = 7, "task1-answer"
+    cell.outputs = [new_output("stream", name="stdout", text="secret answer 42\n")]
+    cell.metadata["tags"] = ["nbval-ignore-output"]
+    cell.metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    solution = new_notebook(cells=[cell], metadata={"kernelspec": kernel})
+    exercise = make_exercise(solution, "toy.ipynb")
+    out = exercise.cells[0]
+    assert out.outputs == [] and out.execution_count is None and "execution" not in out.metadata
+    assert out.id == "task1-answer" and out.metadata["tags"] == ["nbval-ignore-output"]
+    assert out.metadata["course"] == {"task": 1, "title": "double", "role": "answer"}
+    assert exercise.metadata["kernelspec"] == kernel
+    assert exercise.metadata["course"]["generated_from"] == "solutions/toy.ipynb"
+    assert solution.cells[0].outputs and solution.cells[0].execution_count == 7  # the input is untouched
+
+
+@pytest.mark.parametrize("source,message", [
+    ("### BEGIN SOLUTION\nx = 1", "never closed"),
+    ("x = 1\n### END SOLUTION", "unexpected '### END SOLUTION'"),
+    ("### BEGIN SOLUTION\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n### END SOLUTION", "unexpected"),
+])
+def test_unpaired_markers_are_refused_with_the_cell_named(source, message):
+    with pytest.raises(MarkerError, match=f"toy.ipynb, cell 0: .*{message}"):
+        exercise_of(task_cell(source))
+
+
+def test_a_solution_region_needs_task_metadata():
+    with pytest.raises(MarkerError, match=r'cell 0 has a solution region.*"task": N, "title"'):
+        exercise_of(new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"))
+
+
+def test_explain_errors_turns_library_errors_into_hints():
+    import torch
+
+    from course_utils.checks import CheckFailed, explain_errors
+
+    with pytest.raises(CheckFailed, match=r"^forward: your code raised RuntimeError: mat1 and mat2 .*: flatten first$"):
+        with explain_errors("forward", hint="flatten first"):
+            torch.nn.Linear(3, 4)(torch.zeros(2, 5))
+    with pytest.raises(NotImplementedError, match="Task 1"):  # unfinished work is reported as such
+        with explain_errors("forward"):
+            raise NotImplementedError("Task 1: forward pass")
+    with explain_errors("fine"):
+        pass
+
+
+def copy_course(tmp_path: Path) -> Path:
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "solutions", root / "solutions")
+    shutil.copytree(REPO / "exercises", root / "exercises")
+    return root
+
+
+def digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.ipynb"))}
+
+
+def test_generation_is_deterministic_and_never_touches_solutions(tmp_path):
+    root = copy_course(tmp_path)
+    shutil.rmtree(root / "exercises")
+    solutions_before = digest(root / "solutions")
+    assert build_all(root=root) == 0
+    first = {p.name: p.read_bytes() for p in (root / "exercises").glob("*.ipynb")}
+    shutil.rmtree(root / "exercises")
+    assert build_all(root=root) == 0
+    second = {p.name: p.read_bytes() for p in (root / "exercises").glob("*.ipynb")}
+    assert first == second and len(first) == len(SOLUTIONS)
+    assert exercise_text(root / "solutions" / SOLUTIONS[0].name).encode() == first[SOLUTIONS[0].name]
+    assert digest(root / "solutions") == solutions_before
+
+
+def test_check_passes_on_the_committed_tree(capsys, monkeypatch):
+    assert SOLUTIONS, "no solution notebooks committed"
+    before = digest(REPO / "exercises")
+    monkeypatch.chdir(REPO)
+    assert cli.main(["exercises", "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert digest(REPO / "exercises") == before
+
+
+def test_check_fails_on_a_drifted_copy_and_says_how_to_fix_it(tmp_path, capsys):
+    root = copy_course(tmp_path)
+    edited = root / "solutions" / SOLUTIONS[0].name
+    notebook = nbformat.read(edited, as_version=4)
+    notebook.cells[0].source += "\n\nOne more sentence."
+    nbformat.write(notebook, edited)
+    (root / "exercises" / SOLUTIONS[-1].name).unlink()
+    (root / "exercises" / "99_old_exercises.ipynb").write_text("{}")
+    before = digest(root / "exercises")
+
+    assert build_all(check=True, root=root) == 1
+    out = capsys.readouterr().out
+    assert f"exercises/{SOLUTIONS[0].name} differs from what solutions/{SOLUTIONS[0].name} generates" in out
+    assert f"exercises/{SOLUTIONS[-1].name} is missing" in out
+    assert "exercises/99_old_exercises.ipynb has no solutions/99_old_exercises.ipynb" in out
+    assert "course exercises" in out
+    assert digest(root / "exercises") == before  # --check writes nothing
+
+    assert build_all(root=root) == 0  # regenerating fixes the drift (the stale file is only reported)
+    capsys.readouterr()
+    (root / "exercises" / "99_old_exercises.ipynb").unlink()
+    assert build_all(check=True, root=root) == 0
+
+
+def test_refuses_to_write_into_solutions(tmp_path):
+    root = copy_course(tmp_path)
+    shutil.rmtree(root / "exercises")
+    (root / "exercises").symlink_to(root / "solutions")
+    before = digest(root / "solutions")
+    assert build_all(root=root) == 2
+    assert digest(root / "solutions") == before
+
+
+# --- the CI proof on the committed exercises ------------------------------------------------
+
+def solution_lines(notebook) -> list[str]:
+    lines, inside = [], False
+    for cell in notebook.cells:
+        for line in cell.source.split("\n"):
+            if line.strip() in (BEGIN_SOLUTION, END_SOLUTION):
+                inside = line.strip() == BEGIN_SOLUTION
+            elif inside and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_no_line_of_a_solution_region_appears_in_the_exercise(solution):
+    # Whole lines, like `grep -x`: the prose may name a call to use (`optimizer.step()`), but no
+    # line of a solution may survive in the exercise.
+    lines = solution_lines(nbformat.read(solution, as_version=4))
+    exercise = nbformat.read(REPO / "exercises" / solution.name, as_version=4)
+    exercise_lines = {line.strip() for cell in exercise.cells for line in cell.source.split("\n")}
+    assert lines, f"{solution.name} has no solution regions"
+    assert [line for line in lines if line in exercise_lines] == []
+    assert "HIDDEN TESTS" not in (REPO / "exercises" / solution.name).read_text()
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_the_exercise_fails_only_with_not_implemented_error_in_every_task(solution, tmp_path):
+    exercise = nbformat.read(REPO / "exercises" / solution.name, as_version=4)
+    NotebookClient(exercise, kernel_name="python3", allow_errors=True, timeout=600,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = {}  # task (None outside tasks) -> error names and messages
+    for cell in exercise.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                task = cell.metadata.get("course", {}).get("task")
+                errors.setdefault(task, []).append((output.ename, output.evalue))
+    assert {name for found in errors.values() for name, _ in found} == {"NotImplementedError"}, errors
+    tasks = sorted({c.metadata["course"]["task"] for c in exercise.cells if "course" in c.metadata})
+    assert len(tasks) >= 3
+    messages = [message for found in errors.values() for _, message in found]
+    for task in tasks:
+        assert errors.get(task), f"task {task} raised nothing"
+        assert any(m.startswith(f"Task {task}: ") for m in messages), f"no stub of task {task} ran"
