@@ -10,6 +10,7 @@ Modules, each short enough to read on one screen:
 - `checks`    self-checks with helpful hints, used by the exercises
 - `repro`     `set_seed`, `get_device`
 - `notebook`  `record` headline metrics, `check_claim` for numbers quoted in the prose
+- `gradcheck` numerical gradients and relative errors, for checking hand-written backward passes
 
 The most used names are importable from the package itself: ``from course_utils import fit``.
 """

@@ -23,6 +23,11 @@ import torch
 class CheckFailed(AssertionError):
     """A self-check did not pass; the message is written for the student."""
 
+    def _render_traceback_(self):
+        # IPython asks exceptions for this: show one red line instead of a traceback through
+        # our code (the error is still an error, so grading and "run all" stop here).
+        return [f"\x1b[31m❌ {self}\x1b[0m"]
+
 
 def passed(what: str) -> None:
     """Announce a passing check (also used by the grader to count passes)."""
@@ -183,3 +188,4 @@ class explain_errors:
         first_line = (str(error).strip().splitlines() or [""])[0][:300]
         message = f"{self.what}: your code raised {type(error).__name__}: {first_line}"
         raise CheckFailed(message + (f": {self.hint}" if self.hint else "")) from None
+

@@ -88,3 +88,8 @@ def test_claims_assert_only_with_reference_settings(capsys):
         check_claim("accuracy >= 99%", holds=False, applies=True)
     assert matches_reference({"epochs": 10}, {"epochs": 10, "seed": 3})
     assert not matches_reference({"epochs": 10}, {"epochs": 1})
+
+
+def test_a_failed_check_shows_one_line_in_jupyter():
+    lines = CheckFailed("size: expected 26, got 24")._render_traceback_()
+    assert len(lines) == 1 and "❌ size: expected 26, got 24" in lines[0]
