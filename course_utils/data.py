@@ -262,3 +262,27 @@ def make_dataloader(dataset: str = "mnist", train: bool = True, batch_size: int 
     return torch.utils.data.DataLoader(ds, batch_size=batch_size,
                                        shuffle=train if shuffle is None else shuffle,
                                        num_workers=num_workers)
+
+
+def random_shift_rotate(x: torch.Tensor, max_shift: float = 2.0, max_degrees: float = 10.0,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Data augmentation: move each image up to ``max_shift`` pixels and turn it up to ``max_degrees``.
+
+    One random affine transform per image, applied to the whole batch at once with
+    ``affine_grid``/``grid_sample``. Pixels that come in from outside repeat the border, which
+    is background in MNIST, so no artificial edges appear.
+    """
+    import math
+
+    import torch.nn.functional as F
+
+    n, _, height, width = x.shape
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(max_degrees)
+    # affine_grid measures shifts in units of half the image (from -1 to 1)
+    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift * 2 / torch.tensor([width, height])
+    theta = torch.stack([
+        torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], dim=1),
+        torch.stack([angle.sin(), angle.cos(), shift[:, 1]], dim=1),
+    ], dim=1).to(x.device, x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)

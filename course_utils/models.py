@@ -85,3 +85,94 @@ def load_model(path, device="cpu") -> tuple[ConvNet, dict]:
     model = ConvNet(n_conv=checkpoint["n_conv"]).to(device)
     model.load_state_dict(checkpoint["state_dict"])
     return model, checkpoint["info"]
+
+
+# --- Deeper networks (lesson 8) ---------------------------------------------------------------
+
+def vgg_block(in_channels: int, out_channels: int, n_convs: int = 2, batchnorm: bool = True) -> nn.Sequential:
+    """VGG's building block: ``n_convs`` 3x3 convolutions (padding 1 keeps the size), then 2x2 pooling."""
+    layers = []
+    for i in range(n_convs):
+        # With batch normalization right after, a bias would be cancelled out, so we drop it.
+        layers.append(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1,
+                                bias=not batchnorm))
+        if batchnorm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.ReLU())
+    layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class VGGNet(nn.Module):
+    """A small VGG-style network: two blocks of 3x3 convolutions (28 -> 14 -> 7), then a classifier.
+
+    Two blocks, because a third 2x2 pooling would take 7x7 maps to 3x3 and drop a row and a
+    column of every map; a fourth would leave 1x1.
+    """
+
+    def __init__(self, channels=(32, 64), convs_per_block: int = 2, batchnorm: bool = True,
+                 dropout: float = 0.0, hidden: int = 128, n_classes: int = 10):
+        super().__init__()
+        blocks, previous = [], 1
+        for out in channels:
+            blocks.append(vgg_block(previous, out, convs_per_block, batchnorm))
+            previous = out
+        size = 28 // 2 ** len(channels)
+        self.features = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(previous * size * size, hidden), nn.ReLU(),
+            nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, batchnorm: bool) -> nn.Sequential:
+    layers = [nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=not batchnorm)]
+    if batchnorm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    return nn.Sequential(*layers, nn.ReLU())
+
+
+class InceptionBlock(nn.Module):
+    """Four parallel branches whose outputs are stacked along the channels (GoogLeNet, 2014).
+
+    1x1 | 1x1 -> 3x3 | 1x1 -> 5x5 | 3x3 max-pool -> 1x1. Every branch keeps the height and width,
+    so the network can look at several scales at once; the 1x1 convolutions before the larger
+    kernels shrink the number of channels first, which keeps them cheap.
+    """
+
+    def __init__(self, in_channels: int, out_1x1: int, reduce_3x3: int, out_3x3: int,
+                 reduce_5x5: int, out_5x5: int, out_pool: int, batchnorm: bool = True):
+        super().__init__()
+        self.branch1 = _conv_bn_relu(in_channels, out_1x1, 1, batchnorm)
+        self.branch3 = nn.Sequential(_conv_bn_relu(in_channels, reduce_3x3, 1, batchnorm),
+                                     _conv_bn_relu(reduce_3x3, out_3x3, 3, batchnorm))
+        self.branch5 = nn.Sequential(_conv_bn_relu(in_channels, reduce_5x5, 1, batchnorm),
+                                     _conv_bn_relu(reduce_5x5, out_5x5, 5, batchnorm))
+        self.branch_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
+                                         _conv_bn_relu(in_channels, out_pool, 1, batchnorm))
+        self.out_channels = out_1x1 + out_3x3 + out_5x5 + out_pool
+
+    def forward(self, x):
+        import torch
+
+        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)], dim=1)
+
+
+class InceptionNet(nn.Module):
+    """A 3x3 stem, two Inception blocks with pooling between them, global average pooling."""
+
+    def __init__(self, batchnorm: bool = True, dropout: float = 0.0, n_classes: int = 10):
+        super().__init__()
+        first = InceptionBlock(32, 16, 16, 24, 8, 16, 8, batchnorm)           # 32 -> 64 channels
+        second = InceptionBlock(first.out_channels, 32, 32, 48, 16, 32, 16, batchnorm)  # 64 -> 128
+        self.features = nn.Sequential(
+            _conv_bn_relu(1, 32, 3, batchnorm), nn.MaxPool2d(2),                 # 28 -> 14
+            first, nn.MaxPool2d(2),                                              # 14 -> 7
+            second, nn.AdaptiveAvgPool2d(1))                                     # 7 -> 1
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout),
+                                        nn.Linear(second.out_channels, n_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))

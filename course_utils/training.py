@@ -65,25 +65,31 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[
     return probs.argmax(dim=1), probs
 
 
-def make_optimizer(name: str, params, lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:
-    """"adam", "sgd" (plain) or "momentum" (SGD with momentum)."""
+def make_optimizer(name: str, params, lr: float, momentum: float = 0.9,
+                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """"adam", "adamw" (Adam with decoupled weight decay), "sgd" (plain) or "momentum" (SGD with momentum)."""
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr)
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
     if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum)
-    raise ValueError(f"unknown optimizer {name!r}; use 'adam', 'sgd' or 'momentum'")
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; use 'adam', 'adamw', 'sgd' or 'momentum'")
 
 
 def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_size: int = 128,
         optimizer: str = "adam", schedule: str | None = "onecycle", loss_fn=None,
-        patience: int | None = None, seed: int = 0, progress: bool = True) -> pd.DataFrame:
+        patience: int | None = None, seed: int = 0, progress: bool = True,
+        augment=None, weight_decay: float = 0.0) -> pd.DataFrame:
     """Train ``model`` on ``data.train_*``, validate on ``data.val_*`` after every epoch.
 
     - ``schedule="onecycle"`` warms the learning rate up to ``lr`` and anneals it towards zero
       (``torch.optim.lr_scheduler.OneCycleLR``); ``None`` keeps it constant.
     - ``patience=k`` stops after k epochs without a lower validation loss.
+    - ``augment(x_batch, generator)`` transforms each training batch (e.g.
+      `course_utils.data.random_shift_rotate`); validation and test images are never augmented.
     - Whatever happens, the model ends with the weights of its best validation epoch.
 
     Returns the history: one row per epoch with train/val loss and accuracy, the learning rate
@@ -97,7 +103,7 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_
     device = _device_of(model)
     if device.type == "cpu":
         model.to(memory_format=torch.channels_last)
-    opt = make_optimizer(optimizer, model.parameters(), lr)
+    opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay=weight_decay)
     steps_per_epoch = -(-len(data.train_y) // batch_size)
     scheduler = None
     if schedule == "onecycle":
@@ -113,6 +119,8 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_
         start, model_loss, correct = time.perf_counter(), 0.0, 0
         model.train()
         for xb, yb in iterate_batches(data.train_x, data.train_y, batch_size, True, generator):
+            if augment is not None:
+                xb = augment(xb, generator=generator)
             xb, yb = _prepare(model, xb, device), yb.to(device)
             logits = model(xb)
             loss = loss_fn(logits, yb)

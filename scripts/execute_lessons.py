@@ -20,8 +20,16 @@ REPO = Path(__file__).resolve().parents[1]
 def execute_in_place(path: Path, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception:
+        # Keep the source as it was; leave the half-run copy where the author can look at it.
+        failed = REPO / "build" / "failed" / path.name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, failed)
+        print(f"  FAILED: the partly executed copy is in {failed.relative_to(REPO)}", flush=True)
+        raise
     # Drop the volatile per-run metadata, so a re-run only changes what really changed.
     for cell in nb.cells:
         cell.metadata.pop("execution", None)

@@ -124,3 +124,17 @@ def test_real_mnist_verifies_and_has_the_documented_class_counts():
     assert D.verify_split("mnist", True) == [] and D.verify_split("mnist", False) == []
     _, labels = D.load_split("mnist", True, download=False)
     assert torch.bincount(labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+
+
+def test_random_shift_rotate_moves_images_but_keeps_background():
+    x = torch.full((4, 1, 28, 28), -0.42)
+    x[:, :, 10:18, 12:16] = 2.8
+    g = torch.Generator().manual_seed(0)
+    moved = D.random_shift_rotate(x, max_shift=2, max_degrees=10, generator=g)
+    assert moved.shape == x.shape
+    assert not torch.allclose(moved, x)
+    assert torch.allclose(moved[:, :, 0, :], torch.full((4, 28), -0.42), atol=1e-5)  # border stays background
+    same = D.random_shift_rotate(x, max_shift=0, max_degrees=0)
+    assert torch.allclose(same, x, atol=1e-5)
+    again = D.random_shift_rotate(x, 2, 10, torch.Generator().manual_seed(0))
+    assert torch.equal(moved, again)

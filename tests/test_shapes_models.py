@@ -75,3 +75,18 @@ def test_n_conv_must_be_a_positive_int(bad):
 def test_receptive_fields_of_the_course_network():
     table = receptive_fields([("conv1", 5, 1), ("pool1", 2, 2), ("conv2", 5, 1), ("pool2", 2, 2)])
     assert table["receptive field"].tolist() == [5, 6, 14, 16]
+
+
+def test_vgg_and_inception_networks_classify_28x28_images():
+    from course_utils.models import InceptionNet, VGGNet
+
+    x = torch.zeros(2, 1, 28, 28)
+    for model in (VGGNet(), VGGNet((16, 32), convs_per_block=3, batchnorm=False, dropout=0.3), InceptionNet()):
+        model.eval()
+        assert model(x).shape == (2, 10)
+    table = layer_table(InceptionNet())
+    shapes = dict(zip(table["layer"], table["output shape"]))
+    assert shapes["features.3"] == (1, 64, 7, 7) and shapes["features.5"] == (1, 128, 1, 1)
+    # batch normalization replaces the convolutions' biases
+    assert not any(isinstance(m, nn.Conv2d) and m.bias is not None for m in VGGNet().modules())
+    assert all(m.bias is not None for m in VGGNet(batchnorm=False).modules() if isinstance(m, nn.Conv2d))

@@ -51,8 +51,8 @@ def test_predict_returns_labels_and_probabilities(tiny_data):
 def test_bad_arguments_are_explained(tiny_data):
     with pytest.raises(ValueError, match="epochs must be"):
         fit(ConvNet(), tiny_data, epochs="10")
-    with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
-        make_optimizer("adamw", ConvNet().parameters(), 0.1)
+    with pytest.raises(ValueError, match="unknown optimizer .rmsprop."):
+        make_optimizer("rmsprop", ConvNet().parameters(), 0.1)
     with pytest.raises(ValueError, match="unknown schedule"):
         fit(ConvNet(), tiny_data, epochs=1, schedule="cosine", progress=False)
 
@@ -76,3 +76,15 @@ def test_set_seed_repeats_random_draws():
     assert torch.equal(a, torch.rand(3))
     with pytest.raises(TypeError):
         repro.set_seed("5")
+
+
+def test_fit_applies_augmentation_to_training_batches_only(tiny_data):
+    seen = []
+
+    def augment(xb, generator=None):
+        seen.append(len(xb))
+        return xb
+
+    repro.set_seed(0)
+    fit(ConvNet(), tiny_data, epochs=1, batch_size=40, augment=augment, progress=False)
+    assert seen == [40, 40, 20]  # the 100 training images, never the validation set
