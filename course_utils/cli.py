@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -112,18 +113,21 @@ def cmd_doctor(args) -> int:
     print("device       ", end="")
     get_device()
     root = data_root()
-    print(f"data root    {root} ({'from COURSE_DATA_DIR' if 'COURSE_DATA_DIR' in __import__('os').environ else 'default; set COURSE_DATA_DIR to change'})")
+    from_env = "COURSE_DATA_DIR" in os.environ
+    print(f"data root    {root} ({'from COURSE_DATA_DIR' if from_env else 'default; set COURSE_DATA_DIR to change'})")
     ok = True
     for name in DATASETS:
         for train in (True, False):
             problems = verify_split(name, train, root)
             split = "train" if train else "test"
-            if problems:
-                status = "missing" if all(p.startswith("missing") for p in problems) else "BAD"
-                print(f"  {name:<14} {split:<5} {status}: {problems[0]}")
-                ok = ok and (name != "mnist")  # Fashion-MNIST is needed by later lessons only
-            else:
+            missing = bool(problems) and all(p.startswith("missing") for p in problems)
+            if not problems:
                 print(f"  {name:<14} {split:<5} found and verified")
+            elif missing and not from_env:
+                print(f"  {name:<14} {split:<5} not downloaded yet: torchvision fetches it on first use")
+            else:
+                print(f"  {name:<14} {split:<5} {'missing' if missing else 'BAD'}: {problems[0]}")
+                ok = ok and name != "mnist"  # Fashion-MNIST is optional: no core lesson needs it
     print("all good" if ok else "MNIST is not usable: see above")
     return 0 if ok else 1
 

@@ -31,3 +31,12 @@ def test_doctor_finds_the_offline_data(capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert out.count("found and verified") == 4 and "all good" in out
+
+
+def test_doctor_without_a_data_root_expects_a_download(monkeypatch, capsys):
+    from course_utils import data
+
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "repo_root", lambda: __import__("pathlib").Path("/nonexistent/course"))
+    assert cli.main(["doctor"]) == 0
+    assert "not downloaded yet" in capsys.readouterr().out
