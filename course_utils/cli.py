@@ -16,12 +16,11 @@ import os
 import sys
 from pathlib import Path
 
-from .data import repo_root
+from .data import course_folder
 
 
 def _lesson_notebooks() -> list[Path]:
-    root = Path.cwd() if (Path.cwd() / "notebooks").is_dir() else repo_root()
-    return sorted((root / "notebooks").glob("[0-9]*.ipynb"))
+    return sorted(course_folder("notebooks").glob("[0-9]*.ipynb"))
 
 
 def cmd_run(args) -> int:

@@ -125,20 +125,15 @@ def exercise_text(solution_path: Path) -> str:
     return nbformat.writes(exercise) + "\n"
 
 
-def course_root() -> Path:
-    """The course folder: the current one if it has solutions/, else this checkout."""
-    from .data import repo_root
-
-    return Path.cwd() if (Path.cwd() / "solutions").is_dir() else repo_root()
-
-
 def build_all(check: bool = False, root: Path | str | None = None) -> int:
     """Generate ``exercises/`` from ``solutions/`` (or, with ``check``, report any difference).
 
     Returns 0 when exercises/ is (or now is) up to date, 1 when ``check`` finds a difference,
     2 when a solution cannot be converted (unpaired markers, missing metadata).
     """
-    root = Path(root) if root else course_root()
+    from .data import course_folder
+
+    root = Path(root) if root else course_folder("solutions").parent
     solutions_dir, exercises_dir = root / "solutions", root / "exercises"
     if exercises_dir.resolve() == solutions_dir.resolve():
         print("error: exercises/ and solutions/ are the same folder; refusing to write", file=sys.stderr)

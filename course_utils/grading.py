@@ -366,7 +366,7 @@ def grade_main(submissions, timeout: int = 300, out="gradebook.csv", work="build
     Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
     not), 2 for a path that does not exist or when there are no solutions to grade against.
     """
-    from .exercises import course_root
+    from .data import course_folder
 
     paths = expand(submissions)
     absent = [str(p) for p in paths if not p.is_file()]
@@ -374,7 +374,7 @@ def grade_main(submissions, timeout: int = 300, out="gradebook.csv", work="build
         print(f"error: no such file: {', '.join(absent)}" if absent else "error: no notebooks to grade",
               file=sys.stderr)
         return 2
-    solutions_dir = course_root() / "solutions"
+    solutions_dir = course_folder("solutions")
     if not any(solutions_dir.glob("*.ipynb")):
         print(f"error: no solution notebooks in {solutions_dir}", file=sys.stderr)
         return 2
