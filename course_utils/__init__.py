@@ -18,7 +18,7 @@ The most used names are importable from the package itself: ``from course_utils 
 from .data import DataError, data_root, iterate_batches, load_data, load_split, make_dataloader
 from .models import ConvNet, count_parameters, load_model, save_model
 from .notebook import check_claim, matches_reference, record
-from .repro import get_device, set_seed, set_threads
+from .repro import get_device, set_seed
 from .shapes import conv_output_size, layer_table, pool_output_size, receptive_fields
 from .training import evaluate, fit, predict, train_model
 

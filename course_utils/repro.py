@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -53,10 +52,3 @@ def get_device(preference: str = "auto", verbose: bool = True) -> torch.device:
         print(f"Using device: {device} ({why})")
     return device
 
-
-def set_threads(n: int | None = None) -> int:
-    """Limit PyTorch's CPU threads (``$COURSE_THREADS`` if set), so parallel runs share cores."""
-    n = n or int(os.environ.get("COURSE_THREADS", 0)) or None
-    if n:
-        torch.set_num_threads(n)
-    return torch.get_num_threads()

@@ -125,8 +125,8 @@ def execute(path: Path | str, output: Path | str, parameters: dict, timeout: int
     if output == path:
         raise ValueError(f"refusing to overwrite the source notebook {path}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    if threads:  # the kernel inherits these, so parallel runs share the cores
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "COURSE_THREADS"):
+    if threads:  # the kernel inherits these (torch reads them at import): parallel runs share the cores
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(threads)
     result = RunResult(notebook=str(path), output=str(output),
                        parameters=effective_parameters(path, parameters))
