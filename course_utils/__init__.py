@@ -20,6 +20,6 @@ from .models import ConvNet, count_parameters, load_model, save_model
 from .notebook import check_claim, matches_reference, record
 from .repro import get_device, set_seed
 from .shapes import conv_output_size, layer_table, pool_output_size, receptive_fields
-from .training import evaluate, fit, predict, train_model
+from .training import evaluate, fit, predict, train_model, training_speed
 
 __version__ = "0.1.0"

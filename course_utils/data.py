@@ -142,14 +142,14 @@ def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> l
     return problems
 
 
-def load_split(dataset: str = "mnist", train: bool = True, root: Path | str | None = None,
-               download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load a whole split as ``(images uint8 [N, 28, 28], labels int64 [N])``.
+def ensure_split(dataset: str = "mnist", train: bool = True, root: Path | str | None = None,
+                 download: bool = True) -> Path:
+    """Make sure a split's raw files are present and sound (downloading them if allowed).
 
-    Uses ``torchvision.datasets`` (which downloads only when the files are missing) after
-    checking the files, so a bad copy fails with a message instead of a cryptic reshape error.
+    Returns the data root. A bad copy fails here with a message that says what to do, instead
+    of with a cryptic reshape error inside torchvision.
     """
-    import torchvision  # imported here: it is slow to import and only this function needs it
+    import torchvision  # imported here: it is slow to import and only the loaders need it
 
     folder_name = _dataset_folder(dataset)
     root = Path(root or data_root())
@@ -172,7 +172,20 @@ def load_split(dataset: str = "mnist", train: bool = True, root: Path | str | No
                 "(or point COURSE_DATA_DIR at a good copy)")
         raise DataError(f"{dataset} ({'train' if train else 'test'} split) is not usable:\n  - "
                         + "\n  - ".join(problems) + f"\nFix: {hint}.")
-    ds = getattr(torchvision.datasets, folder_name)(root=str(root), train=train, download=False)
+    return root
+
+
+def load_split(dataset: str = "mnist", train: bool = True, root: Path | str | None = None,
+               download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load a whole split as ``(images uint8 [N, 28, 28], labels int64 [N])``.
+
+    Uses ``torchvision.datasets`` (which downloads only when the files are missing) after
+    `ensure_split` has checked the files.
+    """
+    import torchvision
+
+    root = ensure_split(dataset, train, root, download)
+    ds = getattr(torchvision.datasets, _dataset_folder(dataset))(root=str(root), train=train, download=False)
     return ds.data, ds.targets
 
 
@@ -262,10 +275,10 @@ def make_dataloader(dataset: str = "mnist", train: bool = True, batch_size: int 
     import torchvision
     from torchvision import transforms
 
-    load_split(dataset, train, root)  # same checks and messages as the fast path
+    root = ensure_split(dataset, train, root)  # same checks and messages as the fast path
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
     ds = getattr(torchvision.datasets, _dataset_folder(dataset))(
-        root=str(root or data_root()), train=train, download=False, transform=transform)
+        root=str(root), train=train, download=False, transform=transform)
     return torch.utils.data.DataLoader(ds, batch_size=batch_size,
                                        shuffle=train if shuffle is None else shuffle,
                                        num_workers=num_workers)

@@ -65,6 +65,34 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[
     return probs.argmax(dim=1), probs
 
 
+def training_speed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 20,
+                   warmup: int = 2) -> float:
+    """Training images per second: time ``steps`` Adam steps on the batch ``(x, y)``.
+
+    The first ``warmup`` steps are not timed (they allocate memory and pick kernels). The
+    model is trained in place, so pass a throwaway copy.
+    """
+    import time
+
+    device = _device_of(model)
+    if device.type == "cpu":
+        model.to(memory_format=torch.channels_last)
+    xb, yb = _prepare(model, x, device), y.to(device)
+    optimizer = torch.optim.Adam(model.parameters())
+    for step in range(warmup + steps):
+        if step == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()  # GPU work runs asynchronously: wait before timing
+            start = time.perf_counter()
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * len(yb) / (time.perf_counter() - start)
+
+
 def make_optimizer(name: str, params, lr: float, momentum: float = 0.9,
                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """"adam", "adamw" (Adam with decoupled weight decay), "sgd" (plain) or "momentum" (SGD with momentum)."""

@@ -88,3 +88,10 @@ def test_fit_applies_augmentation_to_training_batches_only(tiny_data):
     repro.set_seed(0)
     fit(ConvNet(), tiny_data, epochs=1, batch_size=40, augment=augment, progress=False)
     assert seen == [40, 40, 20]  # the 100 training images, never the validation set
+
+
+def test_training_speed_counts_images_per_second(tiny_data):
+    from course_utils.training import training_speed
+
+    speed = training_speed(ConvNet(), tiny_data.train_x[:16], tiny_data.train_y[:16], steps=3, warmup=1)
+    assert speed > 0
