@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -142,6 +143,23 @@ def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> l
     return problems
 
 
+@contextlib.contextmanager
+def _download_lock(root: Path):
+    """Hold an exclusive lock on ``root/.download.lock`` (where the OS has one: POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".download.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_split(dataset: str = "mnist", train: bool = True, root: Path | str | None = None,
                  download: bool = True) -> Path:
     """Make sure a split's raw files are present and sound (downloading them if allowed).
@@ -157,7 +175,9 @@ def ensure_split(dataset: str = "mnist", train: bool = True, root: Path | str | 
     missing = problems and all(p.startswith("missing file") for p in problems)
     if missing and download:
         try:
-            getattr(torchvision.datasets, folder_name)(root=str(root), train=train, download=True)
+            with _download_lock(root):  # two notebooks (or test workers) may start at once
+                if verify_split(dataset, train, root):  # unless the other one fetched it already
+                    getattr(torchvision.datasets, folder_name)(root=str(root), train=train, download=True)
         except Exception as err:  # no network, a proxy, a read-only folder...
             raise DataError(
                 f"{dataset} is not in {root / folder_name / 'raw'} and downloading it failed "

@@ -27,6 +27,15 @@ def grid(values: dict[str, list]) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*values.values())]
 
 
+def available_cores() -> int:
+    """The cores a sweep may use: ``OMP_NUM_THREADS`` when it is set (say, by a test runner
+    that shares the machine), else every core this process may run on."""
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    if limit.isdigit() and int(limit) > 0:
+        return int(limit)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def run_id(params: dict) -> str:
     """A file-name-safe id such as ``n_conv=1__seed=0``."""
     def safe(value):
@@ -46,8 +55,8 @@ def run_sweep(notebook: Path | str, values: dict[str, list[str]], out_dir: Path 
               workers: int = 1, timeout: int | None = None, quick: bool = False, echo=print) -> pd.DataFrame:
     """Run every combination of ``values`` (strings, checked and typed here) and collect results.
 
-    Each of the ``workers`` processes gets ``cores // workers`` torch threads: two runs that each
-    try to use every core fight over them and both crawl.
+    Each of the ``workers`` processes gets ``available_cores() // workers`` torch threads: two
+    runs that each try to use every core fight over them and both crawl.
     """
     notebook, out_dir = Path(notebook), Path(out_dir)
     typed = {name: [validate_parameters(notebook, {name: v})[name] for v in vals]
@@ -68,7 +77,7 @@ def run_sweep(notebook: Path | str, values: dict[str, list[str]], out_dir: Path 
     if records:
         echo(f"resuming: {len(records)} of {len(runs)} runs already finished in {out_dir}")
     workers = max(1, min(workers, len(todo) or 1))
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = max(1, available_cores() // workers)
     start = time.perf_counter()
     from tqdm.auto import tqdm
 

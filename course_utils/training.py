@@ -142,7 +142,10 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_
     generator = torch.Generator().manual_seed(seed)
     history, best_loss, best_state, best_epoch, waited = [], float("inf"), None, 0, 0
 
-    bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch", disable=not progress)
+    # One refresh a second is plenty for a person; tqdm's default (ten) sends thousands of
+    # widget messages in a long cell, more than a headless runner such as nbval buffers.
+    bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch", disable=not progress,
+               mininterval=1.0)
     for epoch in range(1, epochs + 1):
         start, model_loss, correct = time.perf_counter(), 0.0, 0
         model.train()

@@ -1,6 +1,7 @@
 """course_utils.data: loading, verification, splits, batching, and the error messages."""
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -61,6 +62,38 @@ def test_missing_data_without_network_names_the_fix(tmp_path, monkeypatch):
         D.load_split("mnist", True, root=tmp_path / "empty", download=True)
     message = str(err.value)
     assert "COURSE_DATA_DIR" in message and "download" in message and "network is unreachable" in message
+
+
+def test_two_loaders_at_once_download_only_once(tmp_path, monkeypatch):
+    """Two notebooks (or test workers) that start together must not download over each other."""
+    import threading
+    import time
+
+    import torchvision
+
+    downloads = []
+
+    def fake_download(self):  # slow enough that the second loader arrives while it runs
+        downloads.append(threading.current_thread().name)
+        time.sleep(0.3)
+        make_tiny_dataset(Path(self.root))
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", fake_download)
+    root = tmp_path / "data"
+    errors = []
+
+    def load():
+        try:
+            D.ensure_split("mnist", True, root=root, download=True)
+        except Exception as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(downloads) == 1
 
 
 def test_missing_data_with_download_off(tmp_path):

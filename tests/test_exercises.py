@@ -227,6 +227,7 @@ def test_no_line_of_a_solution_region_appears_in_the_exercise(solution):
     assert "HIDDEN TESTS" not in (REPO / "exercises" / solution.name).read_text()
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_the_exercise_fails_only_with_not_implemented_error_in_every_task(solution, tmp_path):
     exercise = nbformat.read(REPO / "exercises" / solution.name, as_version=4)

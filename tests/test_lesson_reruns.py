@@ -1,6 +1,6 @@
 """Papermill reruns of a real lesson: `course sweep` over the two-conv lesson in quick mode.
 
-This is the instructor's workflow end to end (real MNIST, real kernels, two parallel workers),
+This is the instructor's workflow end to end (real MNIST, real kernels, the results table),
 so it needs the dataset: it is skipped when COURSE_DATA_DIR is not set.
 """
 
@@ -16,22 +16,24 @@ LESSON = repo_root() / "notebooks" / "03_two_conv_net.ipynb"
 pytestmark = pytest.mark.skipif(not os.environ.get("COURSE_DATA_DIR"), reason="needs MNIST (COURSE_DATA_DIR)")
 
 
+@pytest.mark.kernel
 def test_quick_sweep_over_the_two_conv_lesson(tmp_path, capsys):
+    # Two real runs are enough here: the grid, parallel workers and resuming are tested on a toy
+    # notebook in test_runner.py. One worker, so the sweep never competes with the test runner.
     out = tmp_path / "sweep"
-    code = cli.main(["sweep", str(LESSON), "-p", "n_conv", "1", "2", "-p", "seed", "0", "1", "2",
-                     "--quick", "--workers", "2", "--out", str(out)])
+    code = cli.main(["sweep", str(LESSON), "-p", "n_conv", "1", "2", "--quick", "--workers", "1",
+                     "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0, printed
     results = pd.read_csv(out / "results.csv")
-    assert len(results) == 6
-    assert sorted(zip(results["n_conv"], results["seed"])) == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+    assert sorted(results["n_conv"]) == [1, 2]
     assert (results["status"] == "ok").all()
     assert results["quick"].all()
     assert results["test_accuracy"].between(0.5, 1.0).all()  # 1 epoch on 2,000 images
     assert set(results.loc[results["n_conv"] == 1, "n_parameters"]) == {85_320}
     assert set(results.loc[results["n_conv"] == 2, "n_parameters"]) == {30_840}
     assert (out / "test_accuracy.png").stat().st_size > 5_000
-    assert len(list(out.glob("*.ipynb"))) == 6
+    assert len(list(out.glob("*.ipynb"))) == 2
     assert "elapsed" in printed and "left" in printed
 
 

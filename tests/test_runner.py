@@ -60,6 +60,7 @@ def test_course_run_refuses_bad_parameters_before_running(good, tmp_path, capsys
     assert not out.exists()
 
 
+@pytest.mark.kernel
 def test_course_run_reports_failures_and_keeps_going(good, bad, tmp_path, capsys):
     before = {p: p.read_bytes() for p in (good, bad)}
     out = tmp_path / "out"
@@ -82,6 +83,7 @@ def test_grid_and_run_ids():
     assert run_id({"n_conv": 1, "lr": 0.001}) == "n_conv=1__lr=0.001"
 
 
+@pytest.mark.kernel
 def test_sweep_rows_failures_and_resume(good, tmp_path):
     out = tmp_path / "sweep"
     table = run_sweep(good, {"epochs": ["1", "2"], "seed": ["0", "13"]}, out, workers=2, echo=lambda m: None)
@@ -113,6 +115,7 @@ def test_params_command_lists_types_and_help(good, capsys):
     assert "epochs" in out and "int" in out and "passes over the data" in out
 
 
+@pytest.mark.kernel
 def test_a_parameter_applies_to_the_notebooks_that_declare_it(good, tmp_path, capsys):
     other = tmp_path / "other.ipynb"
     nb = nbformat.read(str(good), as_version=4)

@@ -95,3 +95,20 @@ def test_training_speed_counts_images_per_second(tiny_data):
 
     speed = training_speed(ConvNet(), tiny_data.train_x[:16], tiny_data.train_y[:16], steps=3, warmup=1)
     assert speed > 0
+
+
+def test_progress_bar_refreshes_at_most_once_a_second(tiny_data, monkeypatch):
+    # A long training cell that refreshes ten times a second floods the kernel's output channel
+    # with widget messages; headless runners (nbval in `make test`) then lose the end of the cell.
+    from course_utils import models, training
+
+    options = []
+
+    def recording_tqdm(*args, **kwargs):
+        options.append(kwargs)
+        return real_tqdm(*args, **{**kwargs, "disable": True})
+
+    real_tqdm = training.tqdm
+    monkeypatch.setattr(training, "tqdm", recording_tqdm)
+    training.fit(models.ConvNet(), tiny_data, epochs=1, batch_size=50)
+    assert options and options[0].get("mininterval", 0.1) >= 1.0
