@@ -13,13 +13,37 @@ Modules, each short enough to read on one screen:
 - `gradcheck` numerical gradients and relative errors, for checking hand-written backward passes
 
 The most used names are importable from the package itself: ``from course_utils import fit``.
+Each loads its module on first use, so a tool that needs one light module (``course params``,
+the grader) starts without importing PyTorch.
 """
 
-from .data import DataError, data_root, iterate_batches, load_data, load_split, make_dataloader
-from .models import ConvNet, count_parameters, load_model, save_model
-from .notebook import check_claim, matches_reference, record
-from .repro import get_device, set_seed
-from .shapes import conv_output_size, layer_table, pool_output_size, receptive_fields
-from .training import evaluate, fit, predict, train_model, training_speed
+import importlib
 
+_HOMES = {
+    "data": ["DataError", "data_root", "iterate_batches", "load_data", "load_split", "make_dataloader"],
+    "models": ["ConvNet", "count_parameters", "load_model", "save_model"],
+    "notebook": ["check_claim", "matches_reference", "record"],
+    "repro": ["get_device", "set_seed"],
+    "shapes": ["conv_output_size", "layer_table", "pool_output_size", "receptive_fields"],
+    "training": ["evaluate", "fit", "predict", "train_model", "training_speed"],
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+__all__ = sorted(_MODULE_OF)
 __version__ = "0.1.0"
+
+
+_MODULES = ["checks", "data", "gradcheck", "models", "notebook", "plots", "repro", "shapes", "training"]
+
+
+def __getattr__(name):
+    if name in _MODULES:  # ``cu.data.repo_root()`` works without importing course_utils.data first
+        return importlib.import_module(f".{name}", __name__)
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value  # the next use is an ordinary lookup
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_MODULE_OF) | set(_MODULES))

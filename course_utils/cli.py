@@ -16,10 +16,10 @@ import os
 import sys
 from pathlib import Path
 
-from .data import course_folder
-
 
 def _lesson_notebooks() -> list[Path]:
+    from .data import course_folder  # here, not at the top: course_utils.data imports torch
+
     return sorted(course_folder("notebooks").glob("[0-9]*.ipynb"))
 
 
