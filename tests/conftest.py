@@ -112,20 +112,23 @@ def recorded_seconds() -> dict:
     return {}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return  # one process: the natural order
-    seconds = recorded_seconds()
+def heaviest_first(items, seconds: dict, nodeid=lambda item: item.nodeid) -> list:
+    """``items`` regrouped by unit of work, the longest units first, each unit in its own order."""
     units = {}
     for item in items:  # dicts keep the collection order inside each unit
-        units.setdefault(unit_of(file_of(item.nodeid)), []).append(item)
+        units.setdefault(unit_of(file_of(nodeid(item))), []).append(item)
 
     def cost(unit_items):
-        files = {file_of(i.nodeid) for i in unit_items}
+        files = {file_of(nodeid(i)) for i in unit_items}
         return sum(seconds.get(f, UNKNOWN_SECONDS.get(Path(f).suffix, 5.0)) for f in files)
 
-    items[:] = [i for unit in sorted(units.values(), key=cost, reverse=True) for i in unit]
+    return [i for unit in sorted(units.values(), key=cost, reverse=True) for i in unit]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one process keeps the natural order
+        items[:] = heaviest_first(items, recorded_seconds())
 
 
 class DurationRecorder:

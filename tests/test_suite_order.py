@@ -1,0 +1,47 @@
+"""The parallel test run's plan (tests/conftest.py): whole files as units, the longest first."""
+
+from conftest import MODEL_CHAIN, heaviest_first, unit_of
+
+
+def test_units_keep_their_cells_together_and_the_longest_start_first():
+    nodeids = ["tests/test_a.py::test_1", "notebooks/01_x.ipynb::Cell 0", "tests/test_a.py::test_2",
+               "notebooks/01_x.ipynb::Cell 1", "notebooks/04_y.ipynb::Cell 0", "tests/test_new.py::t"]
+    seconds = {"tests/test_a.py": 1.0, "notebooks/01_x.ipynb": 20.0, "notebooks/04_y.ipynb": 200.0}
+    assert heaviest_first(nodeids, seconds, nodeid=str) == [
+        "notebooks/04_y.ipynb::Cell 0",
+        "notebooks/01_x.ipynb::Cell 0", "notebooks/01_x.ipynb::Cell 1",
+        "tests/test_new.py::t",  # never timed: counts as 5 s
+        "tests/test_a.py::test_1", "tests/test_a.py::test_2",
+    ]
+
+
+def test_a_notebook_never_timed_counts_as_a_long_one():
+    order = heaviest_first(["notebooks/09_new.ipynb::Cell 0", "tests/test_a.py::t"],
+                           {"tests/test_a.py": 30.0}, nodeid=str)
+    assert order[0] == "notebooks/09_new.ipynb::Cell 0"
+
+
+def test_the_lessons_that_read_lesson_3s_model_run_after_it_in_one_unit():
+    assert len({unit_of(path) for path in MODEL_CHAIN}) == 1
+    nodeids = [f"{path}::Cell {i}" for path in MODEL_CHAIN for i in range(2)]
+    nodeids.insert(2, "notebooks/04_ablations.ipynb::Cell 0")
+    seconds = {MODEL_CHAIN[0]: 50.0, MODEL_CHAIN[1]: 10.0, MODEL_CHAIN[2]: 150.0,
+               "notebooks/04_ablations.ipynb": 199.0}
+    order = heaviest_first(nodeids, seconds, nodeid=str)
+    assert order[0] == "notebooks/03_two_conv_net.ipynb::Cell 0"  # 210 s together beat 199 s
+    assert order[:6] == [n for n in nodeids if "04_" not in n]
+    assert order[-1] == "notebooks/04_ablations.ipynb::Cell 0"
+
+
+def test_the_committed_durations_name_every_notebook():
+    # A clean clone orders its run by this file; a lesson missing from it would start late.
+    import json
+
+    from conftest import REPO
+
+    seconds = json.loads((REPO / "tests" / "test-durations.json").read_text())
+    notebooks = sorted(str(p.relative_to(REPO)) for folder in ("notebooks", "solutions")
+                       for p in (REPO / folder).glob("[0-9]*.ipynb"))
+    missing = [n for n in notebooks if n not in seconds]
+    assert not missing, (f"{missing} have no time in tests/test-durations.json: run `make test`, then "
+                         "copy build/test-durations.json over it")
