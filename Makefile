@@ -37,7 +37,7 @@ test-fast: $(STAMP)
 # Re-execute the committed lessons in place from a fresh kernel with default parameters
 # (the outputs nbval compares against). Students never need this; authors do after an edit.
 lessons: $(STAMP)
-	$(BIN)/python scripts/execute_lessons.py
+	$(BIN)/course lessons
 
 exercises: $(STAMP)
 	$(BIN)/course exercises

@@ -63,13 +63,6 @@ def repo_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
-def course_folder(name: str) -> Path:
-    """A folder of the course (``notebooks``, ``solutions``...): in the current folder if it has
-    one, so the commands work in a copy of the course, else in this checkout."""
-    here = Path.cwd() / name
-    return here if here.is_dir() else repo_root() / name
-
-
 def data_root() -> Path:
     """Where datasets live: ``$COURSE_DATA_DIR`` if set, else ``<repo>/data``."""
     env = os.environ.get("COURSE_DATA_DIR")

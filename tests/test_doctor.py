@@ -2,7 +2,7 @@
 
 import pytest
 
-from course_utils import cli
+from course_tools import cli
 from conftest import make_tiny_dataset
 
 

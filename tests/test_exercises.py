@@ -14,8 +14,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_utils import cli
-from course_utils.exercises import (BEGIN_SOLUTION, END_SOLUTION, MARKDOWN_STUB, MarkerError,
+from course_tools import cli
+from course_tools.exercises import (BEGIN_SOLUTION, END_SOLUTION, MARKDOWN_STUB, MarkerError,
                                     build_all, exercise_text, make_exercise)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import cli
-from course_utils.grading import assemble, find_solution, grade_main
+from course_tools import cli
+from course_tools.grading import assemble, find_solution, grade_main
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "02_shape_arithmetic_exercises.ipynb"  # the fastest exercise: no data, no training

@@ -9,7 +9,7 @@ import os
 import pandas as pd
 import pytest
 
-from course_utils import cli
+from course_tools import cli
 from course_utils.data import repo_root
 
 LESSON = repo_root() / "notebooks" / "03_two_conv_net.ipynb"

@@ -33,3 +33,16 @@ def test_light_helpers_load_without_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ConvNet", "fit"]
+
+
+def test_the_student_package_holds_no_tooling_and_the_tools_start_without_torch():
+    from pathlib import Path
+
+    student = {p.stem for p in Path(course_utils.__file__).parent.glob("*.py")}
+    assert not student & {"cli", "runner", "sweep", "exercises", "grading", "lessons"}
+    assert set(course_utils._MODULES) == student - {"__init__"}  # every module is reachable
+    code = ("import sys\nfrom course_tools import cli, exercises, grading, lessons, runner, sweep\n"
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -7,9 +7,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from course_utils import cli
-from course_utils.runner import ParameterError, convert_value, validate_parameters
-from course_utils.sweep import grid, plot_sweep, run_id, run_sweep
+from course_tools import cli
+from course_tools.runner import ParameterError, convert_value, validate_parameters
+from course_tools.sweep import grid, plot_sweep, run_id, run_sweep
 
 
 def make_notebook(path: Path, body: str) -> Path:

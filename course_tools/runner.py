@@ -119,7 +119,7 @@ def execute(path: Path | str, output: Path | str, parameters: dict, timeout: int
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from .notebook import read_metrics
+    from course_utils.notebook import read_metrics
 
     path, output = Path(path).resolve(), Path(output).resolve()
     if output == path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def _lesson_notebooks() -> list[Path]:
-    from .data import course_folder  # here, not at the top: course_utils.data imports torch
+    from . import course_folder
 
     return sorted(course_folder("notebooks").glob("[0-9]*.ipynb"))
 
@@ -103,8 +103,8 @@ def cmd_doctor(args) -> int:
     import torch
     import torchvision
 
-    from .data import DATASETS, data_root, verify_split
-    from .repro import get_device
+    from course_utils.data import DATASETS, data_root, verify_split
+    from course_utils.repro import get_device
 
     print(f"python       {platform.python_version()} ({sys.executable})")
     print(f"torch        {torch.__version__}, torchvision {torchvision.__version__}")
@@ -141,6 +141,12 @@ def cmd_grade(args) -> int:
     from .grading import grade_main
 
     return grade_main(args.submissions, timeout=args.timeout, out=args.out, work=args.work)
+
+
+def cmd_lessons(args) -> int:
+    from .lessons import lessons_main
+
+    return lessons_main(args.notebooks)
 
 
 def main(argv=None) -> int:
@@ -183,6 +189,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="gradebook.csv")
     p.add_argument("--work", default="build/grading", help="folder for executed copies")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("lessons", help="authors: re-execute committed notebooks in place, from a fresh kernel")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")
+    p.set_defaults(func=cmd_lessons)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -163,7 +163,7 @@ def assemble(solution, student):
 def run_isolated(path: Path, timeout: int) -> dict:
     """Execute the notebook at ``path`` in place, in a child process; return its status."""
     log = path.with_suffix(".log")
-    command = [sys.executable, "-m", "course_utils.grading", "--execute", str(path), str(timeout)]
+    command = [sys.executable, "-m", "course_tools.grading", "--execute", str(path), str(timeout)]
     with open(log, "wb") as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -193,7 +193,7 @@ def _kill_tree(process: subprocess.Popen) -> None:
 
 
 def _execute(path: Path, timeout: int) -> None:
-    """The runner (``python -m course_utils.grading --execute PATH TIMEOUT``): run all cells."""
+    """The runner (``python -m course_tools.grading --execute PATH TIMEOUT``): run all cells."""
     import tempfile
 
     from nbclient import NotebookClient
@@ -366,7 +366,7 @@ def grade_main(submissions, timeout: int = 300, out="gradebook.csv", work="build
     Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
     not), 2 for a path that does not exist or when there are no solutions to grade against.
     """
-    from .data import course_folder
+    from . import course_folder
 
     paths = expand(submissions)
     absent = [str(p) for p in paths if not p.is_file()]
@@ -390,7 +390,7 @@ def grade_main(submissions, timeout: int = 300, out="gradebook.csv", work="build
     if any(copy.resolve() in protected for copy in copies):
         print(f"error: an executed copy in {work} would overwrite a submission; use another --work", file=sys.stderr)
         return 2
-    print("Grading runs each submission's code with your permissions: see `course_utils.grading`.")
+    print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
     rows = []
     for path, executed_path in zip(paths, copies):
         row = grade_one(path, solutions_dir, executed_path, timeout)
@@ -408,5 +408,5 @@ def grade_main(submissions, timeout: int = 300, out="gradebook.csv", work="build
 
 if __name__ == "__main__":  # the runner that run_isolated starts; instructors use `course grade`
     if len(sys.argv) != 4 or sys.argv[1] != "--execute":
-        sys.exit("usage: python -m course_utils.grading --execute NOTEBOOK TIMEOUT (graders use `course grade`)")
+        sys.exit("usage: python -m course_tools.grading --execute NOTEBOOK TIMEOUT (graders use `course grade`)")
     _execute(Path(sys.argv[2]), int(sys.argv[3]))

@@ -22,7 +22,7 @@ The rules:
   ``cell.metadata["course"] = {"task": 2, "title": "conv_output_size", "role": "answer"}``,
   with ``"role": "check"`` on the check cells that follow the answer (the grader reads them).
 - Lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed, markers
-  included; a cell left empty is dropped. The grader puts them back (see `course_utils.grading`).
+  included; a cell left empty is dropped. The grader puts them back (see `course_tools.grading`).
 - In a markdown cell the text between the solution markers (a written answer) becomes
   ``_Write your answer here._``.
 - Outputs and execution counts are cleared. Cell ids and metadata are kept, so the grader can
@@ -131,7 +131,7 @@ def build_all(check: bool = False, root: Path | str | None = None) -> int:
     Returns 0 when exercises/ is (or now is) up to date, 1 when ``check`` finds a difference,
     2 when a solution cannot be converted (unpaired markers, missing metadata).
     """
-    from .data import course_folder
+    from . import course_folder
 
     root = Path(root) if root else course_folder("solutions").parent
     solutions_dir, exercises_dir = root / "solutions", root / "exercises"

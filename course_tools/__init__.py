@@ -1,0 +1,24 @@
+"""course_tools: what instructors and authors run; students never need to open it.
+
+It sits beside ``course_utils`` (the helpers the lessons import) rather than inside it, so the
+package a student reads holds only what the lessons use, and these tools start without
+importing PyTorch. The ``course`` command (`cli`) is its front door:
+
+- `runner`    ``course run`` / ``course params``: papermill runs with typed, checked parameters
+- `sweep`     ``course sweep``: a grid of runs in parallel, resumable, with a results table
+- `exercises` ``course exercises``: build ``exercises/`` from ``solutions/``
+- `grading`   ``course grade``: run submissions in separate processes, write a gradebook
+- `lessons`   ``course lessons``: re-execute committed notebooks in place (for authors)
+"""
+
+from pathlib import Path
+
+
+def course_folder(name: str) -> Path:
+    """A folder of the course (``notebooks``, ``solutions``...): in the current folder if it has
+    one, so the commands work in a copy of the course, else in this checkout."""
+    here = Path.cwd() / name
+    checkout = Path(__file__).resolve().parents[1]
+    if here.is_dir() or not (checkout / "pyproject.toml").exists():
+        return here
+    return checkout / name

@@ -1,0 +1,57 @@
+"""Re-execute committed notebooks in place, from a fresh kernel, with their default parameters.
+
+Authors run this (``course lessons``, or ``make lessons``) after editing a lesson, so the
+stored outputs - the ones students see on GitHub and nbval compares against - come from one
+clean top-to-bottom run.
+
+    course lessons                           # every lesson and solution
+    course lessons notebooks/03_*.ipynb      # just these
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from . import course_folder
+
+
+def execute_in_place(path: Path, timeout: int = 900) -> float:
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception:
+        # Keep the source as it was; leave the half-run copy where the author can look at it.
+        failed = course_folder("build") / "failed" / path.name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, failed)
+        print(f"  FAILED: the partly executed copy is in {failed}", flush=True)
+        raise
+    # Drop the volatile per-run metadata, so a re-run only changes what really changed.
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+    return time.perf_counter() - start
+
+
+def lessons_main(args: list[str]) -> int:
+    paths = [Path(a) for a in args] or sorted(course_folder("notebooks").glob("[0-9]*.ipynb")) + sorted(
+        course_folder("solutions").glob("[0-9]*.ipynb"))
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"course lessons: no notebook at {', '.join(missing)}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(f"executing {path} ...", flush=True)
+        try:
+            seconds = execute_in_place(path.resolve())
+        except Exception as err:  # stop here: later notebooks may need this one's results
+            reason = getattr(err, "ename", type(err).__name__) + ": " + str(getattr(err, "evalue", err))
+            print(f"  {path} was left as it was: {reason.splitlines()[0]}", file=sys.stderr)
+            return 1
+        print(f"  done in {seconds:.0f}s", flush=True)
+    return 0
