@@ -86,11 +86,12 @@ def pytest_configure(config):
         config.pluginmanager.register(DurationRecorder(), "course-durations")  # the controller
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if os.environ.get("PYTEST_XDIST_WORKER") and workers:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        threads = str(max(1, (cores or 1) // int(workers)))
+        from course_tools.sweep import available_cores  # OMP_NUM_THREADS, if set, is the budget
+
+        threads = max(1, available_cores() // int(workers))
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # kernels and runners inherit these
-            os.environ.setdefault(variable, threads)
-        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+            os.environ[variable] = str(threads)
+        torch.set_num_threads(threads)
 
 
 def pytest_xdist_make_scheduler(config, log):

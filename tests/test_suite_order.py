@@ -45,3 +45,24 @@ def test_the_committed_durations_name_every_notebook():
     missing = [n for n in notebooks if n not in seconds]
     assert not missing, (f"{missing} have no time in tests/test-durations.json: run `make test`, then "
                          "copy build/test-durations.json over it")
+
+
+def test_each_worker_and_what_it_starts_gets_its_share_of_the_cores():
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    from course_tools.sweep import available_cores
+
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers:
+        pytest.skip("only a parallel run (make test: pytest -n 2) divides the cores")
+    share = os.environ["OMP_NUM_THREADS"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert int(share) == max(1, cores // int(workers))  # (unless OMP_NUM_THREADS set a budget)
+    assert available_cores() == int(share)  # a sweep started here stays inside the share
+    child = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                           capture_output=True, text=True, timeout=120)
+    assert child.stdout.strip() == share  # kernels and graders inherit it
