@@ -16,13 +16,14 @@ import nbformat
 from nbclient import NotebookClient
 
 from . import course_folder
+from .runner import QUIET_KERNEL
 
 
 def execute_in_place(path: Path, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=QUIET_KERNEL,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except Exception:
         # Keep the source as it was; leave the half-run copy where the author can look at it.

@@ -16,6 +16,11 @@ from pathlib import Path
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "y", "on"}, {"false", "0", "no", "n", "off"}
 
 
+# The kernel's own log (not the notebook's output): without this, every run prints ipykernel's
+# warning that a local kernel talks over unencrypted TCP, once per notebook.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
+
 class ParameterError(ValueError):
     """A parameter the notebook does not declare, or a value of the wrong type."""
 
@@ -134,7 +139,7 @@ def execute(path: Path | str, output: Path | str, parameters: dict, timeout: int
     try:
         papermill.execute_notebook(str(path), str(output), parameters=parameters, cwd=str(path.parent),
                                    kernel_name="python3", progress_bar=False,
-                                   execution_timeout=timeout)
+                                   execution_timeout=timeout, extra_arguments=QUIET_KERNEL)
     except PapermillExecutionError as err:
         result.status = "failed"
         result.error = f"cell {err.exec_count}: {err.ename}: {err.evalue}"

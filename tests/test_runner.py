@@ -128,3 +128,10 @@ def test_a_parameter_applies_to_the_notebooks_that_declare_it(good, tmp_path, ca
     summary = json.loads((out / "summary.json").read_text())
     assert summary[0]["metrics"] == {"score": 23} and summary[1]["metrics"] == {"seed": 2}
     assert cli.main(["run", str(good), str(other), "-p", "epoch", "3", "--out", str(out)]) == 2
+
+
+@pytest.mark.kernel
+def test_runs_print_no_kernel_transport_warning(good, tmp_path, capfd):
+    assert cli.main(["run", str(good), "--out", str(tmp_path / "out")]) == 0
+    captured = capfd.readouterr()  # the kernel writes to the terminal directly, not via Python
+    assert "without encryption" not in captured.err + captured.out
