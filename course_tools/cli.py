@@ -6,6 +6,7 @@
     course doctor
     course exercises [--check]
     course grade SUBMISSION... [--timeout S] [--out gradebook.csv]
+    course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 """
 
 from __future__ import annotations
