@@ -1,6 +1,7 @@
 # Two commands run the course on a fresh machine (Linux/macOS, Python 3.11):
 #   make run    set up .venv if needed, then execute every lesson (executed copies in build/run/)
 #   make test   set up .venv if needed, then run the unit tests and every notebook under nbval
+#   make lint   ruff: style and common bugs in the code and the notebooks (make test runs it first)
 #   make test-fast  the authors' inner loop: kernel-free unit tests + a smoke run of every lesson
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.installed
 # workers beat one 2-thread run; see the README's section for authors.
 TEST_WORKERS ?= 2
 
-.PHONY: setup run test test-fast lessons exercises clean
+.PHONY: setup run test test-fast lint lessons exercises clean
 
 setup: $(STAMP)
 
@@ -26,11 +27,18 @@ run: $(STAMP)
 	$(BIN)/course doctor
 	$(BIN)/course run
 
-test: $(STAMP)
+# Lint first: a style slip fails in seconds instead of after the notebooks have run.
+test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests notebooks solutions --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --durations=10
 
-test-fast: $(STAMP)
+# ruff (pinned in requirements.txt) checks the code and the notebooks; rules in pyproject.toml.
+# `ruff format .` and `ruff check --fix .` repair most findings.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-fast: lint
 	$(BIN)/python -m pytest -m "not kernel" tests
 	$(BIN)/course run --quick --out build/quick
 

@@ -1,12 +1,12 @@
 """The ``course`` command: run lessons, sweep parameters, check the setup, build and grade exercises.
 
-    course run [NOTEBOOK...] [-p NAME VALUE]... [--quick] [--out DIR]
-    course sweep NOTEBOOK -p NAME V1 V2 ... [--workers N] [--out DIR] [--quick]
-    course params NOTEBOOK
-    course doctor
-    course exercises [--check]
-    course grade SUBMISSION... [--timeout S] [--out gradebook.csv]
-    course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
+course run [NOTEBOOK...] [-p NAME VALUE]... [--quick] [--out DIR]
+course sweep NOTEBOOK -p NAME V1 V2 ... [--workers N] [--out DIR] [--quick]
+course params NOTEBOOK
+course doctor
+course exercises [--check]
+course grade SUBMISSION... [--timeout S] [--out gradebook.csv]
+course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 """
 
 from __future__ import annotations
@@ -58,8 +58,7 @@ def cmd_run(args) -> int:
         print(f"running {nb.name} {typed[nb] or ''}".rstrip(), flush=True)
         result = execute(nb, out / nb.name, typed[nb], timeout=args.timeout)
         results.append(result)
-        print(f"  {result.status} in {result.seconds:.1f}s"
-              + (f": {result.error}" if result.error else ""), flush=True)
+        print(f"  {result.status} in {result.seconds:.1f}s" + (f": {result.error}" if result.error else ""), flush=True)
     summary = out / "summary.json"
     summary.write_text(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     print()
@@ -87,8 +86,7 @@ def cmd_sweep(args) -> int:
         values[name] = vals
     out = Path(args.out or Path("build/sweeps") / Path(args.notebook).stem)
     try:
-        table = run_sweep(args.notebook, values, out, workers=args.workers, timeout=args.timeout,
-                          quick=args.quick)
+        table = run_sweep(args.notebook, values, out, workers=args.workers, timeout=args.timeout, quick=args.quick)
     except (ParameterError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -156,8 +154,14 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("run", help="execute lesson notebooks with papermill (all lessons by default)")
     p.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/*.ipynb)")
-    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                   help="set a parameter (checked against the notebook's parameters cell)")
+    p.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="set a parameter (checked against the notebook's parameters cell)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: tiny subset, 1 epoch")
     p.add_argument("--out", default="build/run", help="folder for executed copies (default build/run)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
@@ -169,8 +173,14 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("sweep", help="run a notebook over a grid of parameters")
     p.add_argument("notebook")
-    p.add_argument("-p", "--param", nargs="+", action="append", metavar="NAME VALUE",
-                   help="a parameter and the values to try, e.g. -p seed 0 1 2")
+    p.add_argument(
+        "-p",
+        "--param",
+        nargs="+",
+        action="append",
+        metavar="NAME VALUE",
+        help="a parameter and the values to try, e.g. -p seed 0 1 2",
+    )
     p.add_argument("--workers", type=int, default=1, help="parallel runs (each gets cores/N threads)")
     p.add_argument("--out", default=None, help="folder for results (default build/sweeps/<notebook>)")
     p.add_argument("--quick", action="store_true", help="smoke runs: tiny subset, 1 epoch")

@@ -75,8 +75,9 @@ def strip_regions(source: str, stub: list[str]) -> str:
         elif inside is not None and marker == inside:
             inside = None
         elif marker in MARKERS or marker in MARKERS.values():
-            raise MarkerError(f"line {number}: unexpected {marker!r}"
-                              + (f" (still waiting for {inside!r})" if inside else ""))
+            raise MarkerError(
+                f"line {number}: unexpected {marker!r}" + (f" (still waiting for {inside!r})" if inside else "")
+            )
         elif inside is None:
             kept.append(line)
     if inside is not None:
@@ -94,9 +95,11 @@ def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nb
         stub = [MARKDOWN_STUB]
         if cell.cell_type == "code" and has_solution(cell.source):
             if "task" not in info or "title" not in info or info.get("role") != "answer":
-                raise MarkerError(f"{where} has a solution region, so its metadata needs "
-                                  f'"course": {{"task": N, "title": "...", "role": "answer"}}; '
-                                  f"it has {info or 'none'}")
+                raise MarkerError(
+                    f"{where} has a solution region, so its metadata needs "
+                    f'"course": {{"task": N, "title": "...", "role": "answer"}}; '
+                    f"it has {info or 'none'}"
+                )
             stub = code_stub(info["task"], info["title"])
         try:
             source = strip_regions(cell.source, stub)
@@ -154,11 +157,12 @@ def build_all(check: bool = False, root: Path | str | None = None) -> int:
         if current == text.encode("utf-8"):
             continue
         if check:
-            problems.append(f"exercises/{solution.name} " + ("is missing" if current is None else
-                            f"differs from what solutions/{solution.name} generates"))
+            problems.append(
+                f"exercises/{solution.name} "
+                + ("is missing" if current is None else f"differs from what solutions/{solution.name} generates")
+            )
         elif target.resolve().is_relative_to(solutions_dir.resolve()):
-            print(f"error: exercises/{solution.name} points into solutions/; refusing to overwrite it",
-                  file=sys.stderr)
+            print(f"error: exercises/{solution.name} points into solutions/; refusing to overwrite it", file=sys.stderr)
             return 2
         else:
             exercises_dir.mkdir(exist_ok=True)

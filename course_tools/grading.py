@@ -66,6 +66,7 @@ class Row:
 
 # --- finding and assembling --------------------------------------------------------------
 
+
 def expand(paths) -> list[Path]:
     """Submission files: files as given, folders replaced by their ``*.ipynb`` (sorted)."""
     found = []
@@ -140,7 +141,8 @@ def assemble(solution, student):
         if role == "check" and index not in matches and strip_regions(cell.source, []).strip():
             missing.setdefault(task, []).append(
                 "a check cell was deleted from the submission, so the task is graded as failed: "
-                "copy the check cell back from exercises/")
+                "copy the check cell back from exercises/"
+            )
         if chosen is not None:
             origin = "solution" if chosen is cell else "student"
             chosen = _copy(chosen)
@@ -160,6 +162,7 @@ def assemble(solution, student):
 
 # --- running, in a separate process -------------------------------------------------------
 
+
 def run_isolated(path: Path, timeout: int) -> dict:
     """Execute the notebook at ``path`` in place, in a child process; return its status."""
     log = path.with_suffix(".log")
@@ -170,8 +173,10 @@ def run_isolated(path: Path, timeout: int) -> dict:
             child.wait(timeout=timeout + STARTUP_ALLOWANCE)
         except subprocess.TimeoutExpired:
             _kill_tree(child)
-            return {"status": "timeout",
-                    "message": f"stopped after {timeout + STARTUP_ALLOWANCE} s: the runner did not finish"}
+            return {
+                "status": "timeout",
+                "message": f"stopped after {timeout + STARTUP_ALLOWANCE} s: the runner did not finish",
+            }
     try:
         executed = nbformat.read(str(path), as_version=4)
         return dict(executed.metadata["grading"])
@@ -213,8 +218,13 @@ def _execute(path: Path, timeout: int) -> None:
                 if kind == "stream":
                     content["text"] = content["text"][:room]
                     super().output(outs, msg, display_id, cell_index)
-                outs.append(nbformat.v4.new_output("stream", name="stderr", text=(
-                    f"\n[grader: output beyond {OUTPUT_CAP:,} characters was dropped]\n")))
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream",
+                        name="stderr",
+                        text=(f"\n[grader: output beyond {OUTPUT_CAP:,} characters was dropped]\n"),
+                    )
+                )
             return None
 
     notebook = nbformat.read(str(path), as_version=4)
@@ -232,14 +242,25 @@ def _execute(path: Path, timeout: int) -> None:
         # Run the kernel of THIS Python, even if a user-wide "python3" kernel points elsewhere.
         spec = Path(kernels, "kernels", "python3")
         spec.mkdir(parents=True)
-        (spec / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3", "language": "python"}))
+        (spec / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": "Python 3",
+                    "language": "python",
+                }
+            )
+        )
         os.environ["JUPYTER_PATH"] = kernels
-        client = CappedClient(notebook, kernel_name="python3", allow_errors=True,
-                              timeout_func=remaining, shutdown_kernel="immediate",
-                              on_cell_execute=starting,
-                              resources={"metadata": {"path": str(path.parent)}})
+        client = CappedClient(
+            notebook,
+            kernel_name="python3",
+            allow_errors=True,
+            timeout_func=remaining,
+            shutdown_kernel="immediate",
+            on_cell_execute=starting,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         client.output_sizes = {}
         status, message, reason = "ok", "", ""
         start = time.monotonic()
@@ -252,12 +273,18 @@ def _execute(path: Path, timeout: int) -> None:
             message = "the kernel died (out of memory, or the code exited Python)"
         except Exception as err:
             status, message, reason = "error", f"{type(err).__name__}: {err}", "the run failed"
-    notebook.metadata["grading"] = {"status": status, "message": message, "reason": reason,
-                                    "stopped_at": running[0], "seconds": round(time.monotonic() - start, 1)}
+    notebook.metadata["grading"] = {
+        "status": status,
+        "message": message,
+        "reason": reason,
+        "stopped_at": running[0],
+        "seconds": round(time.monotonic() - start, 1),
+    }
     nbformat.write(notebook, str(path))
 
 
 # --- scoring ----------------------------------------------------------------------------
+
 
 def _hint(error) -> str:
     """The feedback for one error output."""
@@ -342,18 +369,33 @@ def grade_one(path: Path, solutions_dir: Path, executed_path: Path, timeout: int
 def write_gradebook(rows: list[Row], out: Path) -> None:
     """One row per submission, one column per task (see the module docstring)."""
     n_tasks = max((max(r.tasks, default=0) for r in rows), default=0)
-    columns = ["submission", "exercise", "status", "seconds", *[f"task{t}" for t in range(1, n_tasks + 1)],
-               "total", "out_of", "feedback"]
+    columns = [
+        "submission",
+        "exercise",
+        "status",
+        "seconds",
+        *[f"task{t}" for t in range(1, n_tasks + 1)],
+        "total",
+        "out_of",
+        "feedback",
+    ]
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         for r in rows:
-            writer.writerow({"submission": r.submission, "exercise": r.exercise, "status": r.status,
-                             "seconds": r.seconds,
-                             **{f"task{t}": "pass" if ok else "fail" for t, ok in r.tasks.items()},
-                             "total": sum(r.tasks.values()), "out_of": len(r.tasks) or "",
-                             "feedback": "; ".join(r.feedback)})
+            writer.writerow(
+                {
+                    "submission": r.submission,
+                    "exercise": r.exercise,
+                    "status": r.status,
+                    "seconds": r.seconds,
+                    **{f"task{t}": "pass" if ok else "fail" for t, ok in r.tasks.items()},
+                    "total": sum(r.tasks.values()),
+                    "out_of": len(r.tasks) or "",
+                    "feedback": "; ".join(r.feedback),
+                }
+            )
 
 
 def _sha256(path: Path) -> str | None:
@@ -371,8 +413,9 @@ def grade_main(submissions, timeout: int = 300, out="gradebook.csv", work="build
     paths = expand(submissions)
     absent = [str(p) for p in paths if not p.is_file()]
     if absent or not paths:
-        print(f"error: no such file: {', '.join(absent)}" if absent else "error: no notebooks to grade",
-              file=sys.stderr)
+        print(
+            f"error: no such file: {', '.join(absent)}" if absent else "error: no notebooks to grade", file=sys.stderr
+        )
         return 2
     solutions_dir = course_folder("solutions")
     if not any(solutions_dir.glob("*.ipynb")):
@@ -385,18 +428,23 @@ def grade_main(submissions, timeout: int = 300, out="gradebook.csv", work="build
     if out.resolve() in protected:
         print(f"error: --out {out} is one of the submissions", file=sys.stderr)
         return 2
-    copies = [work / re.sub(r"[^A-Za-z0-9._-]", "_", f"{number:03d}-{path.parent.name}-{path.name}")
-              for number, path in enumerate(paths, start=1)]
+    copies = [
+        work / re.sub(r"[^A-Za-z0-9._-]", "_", f"{number:03d}-{path.parent.name}-{path.name}")
+        for number, path in enumerate(paths, start=1)
+    ]
     if any(copy.resolve() in protected for copy in copies):
         print(f"error: an executed copy in {work} would overwrite a submission; use another --work", file=sys.stderr)
         return 2
     print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
     rows = []
-    for path, executed_path in zip(paths, copies):
+    for path, executed_path in zip(paths, copies, strict=True):
         row = grade_one(path, solutions_dir, executed_path, timeout)
         rows.append(row)
-        print(f"{path}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, {row.status}, {row.seconds:.1f}s"
-              + (f" - {'; '.join(row.feedback)}" if row.feedback else ""), flush=True)
+        print(
+            f"{path}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, {row.status}, {row.seconds:.1f}s"
+            + (f" - {'; '.join(row.feedback)}" if row.feedback else ""),
+            flush=True,
+        )
     write_gradebook(rows, out)
     print(f"\ngradebook: {out}; executed copies: {work}/")
     changed = [str(p) for p in paths if _sha256(p) != before[p]]

@@ -23,8 +23,13 @@ def execute_in_place(path: Path, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=QUIET_KERNEL,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            extra_arguments=QUIET_KERNEL,
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     except Exception:
         # Keep the source as it was; leave the half-run copy where the author can look at it.
         failed = course_folder("build") / "failed" / path.name
@@ -41,7 +46,8 @@ def execute_in_place(path: Path, timeout: int = 900) -> float:
 
 def lessons_main(args: list[str]) -> int:
     paths = [Path(a) for a in args] or sorted(course_folder("notebooks").glob("[0-9]*.ipynb")) + sorted(
-        course_folder("solutions").glob("[0-9]*.ipynb"))
+        course_folder("solutions").glob("[0-9]*.ipynb")
+    )
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"course lessons: no notebook at {', '.join(missing)}", file=sys.stderr)

@@ -33,8 +33,10 @@ def notebook_parameters(path: Path | str) -> dict[str, dict]:
     if not path.exists():
         raise FileNotFoundError(f"no notebook at {path}")
     declared = papermill.inspect_notebook(str(path))
-    return {name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]}
-            for name, p in declared.items()}
+    return {
+        name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]}
+        for name, p in declared.items()
+    }
 
 
 def describe_parameters(path: Path | str) -> str:
@@ -54,7 +56,7 @@ def convert_value(name: str, text, type_name: str):
     if not isinstance(text, str):  # already typed (from Python code)
         text = str(text)
     optional = type_name.startswith("Optional[")
-    base = type_name[len("Optional["):-1] if optional else type_name
+    base = type_name[len("Optional[") : -1] if optional else type_name
     if optional and text == "None":
         return None
     try:
@@ -70,8 +72,9 @@ def convert_value(name: str, text, type_name: str):
             raise ValueError
         return text  # str, or a type we cannot check: passed through unchanged
     except ValueError:
-        raise ParameterError(f"parameter {name} is declared as {type_name}, "
-                             f"but {text!r} is not a valid {base}") from None
+        raise ParameterError(
+            f"parameter {name} is declared as {type_name}, but {text!r} is not a valid {base}"
+        ) from None
 
 
 def validate_parameters(path: Path | str, overrides: dict) -> dict:
@@ -80,8 +83,7 @@ def validate_parameters(path: Path | str, overrides: dict) -> dict:
     typed = {}
     for name, text in overrides.items():
         if name not in declared:
-            raise ParameterError(f"{Path(path).name} has no parameter {name!r}\n"
-                                 + describe_parameters(path))
+            raise ParameterError(f"{Path(path).name} has no parameter {name!r}\n" + describe_parameters(path))
         try:
             typed[name] = convert_value(name, text, declared[name]["type"])
         except ParameterError as err:
@@ -108,7 +110,7 @@ class RunResult:
     notebook: str
     output: str
     parameters: dict
-    status: str = "ok"          # "ok" or "failed"
+    status: str = "ok"  # "ok" or "failed"
     seconds: float = 0.0
     metrics: dict = field(default_factory=dict)
     error: str | None = None
@@ -117,8 +119,9 @@ class RunResult:
         return asdict(self)
 
 
-def execute(path: Path | str, output: Path | str, parameters: dict, timeout: int | None = None,
-            threads: int | None = None) -> RunResult:
+def execute(
+    path: Path | str, output: Path | str, parameters: dict, timeout: int | None = None, threads: int | None = None
+) -> RunResult:
     """Execute one notebook into ``output`` with papermill; never raises for a failing notebook."""
     import nbformat
     import papermill
@@ -133,13 +136,19 @@ def execute(path: Path | str, output: Path | str, parameters: dict, timeout: int
     if threads:  # the kernel inherits these (torch reads them at import): parallel runs share the cores
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(threads)
-    result = RunResult(notebook=str(path), output=str(output),
-                       parameters=effective_parameters(path, parameters))
+    result = RunResult(notebook=str(path), output=str(output), parameters=effective_parameters(path, parameters))
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(path), str(output), parameters=parameters, cwd=str(path.parent),
-                                   kernel_name="python3", progress_bar=False,
-                                   execution_timeout=timeout, extra_arguments=QUIET_KERNEL)
+        papermill.execute_notebook(
+            str(path),
+            str(output),
+            parameters=parameters,
+            cwd=str(path.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+            extra_arguments=QUIET_KERNEL,
+        )
     except PapermillExecutionError as err:
         result.status = "failed"
         result.error = f"cell {err.exec_count}: {err.ename}: {err.evalue}"
@@ -155,15 +164,18 @@ def execute(path: Path | str, output: Path | str, parameters: dict, timeout: int
     return result
 
 
+def format_metrics(metrics: dict, separator: str = ", ") -> str:
+    """``name=value`` pairs, floats to four decimals: how runs and sweeps print what a run recorded."""
+    return separator.join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+
+
 def format_table(results: list[RunResult]) -> str:
     """A plain-text table of runs: notebook, status, seconds, metrics (and the error if any)."""
     rows = [("notebook", "status", "seconds", "metrics")]
     for r in results:
-        metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in r.metrics.items())
-        rows.append((Path(r.notebook).name, r.status, f"{r.seconds:.1f}", metrics or "-"))
+        rows.append((Path(r.notebook).name, r.status, f"{r.seconds:.1f}", format_metrics(r.metrics) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in results:
         if r.error:

@@ -9,8 +9,8 @@ A finished run leaves a small JSON record; running the same sweep again skips th
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import json
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .runner import RunResult, execute, validate_parameters
+from .runner import RunResult, execute, format_metrics, validate_parameters
 
 
 def grid(values: dict[str, list]) -> list[dict]:
     """The cartesian product of parameter values, as a list of ``{name: value}`` dicts."""
     names = list(values)
-    return [dict(zip(names, combo)) for combo in itertools.product(*values.values())]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
 
 
 def available_cores() -> int:
@@ -38,8 +38,10 @@ def available_cores() -> int:
 
 def run_id(params: dict) -> str:
     """A file-name-safe id such as ``n_conv=1__seed=0``."""
+
     def safe(value):
         return "".join(c if c.isalnum() or c in ".-" else "_" for c in str(value))
+
     return "__".join(f"{k}={safe(v)}" for k, v in params.items()) or "defaults"
 
 
@@ -51,16 +53,22 @@ def _run_one(notebook: str, out_dir: str, params: dict, threads: int, timeout: i
     return record
 
 
-def run_sweep(notebook: Path | str, values: dict[str, list[str]], out_dir: Path | str,
-              workers: int = 1, timeout: int | None = None, quick: bool = False, echo=print) -> pd.DataFrame:
+def run_sweep(
+    notebook: Path | str,
+    values: dict[str, list[str]],
+    out_dir: Path | str,
+    workers: int = 1,
+    timeout: int | None = None,
+    quick: bool = False,
+    echo=print,
+) -> pd.DataFrame:
     """Run every combination of ``values`` (strings, checked and typed here) and collect results.
 
     Each of the ``workers`` processes gets ``available_cores() // workers`` torch threads: two
     runs that each try to use every core fight over them and both crawl.
     """
     notebook, out_dir = Path(notebook), Path(out_dir)
-    typed = {name: [validate_parameters(notebook, {name: v})[name] for v in vals]
-             for name, vals in values.items()}
+    typed = {name: [validate_parameters(notebook, {name: v})[name] for v in vals] for name, vals in values.items()}
     if quick:
         validate_parameters(notebook, {"quick": "True"})
     runs = grid(typed)
@@ -91,11 +99,13 @@ def run_sweep(notebook: Path | str, values: dict[str, list[str]], out_dir: Path 
             elapsed = time.perf_counter() - start
             left = elapsed / i * (len(todo) - i)
             bar.update()
-            message = (f"[{i}/{len(todo)}] {record['run']}: {record['status']} in "
-                       f"{record['seconds']:.0f}s"
-                       + (f" {_metrics_text(record['metrics'])}" if record["metrics"] else "")
-                       + (f" ({record['error']})" if record["error"] else "")
-                       + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left")
+            message = (
+                f"[{i}/{len(todo)}] {record['run']}: {record['status']} in "
+                f"{record['seconds']:.0f}s"
+                + (f" {format_metrics(record['metrics'], ' ')}" if record["metrics"] else "")
+                + (f" ({record['error']})" if record["error"] else "")
+                + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left"
+            )
             bar.write(message) if not bar.disable else echo(message)
     bar.close()
     table = results_table([records[run_id(p)] for p in runs])
@@ -103,16 +113,20 @@ def run_sweep(notebook: Path | str, values: dict[str, list[str]], out_dir: Path 
     return table
 
 
-def _metrics_text(metrics: dict) -> str:
-    return " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
-
-
 def results_table(records: list[dict]) -> pd.DataFrame:
     """One row per run: the swept parameters, status, seconds, metrics and error."""
     rows = []
     for r in records:
-        rows.append({**r["swept"], "status": r["status"], "seconds": r["seconds"],
-                     **r["metrics"], "error": r["error"] or "", "notebook": Path(r["output"]).name})
+        rows.append(
+            {
+                **r["swept"],
+                "status": r["status"],
+                "seconds": r["seconds"],
+                **r["metrics"],
+                "error": r["error"] or "",
+                "notebook": Path(r["output"]).name,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -140,8 +154,16 @@ def plot_sweep(table: pd.DataFrame, swept: list[str], out_dir: Path | str) -> li
             ok_plot = ok.assign(**{x: ok[x].astype(str)})
         if hue:
             ok_plot = ok_plot.assign(**{hue: ok_plot[hue].astype(str)})
-        sns.pointplot(data=ok_plot, x=x, y=metric, hue=hue, errorbar="sd", capsize=0.1, ax=ax,
-                      linestyles="none" if hue is None else "-")
+        sns.pointplot(
+            data=ok_plot,
+            x=x,
+            y=metric,
+            hue=hue,
+            errorbar="sd",
+            capsize=0.1,
+            ax=ax,
+            linestyles="none" if hue is None else "-",
+        )
         n_seeds = ok["seed"].nunique() if "seed" in ok else 1
         ax.set_title(f"{metric}: mean +- std over {n_seeds} seed(s)")
         ax.grid(alpha=0.3)

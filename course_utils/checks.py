@@ -7,10 +7,10 @@ traceback (IPython honours ``__tracebackhide__``) so a student sees the hint, no
 Example:
     >>> check_equal(26, 26, "conv1 output size")
     ✅ conv1 output size: passed
-    >>> check_shape(torch.zeros(8, 10, 24, 24), (8, 10, 26, 26), "conv1 output")
+    >>> check_shape(torch.zeros(8, 10, 24, 24), (8, 10, 26, 26), "conv1 output", hint="padding?")
     Traceback (most recent call last):
     ...
-    course_utils.checks.CheckFailed: conv1 output: expected shape (8, 10, 26, 26), got (8, 10, 24, 24): the height and width differ; check the kernel size, padding and stride (N = floor((M + 2p - k) / s) + 1)
+    course_utils.checks.CheckFailed: conv1 output: expected shape (8, 10, 26, 26), got (8, 10, 24, 24): padding?
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def shape_hint(expected: tuple, got: tuple) -> str:
     if len(got) == 4 and expected[1] != got[1]:
         return "the number of channels differs; check out_channels of the convolution"
     if len(got) == 4:
-        return ("the height and width differ; check the kernel size, padding and stride "
-                "(N = floor((M + 2p - k) / s) + 1)")
+        return (
+            "the height and width differ; check the kernel size, padding and stride (N = floor((M + 2p - k) / s) + 1)"
+        )
     return "check the layer sizes"
 
 
@@ -71,7 +72,7 @@ def check_shape(tensor, expected: tuple, what: str = "shape", hint: str | None =
         fail(what, f"expected a tensor, got a {type(tensor).__name__}")
     got = tuple(tensor.shape)
     expected = tuple(expected)
-    same = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected, got))
+    same = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected, got, strict=True))
     if not same:
         fail(what, f"expected shape {expected}, got {got}", hint or shape_hint(expected, got))
     passed(what)
@@ -82,8 +83,11 @@ def check_dtype(tensor, expected, what: str = "dtype", hint: str | None = None) 
     __tracebackhide__ = True
     _not_implemented(tensor, what)
     if tensor.dtype != expected:
-        fail(what, f"expected dtype {expected}, got {tensor.dtype}",
-             hint or "convert with .float() / .long() or .to(dtype)")
+        fail(
+            what,
+            f"expected dtype {expected}, got {tensor.dtype}",
+            hint or "convert with .float() / .long() or .to(dtype)",
+        )
     passed(what)
 
 
@@ -118,21 +122,32 @@ def check_parameter_count(model, expected: int, what: str = "parameter count", h
     passed(what)
 
 
-def check_close(value, reference, what: str = "value", rtol: float = 1e-5, atol: float = 1e-6,
-                hint: str | None = None) -> None:
+def check_close(
+    value, reference, what: str = "value", rtol: float = 1e-5, atol: float = 1e-6, hint: str | None = None
+) -> None:
     """Check numbers or tensors against a reference within a tolerance (like torch.allclose)."""
     __tracebackhide__ = True
     _not_implemented(value, what)
     value_t = torch.as_tensor(value, dtype=torch.float64)
     ref_t = torch.as_tensor(reference, dtype=torch.float64)
     if value_t.shape != ref_t.shape:
-        fail(what, f"expected shape {tuple(ref_t.shape)}, got {tuple(value_t.shape)}",
-             hint or shape_hint(tuple(ref_t.shape), tuple(value_t.shape)))
+        fail(
+            what,
+            f"expected shape {tuple(ref_t.shape)}, got {tuple(value_t.shape)}",
+            hint or shape_hint(tuple(ref_t.shape), tuple(value_t.shape)),
+        )
     if not torch.allclose(value_t, ref_t, rtol=rtol, atol=atol):
         diff = (value_t - ref_t).abs()
-        where = "" if diff.numel() == 1 else f" (at {int((diff > atol + rtol * ref_t.abs()).sum())} of {diff.numel()} positions)"
-        shown = (f"expected {ref_t.item():.6g}, got {value_t.item():.6g}" if diff.numel() == 1
-                 else f"values differ from the reference by up to {diff.max().item():.3g}{where}")
+        where = (
+            ""
+            if diff.numel() == 1
+            else f" (at {int((diff > atol + rtol * ref_t.abs()).sum())} of {diff.numel()} positions)"
+        )
+        shown = (
+            f"expected {ref_t.item():.6g}, got {value_t.item():.6g}"
+            if diff.numel() == 1
+            else f"values differ from the reference by up to {diff.max().item():.3g}{where}"
+        )
         fail(what, shown, hint)
     passed(what)
 
@@ -147,8 +162,11 @@ def check_decreasing(losses, what: str = "loss", min_drop: float = 0.0, hint: st
     if any(math.isnan(v) or math.isinf(v) for v in values):
         fail(what, "contains NaN or infinity", hint or "the learning rate may be far too high")
     if not values[-1] < values[0] - min_drop:
-        fail(what, f"did not decrease (first {values[0]:.4g}, last {values[-1]:.4g})",
-             hint or "did you call optimizer.zero_grad(), loss.backward() and optimizer.step()?")
+        fail(
+            what,
+            f"did not decrease (first {values[0]:.4g}, last {values[-1]:.4g})",
+            hint or "did you call optimizer.zero_grad(), loss.backward() and optimizer.step()?",
+        )
     passed(what)
 
 
@@ -188,4 +206,3 @@ class explain_errors:
         first_line = (str(error).strip().splitlines() or [""])[0][:300]
         message = f"{self.what}: your code raised {type(error).__name__}: {first_line}"
         raise CheckFailed(message + (f": {self.hint}" if self.hint else "")) from None
-

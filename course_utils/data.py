@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -31,8 +31,18 @@ DATASETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
-    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    "fashion_mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],
 }
 
 # SHA-256 of the official extracted files; any full-size copy must match these.
@@ -86,8 +96,10 @@ def _idx_expected_size(path: Path) -> tuple[int, int]:
     with open(path, "rb") as f:
         header = f.read(4)
         if len(header) < 4 or header[0] != 0 or header[1] != 0 or header[2] != 0x08:
-            raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number); "
-                            "delete it and download the dataset again")
+            raise DataError(
+                f"{path} is not an IDX file of unsigned bytes (bad magic number); "
+                "delete it and download the dataset again"
+            )
         ndim = header[3]
         dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
     payload = 1
@@ -96,7 +108,7 @@ def _idx_expected_size(path: Path) -> tuple[int, int]:
     return dims[0], 4 + 4 * ndim + payload
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sha256(path: str, mtime: float, size: int) -> str:  # mtime/size make the cache safe
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -124,15 +136,18 @@ def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> l
             continue
         actual = path.stat().st_size
         if actual != expected:
-            problems.append(f"{path} is truncated or corrupt: its header promises {expected:,} "
-                            f"bytes but the file has {actual:,} (size mismatch)")
+            problems.append(
+                f"{path} is truncated or corrupt: its header promises {expected:,} "
+                f"bytes but the file has {actual:,} (size mismatch)"
+            )
             continue
         known = KNOWN_SHA256[_dataset_folder(dataset)].get(name)
         if count == OFFICIAL_COUNTS[train] and known:
             stat = path.stat()
             if _sha256(str(path), stat.st_mtime, stat.st_size) != known:
-                problems.append(f"{path} has the right size but the wrong SHA-256 checksum "
-                                "(checksum mismatch): the file is corrupt")
+                problems.append(
+                    f"{path} has the right size but the wrong SHA-256 checksum (checksum mismatch): the file is corrupt"
+                )
     return problems
 
 
@@ -153,8 +168,9 @@ def _download_lock(root: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def ensure_split(dataset: str = "mnist", train: bool = True, root: Path | str | None = None,
-                 download: bool = True) -> Path:
+def ensure_split(
+    dataset: str = "mnist", train: bool = True, root: Path | str | None = None, download: bool = True
+) -> Path:
     """Make sure a split's raw files are present and sound (downloading them if allowed).
 
     Returns the data root. A bad copy fails here with a message that says what to do, instead
@@ -177,19 +193,26 @@ def ensure_split(dataset: str = "mnist", train: bool = True, root: Path | str | 
                 f"({type(err).__name__}: {err}).\nFix: point the environment variable "
                 "COURSE_DATA_DIR at a folder that holds it in torchvision's layout "
                 f"(<root>/{folder_name}/raw/...), or connect to the internet and keep "
-                "download=True so torchvision can fetch it.") from None
+                "download=True so torchvision can fetch it."
+            ) from None
         problems = verify_split(dataset, train, root)
     if problems:
-        hint = ("set COURSE_DATA_DIR to a folder that holds the dataset, or pass download=True"
-                if missing else "delete the bad files and download them again "
-                "(or point COURSE_DATA_DIR at a good copy)")
-        raise DataError(f"{dataset} ({'train' if train else 'test'} split) is not usable:\n  - "
-                        + "\n  - ".join(problems) + f"\nFix: {hint}.")
+        hint = (
+            "set COURSE_DATA_DIR to a folder that holds the dataset, or pass download=True"
+            if missing
+            else "delete the bad files and download them again (or point COURSE_DATA_DIR at a good copy)"
+        )
+        raise DataError(
+            f"{dataset} ({'train' if train else 'test'} split) is not usable:\n  - "
+            + "\n  - ".join(problems)
+            + f"\nFix: {hint}."
+        )
     return root
 
 
-def load_split(dataset: str = "mnist", train: bool = True, root: Path | str | None = None,
-               download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def load_split(
+    dataset: str = "mnist", train: bool = True, root: Path | str | None = None, download: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Load a whole split as ``(images uint8 [N, 28, 28], labels int64 [N])``.
 
     Uses ``torchvision.datasets`` (which downloads only when the files are missing) after
@@ -228,8 +251,10 @@ class Data:
     classes: list[str]
 
     def __repr__(self) -> str:
-        return (f"Data(train={len(self.train_y):,}, val={len(self.val_y):,}, "
-                f"test={len(self.test_y):,}, mean={self.mean:.4f}, std={self.std:.4f})")
+        return (
+            f"Data(train={len(self.train_y):,}, val={len(self.val_y):,}, "
+            f"test={len(self.test_y):,}, mean={self.mean:.4f}, std={self.std:.4f})"
+        )
 
 
 def split_indices(n: int, val_size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -240,8 +265,14 @@ def split_indices(n: int, val_size: int, seed: int = 0) -> tuple[torch.Tensor, t
     return order[val_size:], order[:val_size]
 
 
-def load_data(dataset: str = "mnist", val_size: int = 5000, train_size: int | None = None,
-              seed: int = 0, root: Path | str | None = None, download: bool = True) -> Data:
+def load_data(
+    dataset: str = "mnist",
+    val_size: int = 5000,
+    train_size: int | None = None,
+    seed: int = 0,
+    root: Path | str | None = None,
+    download: bool = True,
+) -> Data:
     """Load a dataset, hold out a seeded validation set and normalize everything.
 
     ``train_size`` keeps only that many (seeded, random) training samples, e.g. 18_000 to see
@@ -255,31 +286,46 @@ def load_data(dataset: str = "mnist", val_size: int = 5000, train_size: int | No
         if isinstance(train_size, bool) or not isinstance(train_size, int):
             raise TypeError(f"train_size must be a whole number or None, got {train_size!r}")
         if not 0 < train_size <= len(train_idx):
-            raise ValueError(f"train_size must be between 1 and {len(train_idx):,} (the training "
-                             f"samples left after holding out {val_size:,} for validation), "
-                             f"got {train_size:,}")
+            raise ValueError(
+                f"train_size must be between 1 and {len(train_idx):,} (the training "
+                f"samples left after holding out {val_size:,} for validation), "
+                f"got {train_size:,}"
+            )
         train_idx = train_idx[:train_size]  # already a random order, so this is a random subset
     mean, std = normalization_stats(images[train_idx])
     return Data(
-        train_x=normalize(images[train_idx], mean, std), train_y=labels[train_idx],
-        val_x=normalize(images[val_idx], mean, std), val_y=labels[val_idx],
-        test_x=normalize(test_images, mean, std), test_y=test_labels,
-        mean=mean, std=std, classes=CLASS_NAMES[dataset],
+        train_x=normalize(images[train_idx], mean, std),
+        train_y=labels[train_idx],
+        val_x=normalize(images[val_idx], mean, std),
+        val_y=labels[val_idx],
+        test_x=normalize(test_images, mean, std),
+        test_y=test_labels,
+        mean=mean,
+        std=std,
+        classes=CLASS_NAMES[dataset],
     )
 
 
-def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False,
-                    generator: torch.Generator | None = None):
+def iterate_batches(
+    x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+):
     """Yield ``(x_batch, y_batch)`` pairs by slicing in-memory tensors (a fast DataLoader)."""
     order = torch.randperm(len(y), generator=generator) if shuffle else torch.arange(len(y))
     for start in range(0, len(y), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         yield x[idx], y[idx]
 
 
-def make_dataloader(dataset: str = "mnist", train: bool = True, batch_size: int = 64,
-                    mean: float = 0.1307, std: float = 0.3081, root: Path | str | None = None,
-                    shuffle: bool | None = None, num_workers: int = 0):
+def make_dataloader(
+    dataset: str = "mnist",
+    train: bool = True,
+    batch_size: int = 64,
+    mean: float = 0.1307,
+    std: float = 0.3081,
+    root: Path | str | None = None,
+    shuffle: bool | None = None,
+    num_workers: int = 0,
+):
     """The textbook way: a torchvision dataset with per-sample transforms and a DataLoader.
 
     Slower on a CPU than `iterate_batches` (every image is converted one at a time), but it is
@@ -291,14 +337,16 @@ def make_dataloader(dataset: str = "mnist", train: bool = True, batch_size: int 
     root = ensure_split(dataset, train, root)  # same checks and messages as the fast path
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
     ds = getattr(torchvision.datasets, _dataset_folder(dataset))(
-        root=str(root), train=train, download=False, transform=transform)
-    return torch.utils.data.DataLoader(ds, batch_size=batch_size,
-                                       shuffle=train if shuffle is None else shuffle,
-                                       num_workers=num_workers)
+        root=str(root), train=train, download=False, transform=transform
+    )
+    return torch.utils.data.DataLoader(
+        ds, batch_size=batch_size, shuffle=train if shuffle is None else shuffle, num_workers=num_workers
+    )
 
 
-def random_shift_rotate(x: torch.Tensor, max_shift: float = 2.0, max_degrees: float = 10.0,
-                        generator: torch.Generator | None = None) -> torch.Tensor:
+def random_shift_rotate(
+    x: torch.Tensor, max_shift: float = 2.0, max_degrees: float = 10.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Data augmentation: move each image up to ``max_shift`` pixels and turn it up to ``max_degrees``.
 
     One random affine transform per image, applied to the whole batch at once with
@@ -313,9 +361,12 @@ def random_shift_rotate(x: torch.Tensor, max_shift: float = 2.0, max_degrees: fl
     angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(max_degrees)
     # affine_grid measures shifts in units of half the image (from -1 to 1)
     shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift * 2 / torch.tensor([width, height])
-    theta = torch.stack([
-        torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], dim=1),
-        torch.stack([angle.sin(), angle.cos(), shift[:, 1]], dim=1),
-    ], dim=1).to(x.device, x.dtype)
+    theta = torch.stack(
+        [
+            torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], dim=1),
+            torch.stack([angle.sin(), angle.cos(), shift[:, 1]], dim=1),
+        ],
+        dim=1,
+    ).to(x.device, x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, padding_mode="border", align_corners=False)

@@ -46,8 +46,10 @@ def numerical_gradient(f, x: np.ndarray, upstream: np.ndarray | None = None, eps
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         found = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
-        raise TypeError(f"numerical_gradient needs a float64 NumPy array, got {found}: in lower "
-                        "precision rounding swamps the differences (use x.astype(np.float64))")
+        raise TypeError(
+            f"numerical_gradient needs a float64 NumPy array, got {found}: in lower "
+            "precision rounding swamps the differences (use x.astype(np.float64))"
+        )
     if upstream is not None:
         upstream = np.asarray(upstream, dtype=np.float64)
 
@@ -55,8 +57,10 @@ def numerical_gradient(f, x: np.ndarray, upstream: np.ndarray | None = None, eps
         out = np.asarray(f(x), dtype=np.float64)
         if upstream is None:
             if out.size != 1:
-                raise ValueError(f"f returned an array of shape {out.shape}; pass upstream= "
-                                 "(shaped like f's output) or make f return one number")
+                raise ValueError(
+                    f"f returned an array of shape {out.shape}; pass upstream= "
+                    "(shaped like f's output) or make f return one number"
+                )
             return float(out.reshape(()))
         if out.shape != upstream.shape:
             raise ValueError(f"f returned shape {out.shape} but upstream has shape {upstream.shape}")

@@ -34,20 +34,30 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int = 5, paddin
 class ConvNet(nn.Module):
     """``n_conv`` conv blocks (10, 20, 40, ... channels) then a 50-unit hidden layer and 10 outputs."""
 
-    def __init__(self, n_conv: int = 2, first_channels: int = 10, kernel_size: int = 5,
-                 padding: int = 1, hidden: int = 50, n_classes: int = 10, image_size: int = 28):
+    def __init__(
+        self,
+        n_conv: int = 2,
+        first_channels: int = 10,
+        kernel_size: int = 5,
+        padding: int = 1,
+        hidden: int = 50,
+        n_classes: int = 10,
+        image_size: int = 28,
+    ):
         super().__init__()
         if isinstance(n_conv, bool) or not isinstance(n_conv, int) or n_conv < 1:
             raise ValueError(f"n_conv must be a whole number >= 1, got {n_conv!r}")
         blocks, channels, size = [], 1, image_size
         for i in range(n_conv):
-            out = first_channels * 2 ** i
+            out = first_channels * 2**i
             blocks.append(conv_block(channels, out, kernel_size, padding))
             try:
                 size = pool_output_size(conv_output_size(size, kernel_size, padding=padding))
             except ValueError:
-                raise ValueError(f"{n_conv} conv blocks do not fit a {image_size}x{image_size} "
-                                 f"image: block {i + 1} gets a {size}x{size} input") from None
+                raise ValueError(
+                    f"{n_conv} conv blocks do not fit a {image_size}x{image_size} "
+                    f"image: block {i + 1} gets a {size}x{size} input"
+                ) from None
             channels = out
         self.features = nn.Sequential(*blocks)
         self.classifier = nn.Sequential(
@@ -68,8 +78,9 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 def save_model(model: ConvNet, path, **info) -> None:
     """Save a `ConvNet`'s weights with how it was built and trained (``info``), e.g. its parameters."""
-    import torch
     from pathlib import Path
+
+    import torch
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,13 +100,15 @@ def load_model(path, device="cpu") -> tuple[ConvNet, dict]:
 
 # --- Deeper networks (lesson 8) ---------------------------------------------------------------
 
+
 def vgg_block(in_channels: int, out_channels: int, n_convs: int = 2, batchnorm: bool = True) -> nn.Sequential:
     """VGG's building block: ``n_convs`` 3x3 convolutions (padding 1 keeps the size), then 2x2 pooling."""
     layers = []
     for i in range(n_convs):
         # With batch normalization right after, a bias would be cancelled out, so we drop it.
-        layers.append(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1,
-                                bias=not batchnorm))
+        layers.append(
+            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=not batchnorm)
+        )
         if batchnorm:
             layers.append(nn.BatchNorm2d(out_channels))
         layers.append(nn.ReLU())
@@ -110,8 +123,15 @@ class VGGNet(nn.Module):
     column of every map; a fourth would leave 1x1.
     """
 
-    def __init__(self, channels=(32, 64), convs_per_block: int = 2, batchnorm: bool = True,
-                 dropout: float = 0.0, hidden: int = 128, n_classes: int = 10):
+    def __init__(
+        self,
+        channels=(32, 64),
+        convs_per_block: int = 2,
+        batchnorm: bool = True,
+        dropout: float = 0.0,
+        hidden: int = 128,
+        n_classes: int = 10,
+    ):
         super().__init__()
         blocks, previous = [], 1
         for out in channels:
@@ -120,8 +140,13 @@ class VGGNet(nn.Module):
         size = 28 // 2 ** len(channels)
         self.features = nn.Sequential(*blocks)
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout), nn.Linear(previous * size * size, hidden), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(previous * size * size, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_classes),
+        )
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -142,16 +167,28 @@ class InceptionBlock(nn.Module):
     kernels shrink the number of channels first, which keeps them cheap.
     """
 
-    def __init__(self, in_channels: int, out_1x1: int, reduce_3x3: int, out_3x3: int,
-                 reduce_5x5: int, out_5x5: int, out_pool: int, batchnorm: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_1x1: int,
+        reduce_3x3: int,
+        out_3x3: int,
+        reduce_5x5: int,
+        out_5x5: int,
+        out_pool: int,
+        batchnorm: bool = True,
+    ):
         super().__init__()
         self.branch1 = _conv_bn_relu(in_channels, out_1x1, 1, batchnorm)
-        self.branch3 = nn.Sequential(_conv_bn_relu(in_channels, reduce_3x3, 1, batchnorm),
-                                     _conv_bn_relu(reduce_3x3, out_3x3, 3, batchnorm))
-        self.branch5 = nn.Sequential(_conv_bn_relu(in_channels, reduce_5x5, 1, batchnorm),
-                                     _conv_bn_relu(reduce_5x5, out_5x5, 5, batchnorm))
-        self.branch_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
-                                         _conv_bn_relu(in_channels, out_pool, 1, batchnorm))
+        self.branch3 = nn.Sequential(
+            _conv_bn_relu(in_channels, reduce_3x3, 1, batchnorm), _conv_bn_relu(reduce_3x3, out_3x3, 3, batchnorm)
+        )
+        self.branch5 = nn.Sequential(
+            _conv_bn_relu(in_channels, reduce_5x5, 1, batchnorm), _conv_bn_relu(reduce_5x5, out_5x5, 5, batchnorm)
+        )
+        self.branch_pool = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1), _conv_bn_relu(in_channels, out_pool, 1, batchnorm)
+        )
         self.out_channels = out_1x1 + out_3x3 + out_5x5 + out_pool
 
     def forward(self, x):
@@ -165,14 +202,17 @@ class InceptionNet(nn.Module):
 
     def __init__(self, batchnorm: bool = True, dropout: float = 0.0, n_classes: int = 10):
         super().__init__()
-        first = InceptionBlock(32, 16, 16, 24, 8, 16, 8, batchnorm)           # 32 -> 64 channels
+        first = InceptionBlock(32, 16, 16, 24, 8, 16, 8, batchnorm)  # 32 -> 64 channels
         second = InceptionBlock(first.out_channels, 32, 32, 48, 16, 32, 16, batchnorm)  # 64 -> 128
         self.features = nn.Sequential(
-            _conv_bn_relu(1, 32, 3, batchnorm), nn.MaxPool2d(2),                 # 28 -> 14
-            first, nn.MaxPool2d(2),                                              # 14 -> 7
-            second, nn.AdaptiveAvgPool2d(1))                                     # 7 -> 1
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout),
-                                        nn.Linear(second.out_channels, n_classes))
+            _conv_bn_relu(1, 32, 3, batchnorm),
+            nn.MaxPool2d(2),  # 28 -> 14
+            first,
+            nn.MaxPool2d(2),  # 14 -> 7
+            second,
+            nn.AdaptiveAvgPool2d(1),
+        )  # 7 -> 1
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(second.out_channels, n_classes))
 
     def forward(self, x):
         return self.classifier(self.features(x))

@@ -51,8 +51,10 @@ def check_claim(claim: str, holds: bool, applies: bool) -> None:
         print(f"ℹ️  not checked (parameters differ from the lesson's reference settings): {claim}")
         return
     if not holds:
-        raise AssertionError(f"The lesson claims: {claim}. This run did not reproduce it; "
-                             "if you changed the code, update the claim or the prose.")
+        raise AssertionError(
+            f"The lesson claims: {claim}. This run did not reproduce it; "
+            "if you changed the code, update the claim or the prose."
+        )
     print(f"✅ claim holds: {claim}")
 
 

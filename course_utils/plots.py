@@ -28,8 +28,16 @@ def _as_image(image) -> np.ndarray:
     return image.squeeze().numpy()
 
 
-def show_images(images, labels=None, predictions=None, probabilities=None, classes=None,
-                ncols: int = 5, title: str | None = None, size: float = 1.6):
+def show_images(
+    images,
+    labels=None,
+    predictions=None,
+    probabilities=None,
+    classes=None,
+    ncols: int = 5,
+    title: str | None = None,
+    size: float = 1.6,
+):
     """A grid of images with their labels; with ``predictions``, wrong ones are titled in red.
 
     ``images`` may be raw uint8 or normalized floats (each image is scaled to its own range),
@@ -93,11 +101,18 @@ def plot_confusion_matrix(cm, classes=None, normalize: bool = False, ax=None, ti
     # A log-like colour scale would hide the diagonal; instead cap the colours so the rare
     # off-diagonal mistakes are visible next to the large diagonal counts.
     off_diagonal_max = (cm - np.diag(np.diag(cm))).max()
-    sns.heatmap(cm, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues", ax=ax,
-                xticklabels=classes, yticklabels=classes, vmax=max(off_diagonal_max * 3, 1e-9),
-                annot_kws={"fontsize": 8},
-                cbar_kws={"label": ("fraction of the true class" if normalize else "number of images")
-                          + " (colours capped)"})
+    sns.heatmap(
+        cm,
+        annot=True,
+        fmt=".2f" if normalize else ".0f",
+        cmap="Blues",
+        ax=ax,
+        xticklabels=classes,
+        yticklabels=classes,
+        vmax=max(off_diagonal_max * 3, 1e-9),
+        annot_kws={"fontsize": 8},
+        cbar_kws={"label": ("fraction of the true class" if normalize else "number of images") + " (colours capped)"},
+    )
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     ax.set_title(title or ("confusion matrix, row-normalized" if normalize else "confusion matrix"))
@@ -105,8 +120,7 @@ def plot_confusion_matrix(cm, classes=None, normalize: bool = False, ax=None, ti
     return fig
 
 
-def show_misclassified(images, labels, predictions, probabilities=None, classes=None, n: int = 20,
-                       ncols: int = 10):
+def show_misclassified(images, labels, predictions, probabilities=None, classes=None, n: int = 20, ncols: int = 10):
     """The ``n`` most confident mistakes: the images the model got wrong while sure of itself."""
     labels, predictions = torch.as_tensor(labels), torch.as_tensor(predictions)
     wrong = (predictions != labels).nonzero().flatten()
@@ -114,10 +128,15 @@ def show_misclassified(images, labels, predictions, probabilities=None, classes=
         conf = torch.as_tensor(probabilities)[wrong]
         wrong = wrong[conf.argsort(descending=True)]
     wrong = wrong[:n]
-    return show_images(images[wrong], labels[wrong], predictions[wrong],
-                       None if probabilities is None else torch.as_tensor(probabilities)[wrong],
-                       classes, ncols=ncols,
-                       title=f"{len(wrong)} most confident mistakes (title: prediction, confidence, truth)")
+    return show_images(
+        images[wrong],
+        labels[wrong],
+        predictions[wrong],
+        None if probabilities is None else torch.as_tensor(probabilities)[wrong],
+        classes,
+        ncols=ncols,
+        title=f"{len(wrong)} most confident mistakes (title: prediction, confidence, truth)",
+    )
 
 
 def show_filters(weight, title: str = "first-layer filters", ncols: int = 10):

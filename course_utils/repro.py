@@ -41,14 +41,18 @@ def get_device(preference: str = "auto", verbose: bool = True) -> torch.device:
             device = torch.device(preference)
         except RuntimeError:
             raise ValueError(f"unknown device {preference!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from None
-        available = {"cpu": True, "cuda": torch.cuda.is_available(),
-                     "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()}
+        available = {
+            "cpu": True,
+            "cuda": torch.cuda.is_available(),
+            "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available(),
+        }
         if not available.get(device.type, False):
             have = ", ".join(k for k, v in available.items() if v)
-            raise ValueError(f"device {preference!r} is not available on this machine "
-                             f"(available: {have}); use device='auto' to pick the best one")
+            raise ValueError(
+                f"device {preference!r} is not available on this machine "
+                f"(available: {have}); use device='auto' to pick the best one"
+            )
         why = "as requested"
     if verbose:
         print(f"Using device: {device} ({why})")
     return device
-

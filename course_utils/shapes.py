@@ -21,8 +21,7 @@ import torch
 from torch import nn
 
 
-def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
-                     dilation: int = 1) -> int:
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """Output length along one dimension of a convolution (or pooling) layer."""
     for name, value in dict(size=size, kernel=kernel, stride=stride, dilation=dilation).items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -31,9 +30,11 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
         raise ValueError(f"padding must be a whole number >= 0, got {padding!r}")
     out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
     if out < 1:
-        raise ValueError(f"a kernel spanning {dilation * (kernel - 1) + 1} pixels does not fit "
-                         f"in an input of size {size} with padding {padding}: the output would "
-                         f"have size {out}")
+        raise ValueError(
+            f"a kernel spanning {dilation * (kernel - 1) + 1} pixels does not fit "
+            f"in an input of size {size} with padding {padding}: the output would "
+            f"have size {out}"
+        )
     return out
 
 
@@ -51,10 +52,17 @@ def layer_table(model: nn.Module, input_shape=(1, 1, 28, 28)) -> pd.DataFrame:
     rows, hooks = [], []
     for name, module in model.named_modules():
         if len(list(module.children())) == 0:  # leaf layers only
+
             def record(mod, inputs, output, name=name):
-                rows.append({"layer": name, "type": type(mod).__name__,
-                             "output shape": tuple(output.shape),
-                             "parameters": sum(p.numel() for p in mod.parameters())})
+                rows.append(
+                    {
+                        "layer": name,
+                        "type": type(mod).__name__,
+                        "output shape": tuple(output.shape),
+                        "parameters": sum(p.numel() for p in mod.parameters()),
+                    }
+                )
+
             hooks.append(module.register_forward_hook(record))
     was_training = model.training
     model.eval()
@@ -67,8 +75,12 @@ def layer_table(model: nn.Module, input_shape=(1, 1, 28, 28)) -> pd.DataFrame:
             hook.remove()
         model.train(was_training)
     table = pd.DataFrame(rows)
-    table.loc[len(table)] = {"layer": "total", "type": "", "output shape": "",
-                             "parameters": int(table["parameters"].sum())}
+    table.loc[len(table)] = {
+        "layer": "total",
+        "type": "",
+        "output shape": "",
+        "parameters": int(table["parameters"].sum()),
+    }
     return table
 
 
@@ -83,6 +95,5 @@ def receptive_fields(layers: list[tuple[str, int, int]]) -> pd.DataFrame:
     for name, kernel, stride in layers:
         rf += (kernel - 1) * jump
         jump *= stride
-        rows.append({"layer": name, "kernel": kernel, "stride": stride,
-                     "receptive field": rf, "jump": jump})
+        rows.append({"layer": name, "kernel": kernel, "stride": stride, "receptive field": rf, "jump": jump})
     return pd.DataFrame(rows)

@@ -37,8 +37,9 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
-             loss_fn=None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000, loss_fn=None
+) -> tuple[float, float]:
     """Average loss and accuracy (a fraction in [0, 1]) of ``model`` on ``(x, y)``."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device, was_training = _device_of(model), model.training
@@ -58,15 +59,16 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[
     """Predicted labels and class probabilities (softmax) for ``x``, on the CPU."""
     device, was_training = _device_of(model), model.training
     model.eval()
-    probs = [torch.softmax(model(_prepare(model, xb, device)), dim=1).cpu()
-             for xb, _ in iterate_batches(x, torch.zeros(len(x)), batch_size)]
+    probs = [
+        torch.softmax(model(_prepare(model, xb, device)), dim=1).cpu()
+        for xb, _ in iterate_batches(x, torch.zeros(len(x)), batch_size)
+    ]
     model.train(was_training)
     probs = torch.cat(probs)
     return probs.argmax(dim=1), probs
 
 
-def training_speed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 20,
-                   warmup: int = 2) -> float:
+def training_speed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 20, warmup: int = 2) -> float:
     """Training images per second: time ``steps`` Adam steps on the batch ``(x, y)``.
 
     The first ``warmup`` steps are not timed (they allocate memory and pick kernels). The
@@ -93,9 +95,10 @@ def training_speed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: in
     return steps * len(yb) / (time.perf_counter() - start)
 
 
-def make_optimizer(name: str, params, lr: float, momentum: float = 0.9,
-                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """"adam", "adamw" (Adam with decoupled weight decay), "sgd" (plain) or "momentum" (SGD with momentum)."""
+def make_optimizer(
+    name: str, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """ "adam", "adamw" (Adam with decoupled weight decay), "sgd" (plain) or "momentum" (SGD with momentum)."""
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "adamw":
@@ -107,10 +110,21 @@ def make_optimizer(name: str, params, lr: float, momentum: float = 0.9,
     raise ValueError(f"unknown optimizer {name!r}; use 'adam', 'adamw', 'sgd' or 'momentum'")
 
 
-def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_size: int = 128,
-        optimizer: str = "adam", schedule: str | None = "onecycle", loss_fn=None,
-        patience: int | None = None, seed: int = 0, progress: bool = True,
-        augment=None, weight_decay: float = 0.0) -> pd.DataFrame:
+def fit(
+    model: nn.Module,
+    data: Data,
+    epochs: int = 10,
+    lr: float = 3e-3,
+    batch_size: int = 128,
+    optimizer: str = "adam",
+    schedule: str | None = "onecycle",
+    loss_fn=None,
+    patience: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    augment=None,
+    weight_decay: float = 0.0,
+) -> pd.DataFrame:
     """Train ``model`` on ``data.train_*``, validate on ``data.val_*`` after every epoch.
 
     - ``schedule="onecycle"`` warms the learning rate up to ``lr`` and anneals it towards zero
@@ -135,8 +149,7 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_
     steps_per_epoch = -(-len(data.train_y) // batch_size)
     scheduler = None
     if schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs,
-                                                        steps_per_epoch=steps_per_epoch)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
     elif schedule is not None:
         raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle' or None")
     generator = torch.Generator().manual_seed(seed)
@@ -144,8 +157,7 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_
 
     # One refresh a second is plenty for a person; tqdm's default (ten) sends thousands of
     # widget messages in a long cell, more than a headless runner such as nbval buffers.
-    bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch", disable=not progress,
-               mininterval=1.0)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch", disable=not progress, mininterval=1.0)
     for epoch in range(1, epochs + 1):
         start, model_loss, correct = time.perf_counter(), 0.0, 0
         model.train()
@@ -164,10 +176,17 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_
             correct += (logits.argmax(dim=1) == yb).sum().item()
             bar.update()
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y, loss_fn=loss_fn)
-        history.append({"epoch": epoch, "train_loss": model_loss / len(data.train_y),
-                        "train_acc": correct / len(data.train_y), "val_loss": val_loss,
-                        "val_acc": val_acc, "lr": opt.param_groups[0]["lr"],
-                        "seconds": time.perf_counter() - start})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": model_loss / len(data.train_y),
+                "train_acc": correct / len(data.train_y),
+                "val_loss": val_loss,
+                "val_acc": val_acc,
+                "lr": opt.param_groups[0]["lr"],
+                "seconds": time.perf_counter() - start,
+            }
+        )
         bar.set_postfix(val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
         if val_loss < best_loss:
             best_loss, best_epoch, waited = val_loss, epoch, 0
@@ -180,16 +199,26 @@ def fit(model: nn.Module, data: Data, epochs: int = 10, lr: float = 3e-3, batch_
     model.load_state_dict(best_state)
     if progress:
         best = history[best_epoch - 1]
-        print(f"trained {len(history)} epochs in {sum(h['seconds'] for h in history):.0f}s; kept epoch "
-              f"{best_epoch} (val loss {best['val_loss']:.4f}, val accuracy {best['val_acc']:.2%})")
+        print(
+            f"trained {len(history)} epochs in {sum(h['seconds'] for h in history):.0f}s; kept epoch "
+            f"{best_epoch} (val loss {best['val_loss']:.4f}, val accuracy {best['val_acc']:.2%})"
+        )
     history = pd.DataFrame(history)
     history.attrs["best_epoch"] = best_epoch
     history.attrs["stopped_early"] = len(history) < epochs
     return history
 
 
-def train_model(data: Data, n_conv: int = 2, epochs: int = 10, lr: float = 3e-3,
-                batch_size: int = 128, seed: int = 0, device="auto", **fit_options):
+def train_model(
+    data: Data,
+    n_conv: int = 2,
+    epochs: int = 10,
+    lr: float = 3e-3,
+    batch_size: int = 128,
+    seed: int = 0,
+    device="auto",
+    **fit_options,
+):
     """Seed, build a `ConvNet`, move it to the device and `fit` it: one call per experiment.
 
     Returns ``(model, history)``; the model holds its best validation epoch's weights.
@@ -198,7 +227,6 @@ def train_model(data: Data, n_conv: int = 2, epochs: int = 10, lr: float = 3e-3,
     from .repro import set_seed
 
     set_seed(seed)
-    model = ConvNet(n_conv=n_conv).to(device if isinstance(device, torch.device)
-                                      else get_device(device, verbose=False))
+    model = ConvNet(n_conv=n_conv).to(device if isinstance(device, torch.device) else get_device(device, verbose=False))
     history = fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, **fit_options)
     return model, history

@@ -23,8 +23,11 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL_CHAIN = ("notebooks/03_two_conv_net.ipynb", "notebooks/05_confusion_matrices.ipynb",
-               "notebooks/08_deeper_networks.ipynb")
+MODEL_CHAIN = (
+    "notebooks/03_two_conv_net.ipynb",
+    "notebooks/05_confusion_matrices.ipynb",
+    "notebooks/08_deeper_networks.ipynb",
+)
 DURATIONS = [REPO / "build" / "test-durations.json", REPO / "tests" / "test-durations.json"]
 UNKNOWN_SECONDS = {".ipynb": 60.0, ".py": 5.0}
 
@@ -43,7 +46,7 @@ def make_tiny_dataset(root: Path, folder: str = "MNIST", n_train: int = 120, n_t
         labels = np.arange(n) % 10
         images = rng.integers(0, 30, size=(n, 28, 28))
         for i, k in enumerate(labels):
-            images[i, 2 * k:2 * k + 6, 4:10] = 250
+            images[i, 2 * k : 2 * k + 6, 4:10] = 250
         write_idx(root / folder / "raw" / f"{prefix}-images-idx3-ubyte", images)
         write_idx(root / folder / "raw" / f"{prefix}-labels-idx1-ubyte", labels)
     return root
@@ -71,6 +74,7 @@ def _one_thread():
 
 
 # --- sharing the cores between xdist workers -----------------------------------------------
+
 
 def file_of(nodeid: str) -> str:
     return nodeid.split("::")[0]
@@ -150,4 +154,3 @@ class DurationRecorder:
         merged.update({path: round(s, 1) for path, s in self.seconds.items()})
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
-

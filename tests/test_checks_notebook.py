@@ -73,8 +73,9 @@ def test_record_prints_outside_jupyter(capsys):
 def test_read_metrics_from_an_executed_notebook():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("record(...)")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={METRICS_MIME: {"test_accuracy": 0.99},
-                                                                 "text/plain": "x"})]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={METRICS_MIME: {"test_accuracy": 0.99}, "text/plain": "x"})
+    ]
     nb.cells = [cell, nbformat.v4.new_code_cell("")]
     assert read_metrics(nb) == {"test_accuracy": 0.99}
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import make_tiny_dataset, write_idx
 
 from course_utils import data as D
-from conftest import make_tiny_dataset, write_idx
 
 
 def test_loads_tiny_dataset_normalized_and_split(tiny_data):

@@ -1,9 +1,9 @@
 """`course doctor`: versions, device and whether the datasets were found and verified."""
 
 import pytest
+from conftest import make_tiny_dataset
 
 from course_tools import cli
-from conftest import make_tiny_dataset
 
 
 def test_doctor_reports_missing_data_and_fails(tmp_path, monkeypatch, capsys):

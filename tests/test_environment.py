@@ -42,8 +42,19 @@ def test_torch_pair_is_the_one_that_installs_here():
 
 
 def test_design_card_packages_are_pinned():
-    for name in ["jupyterlab", "torch", "torchvision", "matplotlib", "seaborn", "scikit-learn",
-                 "nbval", "papermill", "tqdm", "torchinfo", "ipykernel"]:
+    for name in [
+        "jupyterlab",
+        "torch",
+        "torchvision",
+        "matplotlib",
+        "seaborn",
+        "scikit-learn",
+        "nbval",
+        "papermill",
+        "tqdm",
+        "torchinfo",
+        "ipykernel",
+    ]:
         assert name in pip_pins(), f"{name} is missing from requirements.txt"
 
 

@@ -32,10 +32,10 @@ def test_upstream_gives_the_gradient_a_backward_pass_returns():
 def test_input_is_restored_and_a_wrong_gradient_is_caught():
     x = np.random.default_rng(2).standard_normal(6)
     before = x.copy()
-    numerical = numerical_gradient(lambda x: np.sum(x ** 3), x)
+    numerical = numerical_gradient(lambda x: np.sum(x**3), x)
     assert np.array_equal(x, before)
-    assert relative_error(numerical, 3 * x ** 2) < 1e-8
-    assert relative_error(numerical, 2 * x ** 2) > 1e-2  # a typical bug: a wrong factor
+    assert relative_error(numerical, 3 * x**2) < 1e-8
+    assert relative_error(numerical, 2 * x**2) > 1e-2  # a typical bug: a wrong factor
 
 
 def test_input_is_restored_when_f_fails():

@@ -85,8 +85,19 @@ def test_grading_succeeds_and_never_modifies_a_submission(graded):
 def test_gradebook_columns(graded):
     with open(graded["out"], newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
-    assert header == ["submission", "exercise", "status", "seconds", "task1", "task2", "task3", "task4",
-                      "total", "out_of", "feedback"]
+    assert header == [
+        "submission",
+        "exercise",
+        "status",
+        "seconds",
+        "task1",
+        "task2",
+        "task3",
+        "task4",
+        "total",
+        "out_of",
+        "feedback",
+    ]
 
 
 @pytest.mark.kernel
@@ -141,6 +152,7 @@ def test_megabytes_of_printing_are_capped(graded):
 
 
 # --- without a kernel ---------------------------------------------------------------------
+
 
 def test_edited_checks_are_replaced_hidden_tests_restored_and_added_cells_kept():
     solution = nbformat.read(SOLUTION, as_version=4)

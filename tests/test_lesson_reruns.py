@@ -21,8 +21,7 @@ def test_quick_sweep_over_the_two_conv_lesson(tmp_path, capsys):
     # Two real runs are enough here: the grid, parallel workers and resuming are tested on a toy
     # notebook in test_runner.py. One worker, so the sweep never competes with the test runner.
     out = tmp_path / "sweep"
-    code = cli.main(["sweep", str(LESSON), "-p", "n_conv", "1", "2", "--quick", "--workers", "1",
-                     "--out", str(out)])
+    code = cli.main(["sweep", str(LESSON), "-p", "n_conv", "1", "2", "--quick", "--workers", "1", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0, printed
     results = pd.read_csv(out / "results.csv")

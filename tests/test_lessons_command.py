@@ -13,8 +13,9 @@ def test_missing_notebook_is_refused(tmp_path, capsys):
 
 @pytest.mark.kernel
 def test_executes_in_place_in_order_and_drops_volatile_metadata(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 20"),
-                                               nbformat.v4.new_code_cell("print(x + 1)")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 20"), nbformat.v4.new_code_cell("print(x + 1)")]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.cells[1].execution_count = 7  # stale, from an earlier run
     path = tmp_path / "lesson.ipynb"

@@ -42,7 +42,8 @@ def test_executed_in_order_from_a_fresh_kernel_without_errors(path):
     counts = [c["execution_count"] for c in code_cells(nb)]
     assert None not in counts, f"{path.name}: some cells were never executed; run `make lessons`"
     assert counts == list(range(1, len(counts) + 1)), (
-        f"{path.name}: execution counts {counts} are not 1..n; re-execute it with `make lessons`")
+        f"{path.name}: execution counts {counts} are not 1..n; re-execute it with `make lessons`"
+    )
     errors = [o for c in code_cells(nb) for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert not errors, f"{path.name}: a stored output is an error: {errors[0]['ename']}"
 
@@ -52,7 +53,7 @@ def test_first_code_cell_holds_typed_documented_parameters(path):
     nb = load(path)
     first = code_cells(nb)[0]
     assert "parameters" in first["metadata"].get("tags", []), f"{path.name}: first code cell is not tagged 'parameters'"
-    lines = [l for l in source(first).splitlines() if l.strip()]
+    lines = [text for text in source(first).splitlines() if text.strip()]
     for line in lines:
         statement = ast.parse(line).body[0]
         assert isinstance(statement, ast.AnnAssign), f"{path.name}: {line!r} is not `name: type = value`"
@@ -74,7 +75,8 @@ def test_reference_settings_are_the_defaults(path):
                 reference = {k.arg: ast.literal_eval(k.value) for k in node.value.keywords}
                 for name, value in reference.items():
                     assert declared.get(name) == value, (
-                        f"{path.name}: REFERENCE says {name}={value!r} but the default is {declared.get(name)!r}")
+                        f"{path.name}: REFERENCE says {name}={value!r} but the default is {declared.get(name)!r}"
+                    )
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)

@@ -15,8 +15,9 @@ from course_tools.sweep import grid, plot_sweep, run_id, run_sweep
 def make_notebook(path: Path, body: str) -> Path:
     """A small notebook with a typed parameters cell and a body that records a metric."""
     params = nbformat.v4.new_code_cell(
-        'seed: int = 0  # random seed\nepochs: int = 2  # passes over the data\n'
-        'lr: float = 0.1  # learning rate\nquick: bool = False  # smoke run\nname: str = "x"  # a label')
+        "seed: int = 0  # random seed\nepochs: int = 2  # passes over the data\n"
+        'lr: float = 0.1  # learning rate\nquick: bool = False  # smoke run\nname: str = "x"  # a label'
+    )
     params.metadata["tags"] = ["parameters"]
     nb = nbformat.v4.new_notebook()
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
@@ -27,10 +28,12 @@ def make_notebook(path: Path, body: str) -> Path:
 
 @pytest.fixture
 def good(tmp_path):
-    return make_notebook(tmp_path / "good.ipynb",
-                         "from course_utils import record\n"
-                         "if seed == 13: raise ValueError('unlucky seed')\n"
-                         "record('score', seed * 10 + epochs + (0.5 if quick else 0.0))")
+    return make_notebook(
+        tmp_path / "good.ipynb",
+        "from course_utils import record\n"
+        "if seed == 13: raise ValueError('unlucky seed')\n"
+        "record('score', seed * 10 + epochs + (0.5 if quick else 0.0))",
+    )
 
 
 @pytest.fixture
@@ -38,15 +41,25 @@ def bad(tmp_path):
     return make_notebook(tmp_path / "bad.ipynb", "1 / 0")
 
 
-@pytest.mark.parametrize("text,type_name,value", [("3", "int", 3), ("1e-3", "float", 0.001),
-                                                  ("true", "bool", True), ("0", "bool", False),
-                                                  ("None", "Optional[int]", None), ("abc", "str", "abc")])
+@pytest.mark.parametrize(
+    "text,type_name,value",
+    [
+        ("3", "int", 3),
+        ("1e-3", "float", 0.001),
+        ("true", "bool", True),
+        ("0", "bool", False),
+        ("None", "Optional[int]", None),
+        ("abc", "str", "abc"),
+    ],
+)
 def test_convert_value(text, type_name, value):
     assert convert_value("p", text, type_name) == value
 
 
 def test_wrong_type_and_unknown_name_list_the_parameters(good):
-    with pytest.raises(ParameterError, match=r"epochs is declared as int, but 'ten' is not a valid int(.|\n)*seed +int +default 0"):
+    with pytest.raises(
+        ParameterError, match=r"epochs is declared as int, but 'ten' is not a valid int(.|\n)*seed +int +default 0"
+    ):
         validate_parameters(good, {"epochs": "ten"})
     with pytest.raises(ParameterError, match=r"has no parameter 'epoch'(.|\n)*epochs +int"):
         validate_parameters(good, {"epoch": "3"})

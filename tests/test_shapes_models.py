@@ -10,9 +10,14 @@ from course_utils.models import ConvNet, count_parameters
 from course_utils.shapes import conv_output_size, layer_table, pool_output_size, receptive_fields
 
 
-@pytest.mark.parametrize("size,kernel,stride,padding,dilation",
-                         [c for c in itertools.product([5, 12, 28, 31], [1, 3, 5], [1, 2, 3], [0, 1, 2], [1, 2])
-                          if c[0] + 2 * c[3] >= c[4] * (c[1] - 1) + 1])
+@pytest.mark.parametrize(
+    "size,kernel,stride,padding,dilation",
+    [
+        c
+        for c in itertools.product([5, 12, 28, 31], [1, 3, 5], [1, 2, 3], [0, 1, 2], [1, 2])
+        if c[0] + 2 * c[3] >= c[4] * (c[1] - 1) + 1
+    ],
+)
 def test_conv_output_size_matches_conv2d(size, kernel, stride, padding, dilation):
     layer = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation)
     real = layer(torch.zeros(1, 1, size, size)).shape[-1]
@@ -32,9 +37,16 @@ def test_the_course_network_sizes():
     assert pool_output_size(11) == 5
 
 
-@pytest.mark.parametrize("args,message", [((3, 5), "does not fit"), ((0, 3), "size must be a positive"),
-                                          ((28, 3, 0), "stride must be a positive"),
-                                          ((28, 3, 1, -1), "padding must be"), ((28.0, 3), "size must be")])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ((3, 5), "does not fit"),
+        ((0, 3), "size must be a positive"),
+        ((28, 3, 0), "stride must be a positive"),
+        ((28, 3, 1, -1), "padding must be"),
+        ((28.0, 3), "size must be"),
+    ],
+)
 def test_conv_output_size_rejects_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         conv_output_size(*args)
@@ -44,11 +56,11 @@ def test_two_conv_net_has_30840_parameters_and_layer_counts():
     model = ConvNet()
     assert count_parameters(model) == 30_840
     table = layer_table(model)
-    params = dict(zip(table["layer"], table["parameters"]))
+    params = dict(zip(table["layer"], table["parameters"], strict=True))
     assert params["features.0.0"] == 260 and params["features.1.0"] == 5_020
     assert params["classifier.1"] == 25_050 and params["classifier.3"] == 510
     assert params["total"] == 30_840
-    shapes = dict(zip(table["layer"], table["output shape"]))
+    shapes = dict(zip(table["layer"], table["output shape"], strict=True))
     assert shapes["features.0.0"] == (1, 10, 26, 26) and shapes["features.0.2"] == (1, 10, 13, 13)
     assert shapes["features.1.0"] == (1, 20, 11, 11) and shapes["features.1.2"] == (1, 20, 5, 5)
     assert shapes["classifier.3"] == (1, 10)
@@ -85,7 +97,7 @@ def test_vgg_and_inception_networks_classify_28x28_images():
         model.eval()
         assert model(x).shape == (2, 10)
     table = layer_table(InceptionNet())
-    shapes = dict(zip(table["layer"], table["output shape"]))
+    shapes = dict(zip(table["layer"], table["output shape"], strict=True))
     assert shapes["features.3"] == (1, 64, 7, 7) and shapes["features.5"] == (1, 128, 1, 1)
     # batch normalization replaces the convolutions' biases
     assert not any(isinstance(m, nn.Conv2d) and m.bias is not None for m in VGGNet().modules())

@@ -4,20 +4,29 @@ from conftest import MODEL_CHAIN, heaviest_first, unit_of
 
 
 def test_units_keep_their_cells_together_and_the_longest_start_first():
-    nodeids = ["tests/test_a.py::test_1", "notebooks/01_x.ipynb::Cell 0", "tests/test_a.py::test_2",
-               "notebooks/01_x.ipynb::Cell 1", "notebooks/04_y.ipynb::Cell 0", "tests/test_new.py::t"]
+    nodeids = [
+        "tests/test_a.py::test_1",
+        "notebooks/01_x.ipynb::Cell 0",
+        "tests/test_a.py::test_2",
+        "notebooks/01_x.ipynb::Cell 1",
+        "notebooks/04_y.ipynb::Cell 0",
+        "tests/test_new.py::t",
+    ]
     seconds = {"tests/test_a.py": 1.0, "notebooks/01_x.ipynb": 20.0, "notebooks/04_y.ipynb": 200.0}
     assert heaviest_first(nodeids, seconds, nodeid=str) == [
         "notebooks/04_y.ipynb::Cell 0",
-        "notebooks/01_x.ipynb::Cell 0", "notebooks/01_x.ipynb::Cell 1",
+        "notebooks/01_x.ipynb::Cell 0",
+        "notebooks/01_x.ipynb::Cell 1",
         "tests/test_new.py::t",  # never timed: counts as 5 s
-        "tests/test_a.py::test_1", "tests/test_a.py::test_2",
+        "tests/test_a.py::test_1",
+        "tests/test_a.py::test_2",
     ]
 
 
 def test_a_notebook_never_timed_counts_as_a_long_one():
-    order = heaviest_first(["notebooks/09_new.ipynb::Cell 0", "tests/test_a.py::t"],
-                           {"tests/test_a.py": 30.0}, nodeid=str)
+    order = heaviest_first(
+        ["notebooks/09_new.ipynb::Cell 0", "tests/test_a.py::t"], {"tests/test_a.py": 30.0}, nodeid=str
+    )
     assert order[0] == "notebooks/09_new.ipynb::Cell 0"
 
 
@@ -25,8 +34,7 @@ def test_the_lessons_that_read_lesson_3s_model_run_after_it_in_one_unit():
     assert len({unit_of(path) for path in MODEL_CHAIN}) == 1
     nodeids = [f"{path}::Cell {i}" for path in MODEL_CHAIN for i in range(2)]
     nodeids.insert(2, "notebooks/04_ablations.ipynb::Cell 0")
-    seconds = {MODEL_CHAIN[0]: 50.0, MODEL_CHAIN[1]: 10.0, MODEL_CHAIN[2]: 150.0,
-               "notebooks/04_ablations.ipynb": 199.0}
+    seconds = {MODEL_CHAIN[0]: 50.0, MODEL_CHAIN[1]: 10.0, MODEL_CHAIN[2]: 150.0, "notebooks/04_ablations.ipynb": 199.0}
     order = heaviest_first(nodeids, seconds, nodeid=str)
     assert order[0] == "notebooks/03_two_conv_net.ipynb::Cell 0"  # 210 s together beat 199 s
     assert order[:6] == [n for n in nodeids if "04_" not in n]
@@ -40,11 +48,14 @@ def test_the_committed_durations_name_every_notebook():
     from conftest import REPO
 
     seconds = json.loads((REPO / "tests" / "test-durations.json").read_text())
-    notebooks = sorted(str(p.relative_to(REPO)) for folder in ("notebooks", "solutions")
-                       for p in (REPO / folder).glob("[0-9]*.ipynb"))
+    notebooks = sorted(
+        str(p.relative_to(REPO)) for folder in ("notebooks", "solutions") for p in (REPO / folder).glob("[0-9]*.ipynb")
+    )
     missing = [n for n in notebooks if n not in seconds]
-    assert not missing, (f"{missing} have no time in tests/test-durations.json: run `make test`, then "
-                         "copy build/test-durations.json over it")
+    assert not missing, (
+        f"{missing} have no time in tests/test-durations.json: run `make test`, then "
+        "copy build/test-durations.json over it"
+    )
 
 
 def test_each_worker_and_what_it_starts_gets_its_share_of_the_cores():
@@ -63,6 +74,10 @@ def test_each_worker_and_what_it_starts_gets_its_share_of_the_cores():
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert int(share) == max(1, cores // int(workers))  # (unless OMP_NUM_THREADS set a budget)
     assert available_cores() == int(share)  # a sweep started here stays inside the share
-    child = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.stdout.strip() == share  # kernels and graders inherit it

@@ -9,8 +9,7 @@ from course_utils.training import evaluate, fit, make_optimizer, predict, train_
 
 
 def test_fit_learns_the_tiny_dataset(tiny_data):
-    model, history = train_model(tiny_data, epochs=8, lr=3e-3, batch_size=16, seed=0, device="cpu",
-                                 progress=False)
+    model, history = train_model(tiny_data, epochs=8, lr=3e-3, batch_size=16, seed=0, device="cpu", progress=False)
     assert list(history.columns) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
     assert len(history) == 8
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
@@ -19,8 +18,7 @@ def test_fit_learns_the_tiny_dataset(tiny_data):
 
 
 def test_same_seed_gives_identical_history(tiny_data):
-    runs = [train_model(tiny_data, epochs=2, batch_size=16, seed=1, device="cpu", progress=False)[1]
-            for _ in range(2)]
+    runs = [train_model(tiny_data, epochs=2, batch_size=16, seed=1, device="cpu", progress=False)[1] for _ in range(2)]
     cols = ["train_loss", "train_acc", "val_loss", "val_acc", "lr"]
     assert runs[0][cols].equals(runs[1][cols])
     other = train_model(tiny_data, epochs=2, batch_size=16, seed=2, device="cpu", progress=False)[1]
@@ -31,8 +29,9 @@ def test_best_weights_are_kept_and_patience_stops(tiny_data):
     repro.set_seed(0)
     model = ConvNet()
     # a huge constant learning rate makes validation loss get worse quickly
-    history = fit(model, tiny_data, epochs=20, lr=0.5, batch_size=16, optimizer="sgd",
-                  schedule=None, patience=2, progress=False)
+    history = fit(
+        model, tiny_data, epochs=20, lr=0.5, batch_size=16, optimizer="sgd", schedule=None, patience=2, progress=False
+    )
     best = history.attrs["best_epoch"]
     assert len(history) < 20 and history.attrs["stopped_early"]
     assert len(history) == best + 2
