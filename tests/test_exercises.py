@@ -36,7 +36,10 @@ def task_cell(source, task=1, title="double", role="answer"):
 
 
 def exercise_of(*cells):
-    return make_exercise(new_notebook(cells=list(cells)), "toy.ipynb")
+    return make_exercise(new_notebook(cells=list(cells), metadata=TOY_ID), "toy.ipynb")
+
+
+TOY_ID = {"course": {"exercise_id": "toy"}}
 
 
 def test_region_inside_a_function_and_an_if_keeps_its_indentation():
@@ -119,7 +122,7 @@ def test_outputs_and_counts_are_cleared_metadata_and_ids_kept():
     cell.metadata["tags"] = ["nbval-ignore-output"]
     cell.metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    solution = new_notebook(cells=[cell], metadata={"kernelspec": kernel})
+    solution = new_notebook(cells=[cell], metadata={"kernelspec": kernel, **TOY_ID})
     exercise = make_exercise(solution, "toy.ipynb")
     out = exercise.cells[0]
     assert out.outputs == [] and out.execution_count is None and "execution" not in out.metadata
@@ -127,6 +130,7 @@ def test_outputs_and_counts_are_cleared_metadata_and_ids_kept():
     assert out.metadata["course"] == {"task": 1, "title": "double", "role": "answer"}
     assert exercise.metadata["kernelspec"] == kernel
     assert exercise.metadata["course"]["generated_from"] == "solutions/toy.ipynb"
+    assert exercise.metadata["course"]["exercise_id"] == "toy"
     assert solution.cells[0].outputs and solution.cells[0].execution_count == 7  # the input is untouched
 
 
@@ -277,3 +281,18 @@ def test_the_exercise_fails_only_with_not_implemented_error_in_every_task(soluti
     for task in tasks:
         assert errors.get(task), f"task {task} raised nothing"
         assert any(m.startswith(f"Task {task}: ") for m in messages), f"no stub of task {task} ran"
+
+
+def test_every_exercise_has_a_stable_id_of_its_own():
+    """The grader finds a submission's solution by this id, so renumbering lessons changes nothing."""
+    ids = [nbformat.read(s, as_version=4).metadata["course"]["exercise_id"] for s in SOLUTIONS]
+    assert len(set(ids)) == len(ids) == len(SOLUTIONS)
+    for solution, exercise_id in zip(SOLUTIONS, ids, strict=True):
+        assert not exercise_id[0].isdigit(), f"{solution.name}: an id must not carry the lesson number"
+        exercise = nbformat.read(REPO / "exercises" / solution.name, as_version=4)
+        assert exercise.metadata["course"]["exercise_id"] == exercise_id
+
+
+def test_a_solution_without_an_id_is_refused():
+    with pytest.raises(MarkerError, match="exercise_id"):
+        make_exercise(new_notebook(cells=[task_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")]), "toy.ipynb")
