@@ -13,13 +13,11 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 
 from pathlib import Path
 
+from course_utils.datafiles import repo_root  # a light module: no PyTorch
+
 
 def course_folder(name: str) -> Path:
     """A folder of the course (``notebooks``, ``solutions``...): in the current folder if it has
     one, so the commands work in a copy of the course, else in this checkout."""
     here = Path.cwd() / name
-    # the same test as course_utils.data.repo_root, which cannot be imported here without torch
-    checkout = Path(__file__).resolve().parents[1]
-    if here.is_dir() or not (checkout / "pyproject.toml").exists():
-        return here
-    return checkout / name
+    return here if here.is_dir() else repo_root() / name

@@ -102,7 +102,7 @@ def cmd_doctor(args) -> int:
     import torch
     import torchvision
 
-    from course_utils.data import DATASETS, data_root, verify_split
+    from course_utils.datafiles import DATASETS, data_root, verify_split
     from course_utils.repro import get_device
 
     print(f"python       {platform.python_version()} ({sys.executable})")

@@ -2,7 +2,8 @@
 
 Modules, each short enough to read on one screen:
 
-- `data`      load MNIST / Fashion-MNIST into memory, checked, normalized, split
+- `data`      load MNIST / Fashion-MNIST into memory, normalized and split
+- `datafiles` where the dataset files live, and checks that they are complete and uncorrupted
 - `models`    the two-conv-layer network and its variants
 - `shapes`    conv/pool output-size arithmetic and a layer-by-layer shape table
 - `training`  `fit`, `evaluate`, `predict`
@@ -11,6 +12,7 @@ Modules, each short enough to read on one screen:
 - `repro`     `set_seed`, `get_device`
 - `notebook`  `record` headline metrics, `check_claim` for numbers quoted in the prose
 - `gradcheck` numerical gradients and relative errors, for checking hand-written backward passes
+- `validate`  `whole_number`, the one check for arguments that must be whole numbers
 
 The most used names are importable from the package itself: ``from course_utils import fit``.
 Each loads its module on first use, so a tool that needs one light module (``course params``,
@@ -20,7 +22,8 @@ the grader) starts without importing PyTorch.
 import importlib
 
 _HOMES = {
-    "data": ["DataError", "data_root", "iterate_batches", "load_data", "load_split", "make_dataloader"],
+    "data": ["iterate_batches", "load_data", "load_split", "make_dataloader"],
+    "datafiles": ["DataError", "data_root"],
     "models": ["ConvNet", "count_parameters", "load_model", "save_model"],
     "notebook": ["check_claim", "matches_reference", "record"],
     "repro": ["get_device", "set_seed"],
@@ -32,7 +35,19 @@ __all__ = sorted(_MODULE_OF)
 __version__ = "0.1.0"
 
 
-_MODULES = ["checks", "data", "gradcheck", "models", "notebook", "plots", "repro", "shapes", "training"]
+_MODULES = [
+    "checks",
+    "data",
+    "datafiles",
+    "gradcheck",
+    "models",
+    "notebook",
+    "plots",
+    "repro",
+    "shapes",
+    "training",
+    "validate",
+]
 
 
 def __getattr__(name):

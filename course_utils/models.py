@@ -20,6 +20,7 @@ from __future__ import annotations
 from torch import nn
 
 from .shapes import conv_output_size, pool_output_size
+from .validate import whole_number
 
 
 def conv_block(in_channels: int, out_channels: int, kernel_size: int = 5, padding: int = 1) -> nn.Sequential:
@@ -45,8 +46,7 @@ class ConvNet(nn.Module):
         image_size: int = 28,
     ):
         super().__init__()
-        if isinstance(n_conv, bool) or not isinstance(n_conv, int) or n_conv < 1:
-            raise ValueError(f"n_conv must be a whole number >= 1, got {n_conv!r}")
+        whole_number(n_conv, "n_conv", minimum=1)
         blocks, channels, size = [], 1, image_size
         for i in range(n_conv):
             out = first_channels * 2**i
@@ -101,10 +101,10 @@ def load_model(path, device="cpu") -> tuple[ConvNet, dict]:
 # --- Deeper networks (lesson 8) ---------------------------------------------------------------
 
 
-def vgg_block(in_channels: int, out_channels: int, n_convs: int = 2, batchnorm: bool = True) -> nn.Sequential:
-    """VGG's building block: ``n_convs`` 3x3 convolutions (padding 1 keeps the size), then 2x2 pooling."""
+def vgg_block(in_channels: int, out_channels: int, convs_per_block: int = 2, batchnorm: bool = True) -> nn.Sequential:
+    """VGG's building block: ``convs_per_block`` 3x3 convolutions (padding 1 keeps the size), then 2x2 pooling."""
     layers = []
-    for i in range(n_convs):
+    for i in range(convs_per_block):
         # With batch normalization right after, a bias would be cancelled out, so we drop it.
         layers.append(
             nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=not batchnorm)
@@ -152,8 +152,8 @@ class VGGNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, batchnorm: bool) -> nn.Sequential:
-    layers = [nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=not batchnorm)]
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, batchnorm: bool) -> nn.Sequential:
+    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=not batchnorm)]
     if batchnorm:
         layers.append(nn.BatchNorm2d(out_channels))
     return nn.Sequential(*layers, nn.ReLU())

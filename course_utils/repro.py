@@ -13,11 +13,12 @@ import random
 import numpy as np
 import torch
 
+from .validate import whole_number
+
 
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and PyTorch so that a rerun draws the same random numbers."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be a whole number, got {seed!r}")
+    whole_number(seed, "seed")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

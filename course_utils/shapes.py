@@ -8,9 +8,9 @@ for input size M, kernel k, stride s, padding p and dilation d. With d = 1 it is
 ``floor((M + 2p - k) / s) + 1``.
 
 Example:
-    >>> conv_output_size(28, kernel=5, padding=1)
+    >>> conv_output_size(28, kernel_size=5, padding=1)
     26
-    >>> pool_output_size(26, kernel=2)
+    >>> pool_output_size(26, kernel_size=2)
     13
 """
 
@@ -20,27 +20,27 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .validate import whole_number
 
-def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """Output length along one dimension of a convolution (or pooling) layer."""
-    for name, value in dict(size=size, kernel=kernel, stride=stride, dilation=dilation).items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
-    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-        raise ValueError(f"padding must be a whole number >= 0, got {padding!r}")
-    out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    for name, value in dict(size=size, kernel_size=kernel_size, stride=stride, dilation=dilation).items():
+        whole_number(value, name, minimum=1)
+    whole_number(padding, "padding", minimum=0)
+    out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
     if out < 1:
         raise ValueError(
-            f"a kernel spanning {dilation * (kernel - 1) + 1} pixels does not fit "
+            f"a kernel spanning {dilation * (kernel_size - 1) + 1} pixels does not fit "
             f"in an input of size {size} with padding {padding}: the output would "
             f"have size {out}"
         )
     return out
 
 
-def pool_output_size(size: int, kernel: int = 2, stride: int | None = None, padding: int = 0) -> int:
+def pool_output_size(size: int, kernel_size: int = 2, stride: int | None = None, padding: int = 0) -> int:
     """Output length of a pooling layer; the stride defaults to the kernel size, as in PyTorch."""
-    return conv_output_size(size, kernel, stride or kernel, padding)
+    return conv_output_size(size, kernel_size, stride or kernel_size, padding)
 
 
 def layer_table(model: nn.Module, input_shape=(1, 1, 28, 28)) -> pd.DataFrame:
@@ -85,15 +85,15 @@ def layer_table(model: nn.Module, input_shape=(1, 1, 28, 28)) -> pd.DataFrame:
 
 
 def receptive_fields(layers: list[tuple[str, int, int]]) -> pd.DataFrame:
-    """Receptive field of each layer in a stack of ``(name, kernel, stride)`` layers.
+    """Receptive field of each layer in a stack of ``(name, kernel_size, stride)`` layers.
 
     A unit sees ``r`` input pixels; each new layer adds ``(k - 1) * jump`` of them, where
     ``jump`` (the product of the strides so far) is the input-pixel distance between
     neighbouring units.
     """
     rf, jump, rows = 1, 1, []
-    for name, kernel, stride in layers:
-        rf += (kernel - 1) * jump
+    for name, kernel_size, stride in layers:
+        rf += (kernel_size - 1) * jump
         jump *= stride
-        rows.append({"layer": name, "kernel": kernel, "stride": stride, "receptive field": rf, "jump": jump})
+        rows.append({"layer": name, "kernel": kernel_size, "stride": stride, "receptive field": rf, "jump": jump})
     return pd.DataFrame(rows)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .data import Data, iterate_batches
 from .repro import get_device
+from .validate import whole_number
 
 
 def _prepare(model: nn.Module, x: torch.Tensor, device) -> torch.Tensor:
@@ -137,10 +138,8 @@ def fit(
     Returns the history: one row per epoch with train/val loss and accuracy, the learning rate
     and the seconds it took. ``history.attrs["best_epoch"]`` names the epoch whose weights were kept.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    whole_number(epochs, "epochs", minimum=1)
+    whole_number(batch_size, "batch_size", minimum=1)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = _device_of(model)
     if device.type == "cpu":

@@ -8,6 +8,7 @@ import torch
 from conftest import make_tiny_dataset, write_idx
 
 from course_utils import data as D
+from course_utils import datafiles as F
 
 
 def test_loads_tiny_dataset_normalized_and_split(tiny_data):
@@ -58,7 +59,7 @@ def test_missing_data_without_network_names_the_fix(tmp_path, monkeypatch):
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
-    with pytest.raises(D.DataError) as err:
+    with pytest.raises(F.DataError) as err:
         D.load_split("mnist", True, root=tmp_path / "empty", download=True)
     message = str(err.value)
     assert "COURSE_DATA_DIR" in message and "download" in message and "network is unreachable" in message
@@ -84,7 +85,7 @@ def test_two_loaders_at_once_download_only_once(tmp_path, monkeypatch):
 
     def load():
         try:
-            D.ensure_split("mnist", True, root=root, download=True)
+            F.ensure_split("mnist", True, root=root, download=True)
         except Exception as err:  # surfaced below
             errors.append(err)
 
@@ -97,20 +98,20 @@ def test_two_loaders_at_once_download_only_once(tmp_path, monkeypatch):
 
 
 def test_missing_data_with_download_off(tmp_path):
-    with pytest.raises(D.DataError, match=r"(?s)missing file.*COURSE_DATA_DIR"):
+    with pytest.raises(F.DataError, match=r"(?s)missing file.*COURSE_DATA_DIR"):
         D.load_split("mnist", True, root=tmp_path, download=False)
 
 
 def test_truncated_file_is_named(tiny_root):
     path = tiny_root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(D.DataError, match=r"train-images-idx3-ubyte is truncated.*size mismatch"):
+    with pytest.raises(F.DataError, match=r"train-images-idx3-ubyte is truncated.*size mismatch"):
         D.load_split("mnist", True, root=tiny_root, download=False)
 
 
 def test_not_an_idx_file(tiny_root):
     (tiny_root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").write_text("<html>404</html>")
-    with pytest.raises(D.DataError, match="bad magic number"):
+    with pytest.raises(F.DataError, match="bad magic number"):
         D.load_split("mnist", False, root=tiny_root, download=False)
 
 
@@ -118,15 +119,15 @@ def test_full_size_file_with_wrong_bytes_fails_checksum(tmp_path):
     # a full-size label file (10,000 labels) whose content is not the official one
     write_idx(tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", torch.zeros(10_000).numpy())
     write_idx(tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte", torch.zeros(3, 28, 28).numpy())
-    problems = D.verify_split("mnist", False, tmp_path)
+    problems = F.verify_split("mnist", False, tmp_path)
     assert any("checksum mismatch" in p for p in problems)
 
 
 def test_data_root_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
-    assert D.data_root() == tmp_path
+    assert F.data_root() == tmp_path
     monkeypatch.delenv("COURSE_DATA_DIR")
-    assert D.data_root() == D.repo_root() / "data"
+    assert F.data_root() == F.repo_root() / "data"
 
 
 def test_iterate_batches_covers_everything_once():
@@ -154,7 +155,7 @@ def test_fashion_mnist_classes(tmp_path):
 
 @pytest.mark.skipif(not os.environ.get("COURSE_DATA_DIR"), reason="needs the real dataset (COURSE_DATA_DIR)")
 def test_real_mnist_verifies_and_has_the_documented_class_counts():
-    assert D.verify_split("mnist", True) == [] and D.verify_split("mnist", False) == []
+    assert F.verify_split("mnist", True) == [] and F.verify_split("mnist", False) == []
     _, labels = D.load_split("mnist", True, download=False)
     assert torch.bincount(labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 

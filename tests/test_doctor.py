@@ -34,9 +34,9 @@ def test_doctor_finds_the_offline_data(capsys):
 
 
 def test_doctor_without_a_data_root_expects_a_download(monkeypatch, capsys):
-    from course_utils import data
+    from course_utils import datafiles
 
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
-    monkeypatch.setattr(data, "repo_root", lambda: __import__("pathlib").Path("/nonexistent/course"))
+    monkeypatch.setattr(datafiles, "repo_root", lambda: __import__("pathlib").Path("/nonexistent/course"))
     assert cli.main(["doctor"]) == 0
     assert "not downloaded yet" in capsys.readouterr().out

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from course_tools import cli
-from course_utils.data import repo_root
+from course_utils.datafiles import repo_root
 
 LESSON = repo_root() / "notebooks" / "03_two_conv_net.ipynb"
 pytestmark = pytest.mark.skipif(not os.environ.get("COURSE_DATA_DIR"), reason="needs MNIST (COURSE_DATA_DIR)")

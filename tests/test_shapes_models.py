@@ -38,17 +38,18 @@ def test_the_course_network_sizes():
 
 
 @pytest.mark.parametrize(
-    "args,message",
+    "args,error,message",
     [
-        ((3, 5), "does not fit"),
-        ((0, 3), "size must be a positive"),
-        ((28, 3, 0), "stride must be a positive"),
-        ((28, 3, 1, -1), "padding must be"),
-        ((28.0, 3), "size must be"),
+        ((3, 5), ValueError, "does not fit"),
+        ((0, 3), ValueError, "size must be a whole number >= 1"),
+        ((28, 3, 0), ValueError, "stride must be a whole number >= 1"),
+        ((28, 3, 1, -1), ValueError, "padding must be a whole number >= 0"),
+        ((28.0, 3), TypeError, "size must be a whole number, got 28.0"),
+        ((28, "5"), TypeError, "kernel_size must be a whole number"),
     ],
 )
-def test_conv_output_size_rejects_bad_input(args, message):
-    with pytest.raises(ValueError, match=message):
+def test_conv_output_size_rejects_bad_input(args, error, message):
+    with pytest.raises(error, match=message):
         conv_output_size(*args)
 
 
@@ -78,9 +79,9 @@ def test_three_blocks_fit_and_four_do_not():
         ConvNet(n_conv=4)
 
 
-@pytest.mark.parametrize("bad", [0, 1.5, True, "2"])
-def test_n_conv_must_be_a_positive_int(bad):
-    with pytest.raises(ValueError, match="n_conv"):
+@pytest.mark.parametrize("bad,error", [(0, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)])
+def test_n_conv_must_be_a_positive_int(bad, error):
+    with pytest.raises(error, match="n_conv must be a whole number"):
         ConvNet(n_conv=bad)
 
 

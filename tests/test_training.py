@@ -48,8 +48,10 @@ def test_predict_returns_labels_and_probabilities(tiny_data):
 
 
 def test_bad_arguments_are_explained(tiny_data):
-    with pytest.raises(ValueError, match="epochs must be"):
+    with pytest.raises(TypeError, match="epochs must be a whole number, got '10'"):
         fit(ConvNet(), tiny_data, epochs="10")
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got 0"):
+        fit(ConvNet(), tiny_data, batch_size=0)
     with pytest.raises(ValueError, match="unknown optimizer .rmsprop."):
         make_optimizer("rmsprop", ConvNet().parameters(), 0.1)
     with pytest.raises(ValueError, match="unknown schedule"):

@@ -1,0 +1,185 @@
+"""The dataset files on disk: where they live, and whether they are complete and uncorrupted.
+
+`course_utils.data` loads the data; this module makes sure the files it loads are sound first,
+so a bad copy fails with a message that says what to do instead of a cryptic reshape error deep
+inside torchvision. The files sit in torchvision's layout, ``<root>/MNIST/raw/train-images-idx3-ubyte``
+and so on, where ``<root>`` is ``$COURSE_DATA_DIR`` or else ``data/`` at the repository root.
+
+Three checks, cheapest first: the file exists; its size matches what its IDX header promises
+(a truncated download fails here); a full-size official file has the official SHA-256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
+
+# Names the course accepts, mapped to torchvision's class name (which is also its folder name).
+DATASETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+
+# SHA-256 of the official extracted files; any full-size copy must match these.
+KNOWN_SHA256 = {
+    "MNIST": {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "FashionMNIST": {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+OFFICIAL_COUNTS = {True: 60_000, False: 10_000}  # train split -> number of samples
+
+
+class DataError(RuntimeError):
+    """The dataset is missing, incomplete or corrupt; the message says how to fix it."""
+
+
+def repo_root() -> Path:
+    """The course checkout this package lives in (or the current folder if installed elsewhere)."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def data_root() -> Path:
+    """Where datasets live: ``$COURSE_DATA_DIR`` if set, else ``<repo>/data``."""
+    env = os.environ.get("COURSE_DATA_DIR")
+    return Path(env).expanduser() if env else repo_root() / "data"
+
+
+def _dataset_folder(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")
+    return DATASETS[dataset]
+
+
+def raw_files(dataset: str, train: bool) -> tuple[str, str]:
+    """File names of a split's images and labels, as torchvision stores them."""
+    prefix = "train" if train else "t10k"
+    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+
+def _idx_expected_size(path: Path) -> tuple[int, int]:
+    """Read an IDX header; return (number of items, total file size the header promises)."""
+    with open(path, "rb") as f:
+        header = f.read(4)
+        if len(header) < 4 or header[0] != 0 or header[1] != 0 or header[2] != 0x08:
+            raise DataError(
+                f"{path} is not an IDX file of unsigned bytes (bad magic number); "
+                "delete it and download the dataset again"
+            )
+        ndim = header[3]
+        dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
+    payload = 1
+    for d in dims:
+        payload *= d
+    return dims[0], 4 + 4 * ndim + payload
+
+
+@cache
+def _sha256(path: str, mtime: float, size: int) -> str:  # mtime/size make the cache safe
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> list[str]:
+    """Check one split's raw files: present, complete, and (for full-size copies) checksummed.
+
+    Returns a list of human-readable problems; empty means the split is fine.
+    """
+    folder = Path(root or data_root()) / _dataset_folder(dataset) / "raw"
+    problems = []
+    for name in raw_files(dataset, train):
+        path = folder / name
+        if not path.exists():
+            problems.append(f"missing file {path}")
+            continue
+        try:
+            count, expected = _idx_expected_size(path)
+        except DataError as err:
+            problems.append(str(err))
+            continue
+        actual = path.stat().st_size
+        if actual != expected:
+            problems.append(
+                f"{path} is truncated or corrupt: its header promises {expected:,} "
+                f"bytes but the file has {actual:,} (size mismatch)"
+            )
+            continue
+        known = KNOWN_SHA256[_dataset_folder(dataset)].get(name)
+        if count == OFFICIAL_COUNTS[train] and known:
+            stat = path.stat()
+            if _sha256(str(path), stat.st_mtime, stat.st_size) != known:
+                problems.append(
+                    f"{path} has the right size but the wrong SHA-256 checksum (checksum mismatch): the file is corrupt"
+                )
+    return problems
+
+
+@contextlib.contextmanager
+def _download_lock(root: Path):
+    """Hold an exclusive lock on ``root/.download.lock`` (where the OS has one: POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".download.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ensure_split(
+    dataset: str = "mnist", train: bool = True, root: Path | str | None = None, download: bool = True
+) -> Path:
+    """Make sure a split's raw files are present and sound (downloading them if allowed).
+
+    Returns the data root. A bad copy fails here with a message that says what to do, instead
+    of with a cryptic reshape error inside torchvision.
+    """
+    import torchvision  # imported here: it is slow to import and only the loaders need it
+
+    folder_name = _dataset_folder(dataset)
+    root = Path(root or data_root())
+    problems = verify_split(dataset, train, root)
+    missing = problems and all(p.startswith("missing file") for p in problems)
+    if missing and download:
+        try:
+            with _download_lock(root):  # two notebooks (or test workers) may start at once
+                if verify_split(dataset, train, root):  # unless the other one fetched it already
+                    getattr(torchvision.datasets, folder_name)(root=str(root), train=train, download=True)
+        except Exception as err:  # no network, a proxy, a read-only folder...
+            raise DataError(
+                f"{dataset} is not in {root / folder_name / 'raw'} and downloading it failed "
+                f"({type(err).__name__}: {err}).\nFix: point the environment variable "
+                "COURSE_DATA_DIR at a folder that holds it in torchvision's layout "
+                f"(<root>/{folder_name}/raw/...), or connect to the internet and keep "
+                "download=True so torchvision can fetch it."
+            ) from None
+        problems = verify_split(dataset, train, root)
+    if problems:
+        hint = (
+            "set COURSE_DATA_DIR to a folder that holds the dataset, or pass download=True"
+            if missing
+            else "delete the bad files and download them again (or point COURSE_DATA_DIR at a good copy)"
+        )
+        raise DataError(
+            f"{dataset} ({'train' if train else 'test'} split) is not usable:\n  - "
+            + "\n  - ".join(problems)
+            + f"\nFix: {hint}."
+        )
+    return root
