@@ -6,7 +6,8 @@ Modules, each short enough to read on one screen:
 - `datafiles` where the dataset files live, and checks that they are complete and uncorrupted
 - `models`    the two-conv-layer network and its variants
 - `shapes`    conv/pool output-size arithmetic and a layer-by-layer shape table
-- `training`  `fit`, `evaluate`, `predict`
+- `training`  the training loop: `train_epoch`, `fit`, `evaluate`, `predict`
+- `experiments` one call per experiment: `train_model`, `load_or_train` a saved model, `training_speed`
 - `plots`     digit grids, learning curves, confusion matrices, filters, feature maps
 - `checks`    self-checks with helpful hints, used by the exercises
 - `repro`     `set_seed`, `get_device`
@@ -24,11 +25,12 @@ import importlib
 _HOMES = {
     "data": ["iterate_batches", "load_data", "load_split", "make_dataloader"],
     "datafiles": ["DataError", "data_root"],
-    "models": ["ConvNet", "count_parameters", "load_model", "save_model"],
+    "experiments": ["checkpoint_path", "load_model", "load_or_train", "save_model", "train_model", "training_speed"],
+    "models": ["ConvNet", "count_parameters"],
     "notebook": ["check_claim", "matches_reference", "record"],
     "repro": ["get_device", "set_seed"],
     "shapes": ["conv_output_size", "layer_table", "pool_output_size", "receptive_fields"],
-    "training": ["evaluate", "fit", "predict", "train_model", "training_speed"],
+    "training": ["evaluate", "fit", "predict", "train_epoch"],
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = sorted(_MODULE_OF)

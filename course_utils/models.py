@@ -76,28 +76,6 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def save_model(model: ConvNet, path, **info) -> None:
-    """Save a `ConvNet`'s weights with how it was built and trained (``info``), e.g. its parameters."""
-    from pathlib import Path
-
-    import torch
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n_conv = len(model.features)
-    torch.save({"n_conv": n_conv, "state_dict": model.state_dict(), "info": info}, path)
-
-
-def load_model(path, device="cpu") -> tuple[ConvNet, dict]:
-    """Load a model saved by `save_model`; returns ``(model, info)``."""
-    import torch
-
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
-    model = ConvNet(n_conv=checkpoint["n_conv"]).to(device)
-    model.load_state_dict(checkpoint["state_dict"])
-    return model, checkpoint["info"]
-
-
 # --- Deeper networks (lesson 8) ---------------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
-"""The training loop: `fit` a model, `evaluate` it, `predict` with it.
+"""The training loop: `train_epoch` and `fit` a model, `evaluate` it, `predict` with it.
 
-`fit` is the loop every lesson uses. Read it once: it is the same five steps you would write
-by hand (forward, loss, zero_grad, backward, step), plus bookkeeping - a validation pass after
-each epoch, a history table, an optional learning-rate schedule, and early stopping that keeps
-the weights of the best validation epoch.
+`train_epoch` is the loop you would write by hand: for every mini-batch the same five steps
+(forward, loss, zero_grad, backward, step). `fit` runs it once per epoch and adds bookkeeping:
+a validation pass after each epoch, a history table, an optional learning-rate schedule, and
+early stopping that keeps the weights of the best validation epoch.
 
 Example:
     >>> history = fit(model, data, epochs=10, lr=1e-3, batch_size=128)   # doctest: +SKIP
@@ -21,7 +21,6 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Data, iterate_batches
-from .repro import get_device
 from .validate import whole_number
 
 
@@ -69,33 +68,6 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[
     return probs.argmax(dim=1), probs
 
 
-def training_speed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 20, warmup: int = 2) -> float:
-    """Training images per second: time ``steps`` Adam steps on the batch ``(x, y)``.
-
-    The first ``warmup`` steps are not timed (they allocate memory and pick kernels). The
-    model is trained in place, so pass a throwaway copy.
-    """
-    import time
-
-    device = _device_of(model)
-    if device.type == "cpu":
-        model.to(memory_format=torch.channels_last)
-    xb, yb = _prepare(model, x, device), y.to(device)
-    optimizer = torch.optim.Adam(model.parameters())
-    for step in range(warmup + steps):
-        if step == warmup:
-            if device.type == "cuda":
-                torch.cuda.synchronize()  # GPU work runs asynchronously: wait before timing
-            start = time.perf_counter()
-        loss = nn.functional.cross_entropy(model(xb), yb)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * len(yb) / (time.perf_counter() - start)
-
-
 def make_optimizer(
     name: str, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0
 ) -> torch.optim.Optimizer:
@@ -109,6 +81,29 @@ def make_optimizer(
     if name == "momentum":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}; use 'adam', 'adamw', 'sgd' or 'momentum'")
+
+
+def train_epoch(model: nn.Module, batches, optimizer, loss_fn, scheduler=None, on_step=None) -> tuple[float, float]:
+    """One pass over ``batches`` of ``(images, labels)``: the five steps for every mini-batch.
+
+    Returns the epoch's mean loss and accuracy on the training batches (measured while training).
+    """
+    model.train()  # dropout and batch norm behave as in training
+    total_loss, correct, seen = 0.0, 0, 0
+    for xb, yb in batches:
+        logits = model(xb)  # 1. forward pass
+        loss = loss_fn(logits, yb)  # 2. loss
+        optimizer.zero_grad()  # 3. clear the last batch's gradients (backward adds to .grad)
+        loss.backward()  # 4. backpropagation: the gradient of the loss for every weight
+        optimizer.step()  # 5. move every weight a small step against its gradient
+        if scheduler is not None:
+            scheduler.step()
+        total_loss += loss.item() * len(yb)
+        correct += (logits.argmax(dim=1) == yb).sum().item()
+        seen += len(yb)
+        if on_step is not None:
+            on_step()
+    return total_loss / seen, correct / seen
 
 
 def fit(
@@ -152,34 +147,26 @@ def fit(
     elif schedule is not None:
         raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle' or None")
     generator = torch.Generator().manual_seed(seed)
+
+    def shuffled_batches(generator):
+        for xb, yb in iterate_batches(data.train_x, data.train_y, batch_size, True, generator):
+            yield (xb if augment is None else augment(xb, generator=generator)), yb
+
     history, best_loss, best_state, best_epoch, waited = [], float("inf"), None, 0, 0
 
     # One refresh a second is plenty for a person; tqdm's default (ten) sends thousands of
     # widget messages in a long cell, more than a headless runner such as nbval buffers.
     bar = tqdm(total=epochs * steps_per_epoch, desc="training", unit="batch", disable=not progress, mininterval=1.0)
     for epoch in range(1, epochs + 1):
-        start, model_loss, correct = time.perf_counter(), 0.0, 0
-        model.train()
-        for xb, yb in iterate_batches(data.train_x, data.train_y, batch_size, True, generator):
-            if augment is not None:
-                xb = augment(xb, generator=generator)
-            xb, yb = _prepare(model, xb, device), yb.to(device)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if scheduler:
-                scheduler.step()
-            model_loss += loss.item() * len(yb)
-            correct += (logits.argmax(dim=1) == yb).sum().item()
-            bar.update()
+        start = time.perf_counter()
+        batches = ((_prepare(model, xb, device), yb.to(device)) for xb, yb in shuffled_batches(generator))
+        train_loss, train_acc = train_epoch(model, batches, opt, loss_fn, scheduler, on_step=bar.update)
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y, loss_fn=loss_fn)
         history.append(
             {
                 "epoch": epoch,
-                "train_loss": model_loss / len(data.train_y),
-                "train_acc": correct / len(data.train_y),
+                "train_loss": train_loss,
+                "train_acc": train_acc,
                 "val_loss": val_loss,
                 "val_acc": val_acc,
                 "lr": opt.param_groups[0]["lr"],
@@ -206,26 +193,3 @@ def fit(
     history.attrs["best_epoch"] = best_epoch
     history.attrs["stopped_early"] = len(history) < epochs
     return history
-
-
-def train_model(
-    data: Data,
-    n_conv: int = 2,
-    epochs: int = 10,
-    lr: float = 3e-3,
-    batch_size: int = 128,
-    seed: int = 0,
-    device="auto",
-    **fit_options,
-):
-    """Seed, build a `ConvNet`, move it to the device and `fit` it: one call per experiment.
-
-    Returns ``(model, history)``; the model holds its best validation epoch's weights.
-    """
-    from .models import ConvNet
-    from .repro import set_seed
-
-    set_seed(seed)
-    model = ConvNet(n_conv=n_conv).to(device if isinstance(device, torch.device) else get_device(device, verbose=False))
-    history = fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, **fit_options)
-    return model, history

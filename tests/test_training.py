@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from course_utils import repro
+from course_utils.experiments import train_model
 from course_utils.models import ConvNet
-from course_utils.training import evaluate, fit, make_optimizer, predict, train_model
+from course_utils.training import evaluate, fit, make_optimizer, predict
 
 
 def test_fit_learns_the_tiny_dataset(tiny_data):
@@ -92,7 +93,7 @@ def test_fit_applies_augmentation_to_training_batches_only(tiny_data):
 
 
 def test_training_speed_counts_images_per_second(tiny_data):
-    from course_utils.training import training_speed
+    from course_utils.experiments import training_speed
 
     speed = training_speed(ConvNet(), tiny_data.train_x[:16], tiny_data.train_y[:16], steps=3, warmup=1)
     assert speed > 0
@@ -113,3 +114,47 @@ def test_progress_bar_refreshes_at_most_once_a_second(tiny_data, monkeypatch):
     monkeypatch.setattr(training, "tqdm", recording_tqdm)
     training.fit(models.ConvNet(), tiny_data, epochs=1, batch_size=50)
     assert options and options[0].get("mininterval", 0.1) >= 1.0
+
+
+def test_train_epoch_is_the_five_step_loop(tiny_data):
+    """One epoch of train_epoch equals the loop written out by hand, step for step."""
+    from course_utils.training import train_epoch
+
+    repro.set_seed(0)
+    ours, by_hand = ConvNet(), ConvNet()
+    by_hand.load_state_dict(ours.state_dict())
+    batches = [(tiny_data.train_x[i : i + 16], tiny_data.train_y[i : i + 16]) for i in range(0, 64, 16)]
+    ours.eval()  # train_epoch must switch to training mode itself
+    optimizer = torch.optim.SGD(ours.parameters(), lr=0.1)
+    loss, accuracy = train_epoch(ours, batches, optimizer, torch.nn.functional.cross_entropy)
+    assert ours.training and 0 <= accuracy <= 1
+    hand_optimizer, losses = torch.optim.SGD(by_hand.parameters(), lr=0.1), []
+    for xb, yb in batches:
+        batch_loss = torch.nn.functional.cross_entropy(by_hand(xb), yb)
+        hand_optimizer.zero_grad()
+        batch_loss.backward()
+        hand_optimizer.step()
+        losses.append(batch_loss.item())
+    assert loss == pytest.approx(sum(losses) / len(losses))
+    for a, b in zip(ours.parameters(), by_hand.parameters(), strict=True):
+        assert torch.allclose(a, b)
+
+
+def test_load_or_train_reuses_only_a_model_trained_with_the_same_settings(tiny_data, tmp_path, monkeypatch, capsys):
+    from course_utils import experiments
+
+    monkeypatch.setattr(experiments, "repo_root", lambda: tmp_path)
+    settings = dict(seed=3, epochs=1, batch_size=16, lr=3e-3, n_conv=1, train_size=100)
+    model, info = experiments.load_or_train("toy", tiny_data, settings, device="cpu", progress=False)
+    assert info == {"settings": settings} and len(model.features) == 1
+    path = experiments.checkpoint_path("toy", seed=3)
+    assert path == tmp_path / "build" / "models" / "toy_seed3.pt" and not path.exists()  # saving is the caller's call
+    experiments.save_model(model, path, settings=settings, test_accuracy=0.5)
+    capsys.readouterr()
+    loaded, info = experiments.load_or_train("toy", tiny_data, settings, device="cpu", progress=False)
+    assert "loaded" in capsys.readouterr().out and info["test_accuracy"] == 0.5
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True)
+    )
+    _, info = experiments.load_or_train("toy", tiny_data, {**settings, "epochs": 2}, device="cpu", progress=False)
+    assert "trained with other settings" in capsys.readouterr().out and "test_accuracy" not in info
