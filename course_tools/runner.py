@@ -57,7 +57,7 @@ def convert_value(name: str, text, type_name: str):
         text = str(text)
     optional = type_name.startswith("Optional[")
     base = type_name[len("Optional[") : -1] if optional else type_name
-    if optional and text == "None":
+    if optional and text.lower() == "none":
         return None
     try:
         if base == "int":

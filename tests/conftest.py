@@ -52,6 +52,23 @@ def make_tiny_dataset(root: Path, folder: str = "MNIST", n_train: int = 120, n_t
     return root
 
 
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """The real MNIST at the course's data root ($COURSE_DATA_DIR, else <repo>/data), verified.
+
+    Skips a test where the dataset is absent; under CI=true, where it must be there, fails instead.
+    """
+    from course_utils.datafiles import data_root, verify_split
+
+    problems = verify_split("mnist", True) + verify_split("mnist", False)
+    if problems:
+        message = f"needs the real MNIST at {data_root()} (set COURSE_DATA_DIR): " + "; ".join(problems)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return data_root()
+
+
 @pytest.fixture
 def tiny_root(tmp_path):
     return make_tiny_dataset(tmp_path / "data")

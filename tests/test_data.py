@@ -1,6 +1,5 @@
 """course_utils.data: loading, verification, splits, batching, and the error messages."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -153,8 +152,7 @@ def test_fashion_mnist_classes(tmp_path):
     assert data.classes[9] == "Ankle boot"
 
 
-@pytest.mark.skipif(not os.environ.get("COURSE_DATA_DIR"), reason="needs the real dataset (COURSE_DATA_DIR)")
-def test_real_mnist_verifies_and_has_the_documented_class_counts():
+def test_real_mnist_verifies_and_has_the_documented_class_counts(mnist_root):
     assert F.verify_split("mnist", True) == [] and F.verify_split("mnist", False) == []
     _, labels = D.load_split("mnist", True, download=False)
     assert torch.bincount(labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

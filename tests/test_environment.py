@@ -36,6 +36,21 @@ def test_environment_yml_and_requirements_agree():
     assert conda_pins() == pip_pins()
 
 
+def test_the_installed_versions_are_the_pinned_ones():
+    """What `make setup` installed is what requirements.txt pins (a stale .venv fails here)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    wrong = {}
+    for name, pinned in pip_pins().items():
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = "not installed"
+        if installed != pinned:
+            wrong[name] = f"pinned {pinned}, installed {installed}"
+    assert not wrong, f"run `make setup` (or pip install -r requirements.txt): {wrong}"
+
+
 def test_torch_pair_is_the_one_that_installs_here():
     pins = pip_pins()
     assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"

@@ -1,10 +1,8 @@
 """Papermill reruns of a real lesson: `course sweep` over the two-conv lesson in quick mode.
 
 This is the instructor's workflow end to end (real MNIST, real kernels, the results table),
-so it needs the dataset: it is skipped when COURSE_DATA_DIR is not set.
+so it needs the real dataset (the `mnist_root` fixture: skipped where it is absent, except in CI).
 """
-
-import os
 
 import pandas as pd
 import pytest
@@ -13,7 +11,7 @@ from course_tools import cli
 from course_utils.datafiles import repo_root
 
 LESSON = repo_root() / "notebooks" / "03_two_conv_net.ipynb"
-pytestmark = pytest.mark.skipif(not os.environ.get("COURSE_DATA_DIR"), reason="needs MNIST (COURSE_DATA_DIR)")
+pytestmark = pytest.mark.usefixtures("mnist_root")
 
 
 @pytest.mark.kernel

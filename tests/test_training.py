@@ -92,11 +92,23 @@ def test_fit_applies_augmentation_to_training_batches_only(tiny_data):
     assert seen == [40, 40, 20]  # the 100 training images, never the validation set
 
 
-def test_training_speed_counts_images_per_second(tiny_data):
-    from course_utils.experiments import training_speed
+def test_training_speed_times_only_the_steps_after_warmup(tiny_data, monkeypatch):
+    from types import SimpleNamespace
 
-    speed = training_speed(ConvNet(), tiny_data.train_x[:16], tiny_data.train_y[:16], steps=3, warmup=1)
-    assert speed > 0
+    from course_utils import experiments
+
+    calls = []
+    model = ConvNet()
+    model.register_forward_hook(lambda *_: calls.append("step"))
+    clock = iter([10.0, 12.0])  # the timer is read when timing starts (after warmup) and at the end
+    monkeypatch.setattr(
+        experiments, "time", SimpleNamespace(perf_counter=lambda: (calls.append("clock"), next(clock))[1])
+    )
+    before = [p.detach().clone() for p in model.parameters()]
+    speed = experiments.training_speed(model, tiny_data.train_x[:16], tiny_data.train_y[:16], steps=3, warmup=1)
+    assert speed == 3 * 16 / 2.0  # 3 timed steps of 16 images in 2 seconds
+    assert calls == ["step", "clock", "step", "step", "step", "clock"]
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
 def test_progress_bar_refreshes_at_most_once_a_second(tiny_data, monkeypatch):
