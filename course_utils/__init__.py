@@ -41,6 +41,7 @@ _MODULES = [
     "checks",
     "data",
     "datafiles",
+    "experiments",
     "gradcheck",
     "models",
     "notebook",
