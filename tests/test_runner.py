@@ -49,6 +49,8 @@ def bad(tmp_path):
         ("true", "bool", True),
         ("0", "bool", False),
         ("None", "Optional[int]", None),
+        ("none", "Optional[int]", None),
+        ("18000", "Optional[int]", 18000),
         ("abc", "str", "abc"),
     ],
 )
