@@ -5,7 +5,7 @@ course sweep NOTEBOOK -p NAME V1 V2 ... [--workers N] [--out DIR] [--quick]
 course params NOTEBOOK
 course doctor
 course exercises [--check]
-course grade SUBMISSION... [--timeout S] [--out gradebook.csv]
+course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 """
 
@@ -139,7 +139,14 @@ def cmd_exercises(args) -> int:
 def cmd_grade(args) -> int:
     from .grading import grade_main
 
-    return grade_main(args.submissions, timeout=args.timeout, out=args.out, work=args.work)
+    return grade_main(
+        args.submissions,
+        timeout=args.timeout,
+        out=args.out,
+        work=args.work,
+        solutions=args.solutions,
+        sandbox=args.sandbox,
+    )
 
 
 def cmd_lessons(args) -> int:
@@ -199,6 +206,16 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=int, default=300, help="seconds allowed per submission")
     p.add_argument("--out", default="gradebook.csv")
     p.add_argument("--work", default="build/grading", help="folder for executed copies")
+    p.add_argument(
+        "--solutions",
+        metavar="DIR",
+        help="solution notebooks to grade against, e.g. a private copy with hidden tests (default: solutions/)",
+    )
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="Linux: run each kernel without network (unshare --net); no sandbox for files",
+    )
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("lessons", help="authors: re-execute committed notebooks in place, from a fresh kernel")

@@ -6,6 +6,7 @@ notebook; the tests then read its gradebook. The unit tests at the end need no k
 
 import csv
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,16 @@ import nbformat
 import pytest
 
 from course_tools import cli
-from course_tools.grading import assemble, find_solution, grade_main
+from course_tools.grading import (
+    arm,
+    assemble,
+    checks_file,
+    find_solution,
+    forbidden_uses,
+    grade_main,
+    review_code,
+    written_answers,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "02_shape_arithmetic_exercises.ipynb"  # the fastest exercise: no data, no training
@@ -97,6 +107,7 @@ def test_gradebook_columns(graded):
         "total",
         "out_of",
         "feedback",
+        "review",
     ]
 
 
@@ -105,7 +116,7 @@ def test_full_solution_gets_full_marks(graded):
     row = graded["rows"]["alice"]
     assert (row["status"], row["exercise"], row["total"], row["out_of"]) == ("ok", NAME, "4", "4")
     assert [row[f"task{t}"] for t in range(1, 5)] == ["pass"] * 4
-    assert row["feedback"] == ""
+    assert row["feedback"] == "" and row["review"] == ""
 
 
 @pytest.mark.kernel
@@ -165,7 +176,8 @@ def test_edited_checks_are_replaced_hidden_tests_restored_and_added_cells_kept()
     sources = [c.source for c in runnable.cells]
     assert missing == {}
     check = solution.cells[cell_index(solution, "task1-check")].source
-    assert check in sources and "### BEGIN HIDDEN TESTS" in check and "pass  # no more checks" not in sources
+    assert "### BEGIN HIDDEN TESTS" in check and "pass  # no more checks" not in sources
+    assert sum(check in source for source in sources) == 1  # the solution's check, armed (see below)
     assert sources.index("def helper():\n    return 26") < sources.index(student.cells[answer + 1].source)
     assert not any("### BEGIN SOLUTION" in s for s in sources)  # the answers are the student's
 
@@ -188,3 +200,150 @@ def test_missing_paths_and_an_output_over_a_submission_are_refused(tmp_path, cap
     assert grade_main([str(submission)], out=str(submission), work=str(tmp_path / "w")) == 2
     assert sha256(submission) == before
     assert "is one of the submissions" in capsys.readouterr().err
+
+
+def test_the_exercise_id_wins_over_another_lesson_s_file_name():
+    exercise = nbformat.read(EXERCISE, as_version=4)
+    assert exercise.metadata["course"]["exercise_id"] == "shape_arithmetic"
+    del exercise.metadata["course"]["generated_from"]
+    renamed = Path("03_two_conv_net_exercises.ipynb")  # renumbered lessons: another exercise's name
+    assert find_solution(renamed, exercise, REPO / "solutions") == SOLUTION
+    exercise.metadata["course"]["exercise_id"] = "no such exercise"  # unknown id: the name decides
+    assert find_solution(renamed, exercise, REPO / "solutions") == REPO / "solutions" / renamed.name
+
+
+def test_check_cells_are_armed_with_fresh_checks_and_a_token_answers_untouched():
+    runnable, _ = assemble(nbformat.read(SOLUTION, as_version=4), nbformat.read(EXERCISE, as_version=4), "/x/checks.py")
+    checks = [c for c in runnable.cells if c.metadata.get("grading", {}).get("role") == "check"]
+    answers = [c for c in runnable.cells if c.metadata.get("grading", {}).get("role") == "answer"]
+    assert len(checks) == len(answers) == 4
+    tokens = {c.metadata["grading"]["token"] for c in checks}
+    assert len(tokens) == 4  # one per cell
+    for cell in checks:
+        assert "spec_from_file_location" in cell.source and "'/x/checks.py'" in cell.source
+        assert "'check_equal': 'check_equal'" in cell.source and "set_custom_exc((), None)" in cell.source
+        assert (
+            cell.source.rstrip()
+            .split("\n")[-1]
+            .startswith(f'print("[grader: cell complete {cell.metadata["grading"]["token"]}]")')
+        )
+    assert not any("_grader_arm" in c.source for c in answers)
+
+
+def test_an_armed_check_ignores_no_op_checks_in_the_namespace():
+    namespace = {"check_equal": lambda *args, **kwargs: None}  # what a student left behind
+    source = arm('check_equal(1, 2, "one")', {"check_equal": "check_equal"}, "tok", checks_file())
+    with pytest.raises(AssertionError, match="one: expected 2, got 1"):  # CheckFailed, from a fresh copy
+        exec(compile(source, "check", "exec"), namespace)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("import course_utils.checks as c\nc.check_equal = print", "assigns c.check_equal"),
+        ("from course_utils import checks\nsetattr(checks, 'check_close', print)", "calls setattr on checks"),
+        ("from course_utils.checks import check_equal", "imports course_utils.checks"),
+        ("import sys\nsys.modules['course_utils.checks'] = None", "uses sys.modules"),
+        ("import builtins\nbuiltins.print = len", "imports builtins"),
+        ("__builtins__['len'] = max", "uses __builtins__ (builtins)"),
+        ("import sys\nsys.excepthook = print", "uses sys.excepthook (exception hooks)"),
+        ("get_ipython().set_custom_exc((Exception,), print)", "uses get_ipython().set_custom_exc"),
+        ("from IPython.core.interactiveshell import InteractiveShell", "imports InteractiveShell"),
+        ("import importlib, course_utils\nimportlib.reload(course_utils)", "uses importlib.reload"),
+        ("print(open('build/grading/001-x.log').read())", "mentions 'build/grading'"),
+        ("import course_tools.grading", "imports course_tools (the grader)"),
+        ("import sys\nsys._getframe(1).f_globals['real'] = 0", "the caller's frames"),
+        ("exec('print(1)')", "calls exec"),
+        ("check_shape = lambda *a: None", "rebinds check_shape"),
+        ("class Anything:\n    def __eq__(self, other):\n        return True", "defines __eq__"),
+        ("!cat ../course_utils/checks.py\nx = 1", "mentions 'checks.py'"),
+        ("def broken(:\n    sys.modules.clear()", "mentions 'sys.modules'"),  # no AST: the text
+    ],
+)
+def test_review_flags_code_that_touches_the_grading(code, reason):
+    reasons = review_code(code, frozenset({"check_equal", "check_shape", "checks"}))
+    assert any(reason in r for r in reasons), reasons
+
+
+def test_review_leaves_ordinary_answers_alone():
+    ordinary = (
+        "import torch\nfrom torch import nn\nimport numpy as np\n%matplotlib inline\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        setattr(self, 'fc', nn.Linear(2, 2))\n        self.fc.weight.data[:] = 0\n"
+        "def check(x):\n    return np.log(x)\nmodel = Net()\nmodel.fc.bias = None\n"
+    )
+    assert review_code(ordinary, frozenset({"check_equal"})) == []
+
+
+def forbid_verdict(*student_cells):
+    """forbidden_uses for a toy solution whose task 2 must not be the course's vgg_block."""
+    answer = nbformat.v4.new_code_cell("def vgg_block():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION")
+    answer.metadata["course"] = {"task": 2, "role": "answer", "title": "vgg_block"}
+    answer.metadata["course"]["forbid"] = ["course_utils.models.vgg_block"]
+    first = nbformat.v4.new_code_cell("x = 1")
+    first.metadata["course"] = {"task": 1, "role": "answer", "title": "one"}
+    solution = nbformat.v4.new_notebook(cells=[first, answer])
+    student = nbformat.v4.new_notebook(
+        cells=[_copy_cell(first, student_cells[0]), _copy_cell(answer, student_cells[1])]
+    )
+    student.cells += [nbformat.v4.new_code_cell(extra) for extra in student_cells[2:]]  # added after task 2
+    runnable, _ = assemble(solution, student, "/x/checks.py")
+    return forbidden_uses(solution, runnable)
+
+
+def _copy_cell(cell, source):
+    copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+    copy.source = source
+    return copy
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ("x = 1", "from course_utils.models import vgg_block"),
+        ("x = 1", "from course_utils import vgg_block as mine\nblock = mine(3, 8)"),
+        ("import course_utils.models as m", "block = m.vgg_block(3, 8)"),
+        ("import course_utils as cu", "def make():\n    return cu.vgg_block(3, 8)"),
+        ("from course_utils import models", "vgg = getattr(models, 'vgg_block')"),
+        ("from course_utils.models import vgg_block", "block = vgg_block(3, 8)"),  # imported in task 1
+        ("x = 1", "pass", "from course_utils.models import *"),  # in a cell added after the answer
+    ],
+)
+def test_the_course_s_own_answer_fails_its_task(cells):
+    message = "the answer uses the course's own vgg_block (course_utils.models.vgg_block); write your own"
+    assert forbid_verdict(*cells) == {2: message}
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ("x = 1", "def vgg_block(a, b):\n    return [a, b]\nblock = vgg_block(3, 8)"),
+        ("from course_utils.models import vgg_block", "def vgg_block(a, b):\n    return a\nprint(vgg_block(1, 2))"),
+        (
+            "x = 1",
+            "class Net:\n    def vgg_block(self):\n        return 1\n    def forward(self):\n"
+            "        return self.vgg_block()",
+        ),
+        ("from course_utils.models import ConvNet", "def vgg_block():\n    return ConvNet()"),
+    ],
+)
+def test_the_student_s_own_function_of_that_name_is_fine(cells):
+    assert forbid_verdict(*cells) == {}
+
+
+def test_written_answers_are_extracted_and_placeholders_recognised():
+    solution = nbformat.read(SOLUTION, as_version=4)
+    (left,) = written_answers(solution, nbformat.read(EXERCISE, as_version=4))
+    assert (left["task"], left["answer"], left["placeholder"]) == (3, "_Write your answer here._", True)
+    assert left["question"] == "Which layer holds most of the parameters, and why?"
+    (done,) = written_answers(solution, solution)
+    assert done["answer"].startswith("fc1 holds") and not done["placeholder"]
+
+
+def test_solutions_option_points_the_grader_at_another_folder(tmp_path, capsys):
+    submission = tmp_path / NAME
+    shutil.copy(EXERCISE, submission)
+    (tmp_path / "private").mkdir()
+    argv = ["grade", str(submission), "--solutions", str(tmp_path / "private"), "--work", str(tmp_path / "w")]
+    assert cli.main(argv) == 2
+    assert f"no solution notebooks in {tmp_path / 'private'}" in capsys.readouterr().err
