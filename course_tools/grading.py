@@ -6,8 +6,10 @@ accidents (an endless loop, megabytes of printing, a broken file, a process left
 makes the common tricks fail (see "What a submission cannot do" below), but it is no sandbox.
 Grade in a disposable container or as an unprivileged user that can read only the course, the
 data and the submissions, without network, e.g. ``docker run --rm --network none -v
-"$PWD":/course -w /course IMAGE course grade submissions/``; on Linux ``--sandbox`` runs each
-kernel in a network namespace of its own (``unshare --net``: no network, nothing else).
+"$PWD":/course -w /course IMAGE course grade submissions/``. On Linux ``--sandbox`` runs each
+kernel in a network namespace of its own (``unshare --net``, the kernel talking to the runner
+over Unix sockets): no network, but the files are as reachable as without it; ``bwrap`` (with
+read-only binds of the course) or a container also hide the file system.
 
 How one submission is graded:
 
@@ -527,11 +529,11 @@ def _solution_region(source: str) -> tuple[str, str]:
 
 
 def _question(prefix: str) -> str:
-    """The question a written answer answers, in one line: ``**Question.** Why...?`` -> ``Why...?``."""
+    """The first question a written answer answers, in one line: ``**Question.** Why...?`` -> ``Why...?``."""
     text = re.sub(r"\*\*Your answer:?\*\*:?", "", prefix)
     text = " ".join(re.sub(r"\*\*Question\.?\*\*|[*_#`]", "", text).split())
-    sentence = re.match(r".*?[?.](\s|$)", text)
-    text = sentence.group(0).strip() if sentence else text
+    sentences = re.split(r"(?<=[.?!])\s+", text)
+    text = next((s for s in sentences if s.endswith("?")), sentences[0])  # the first question asked
     return text if len(text) <= 160 else text[:157] + "..."
 
 
