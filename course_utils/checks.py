@@ -3,14 +3,12 @@
 Every check either prints ``✅ <what>: passed`` or raises `CheckFailed`, whose message names
 what was expected, what was found, and a likely cause. Library frames are hidden from the
 traceback (IPython honours ``__tracebackhide__``) so a student sees the hint, not our code.
+`explain_errors` does the same for errors inside a student's code; `using_course` runs a check with
+the course's versions of earlier answers (one bug, one lost task); `check_own_work` refuses copies.
 
 Example:
     >>> check_equal(26, 26, "conv1 output size")
     ✅ conv1 output size: passed
-    >>> check_shape(torch.zeros(8, 10, 24, 24), (8, 10, 26, 26), "conv1 output", hint="padding?")
-    Traceback (most recent call last):
-    ...
-    course_utils.checks.CheckFailed: conv1 output: expected shape (8, 10, 26, 26), got (8, 10, 24, 24): padding?
 """
 
 from __future__ import annotations
@@ -24,8 +22,7 @@ class CheckFailed(AssertionError):
     """A self-check did not pass; the message is written for the student."""
 
     def _render_traceback_(self):
-        # IPython asks exceptions for this: show one red line instead of a traceback through
-        # our code (the error is still an error, so grading and "run all" stop here).
+        # IPython asks for this: one red line, not a traceback (still an error: "run all" stops here)
         return [f"\x1b[31m❌ {self}\x1b[0m"]
 
 
@@ -49,19 +46,16 @@ def _not_implemented(value, what):
 
 def shape_hint(expected: tuple, got: tuple) -> str:
     """Guess why two shapes differ, in words a student can act on."""
-    if len(expected) != len(got):
-        if len(got) == len(expected) + 2 or len(got) > len(expected):
-            return "the number of dimensions differs; did you forget to flatten?"
+    if len(got) > len(expected):
+        return "the number of dimensions differs; did you forget to flatten?"
+    if len(got) < len(expected):
         return "the number of dimensions differs; did you drop the batch or channel dimension?"
     if len(got) >= 1 and expected[0] != got[0]:
         return "the batch size (first dimension) differs; keep one row per input sample"
     if len(got) == 4 and expected[1] != got[1]:
         return "the number of channels differs; check out_channels of the convolution"
-    if len(got) == 4:
-        return (
-            "the height and width differ; check the kernel size, padding and stride (N = floor((M + 2p - k) / s) + 1)"
-        )
-    return "check the layer sizes"
+    sizes = "the height and width differ; check the kernel size, padding and stride (N = floor((M + 2p - k) / s) + 1)"
+    return sizes if len(got) == 4 else "check the layer sizes"
 
 
 def check_shape(tensor, expected: tuple, what: str = "shape", hint: str | None = None) -> None:
@@ -70,8 +64,7 @@ def check_shape(tensor, expected: tuple, what: str = "shape", hint: str | None =
     _not_implemented(tensor, what)
     if not hasattr(tensor, "shape"):
         fail(what, f"expected a tensor, got a {type(tensor).__name__}")
-    got = tuple(tensor.shape)
-    expected = tuple(expected)
+    got, expected = tuple(tensor.shape), tuple(expected)
     same = len(got) == len(expected) and all(e is None or e == g for e, g in zip(expected, got, strict=True))
     if not same:
         fail(what, f"expected shape {expected}, got {got}", hint or shape_hint(expected, got))
@@ -83,11 +76,7 @@ def check_dtype(tensor, expected, what: str = "dtype", hint: str | None = None) 
     __tracebackhide__ = True
     _not_implemented(tensor, what)
     if tensor.dtype != expected:
-        fail(
-            what,
-            f"expected dtype {expected}, got {tensor.dtype}",
-            hint or "convert with .float() / .long() or .to(dtype)",
-        )
+        fail(what, f"expected dtype {expected}, got {tensor.dtype}", hint or "convert with .float(), .long() or .to()")
     passed(what)
 
 
@@ -115,10 +104,8 @@ def check_parameter_count(model, expected: int, what: str = "parameter count", h
         fail(what, f"expected a torch.nn.Module, got a {type(model).__name__}")
     got = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if got != expected:
-        if hint is None:
-            per_layer = ", ".join(f"{n}: {p.numel():,}" for n, p in model.named_parameters())
-            hint = f"your layers have {per_layer or 'no parameters'}"
-        fail(what, f"expected {expected:,} parameters, got {got:,}", hint)
+        per_layer = ", ".join(f"{n}: {p.numel():,}" for n, p in model.named_parameters()) or "no parameters"
+        fail(what, f"expected {expected:,} parameters, got {got:,}", hint or f"your layers have {per_layer}")
     passed(what)
 
 
@@ -130,25 +117,15 @@ def check_close(
     _not_implemented(value, what)
     value_t = torch.as_tensor(value, dtype=torch.float64)
     ref_t = torch.as_tensor(reference, dtype=torch.float64)
-    if value_t.shape != ref_t.shape:
-        fail(
-            what,
-            f"expected shape {tuple(ref_t.shape)}, got {tuple(value_t.shape)}",
-            hint or shape_hint(tuple(ref_t.shape), tuple(value_t.shape)),
-        )
+    expected, got = tuple(ref_t.shape), tuple(value_t.shape)
+    if got != expected:
+        fail(what, f"expected shape {expected}, got {got}", hint or shape_hint(expected, got))
     if not torch.allclose(value_t, ref_t, rtol=rtol, atol=atol):
         diff = (value_t - ref_t).abs()
-        where = (
-            ""
-            if diff.numel() == 1
-            else f" (at {int((diff > atol + rtol * ref_t.abs()).sum())} of {diff.numel()} positions)"
-        )
-        shown = (
-            f"expected {ref_t.item():.6g}, got {value_t.item():.6g}"
-            if diff.numel() == 1
-            else f"values differ from the reference by up to {diff.max().item():.3g}{where}"
-        )
-        fail(what, shown, hint)
+        if diff.numel() == 1:
+            fail(what, f"expected {ref_t.item():.6g}, got {value_t.item():.6g}", hint)
+        wrong = int((diff > atol + rtol * ref_t.abs()).sum())
+        fail(what, f"values differ from the reference by up to {diff.max():.3g} (at {wrong} of {diff.numel()})", hint)
     passed(what)
 
 
@@ -162,11 +139,8 @@ def check_decreasing(losses, what: str = "loss", min_drop: float = 0.0, hint: st
     if any(math.isnan(v) or math.isinf(v) for v in values):
         fail(what, "contains NaN or infinity", hint or "the learning rate may be far too high")
     if not values[-1] < values[0] - min_drop:
-        fail(
-            what,
-            f"did not decrease (first {values[0]:.4g}, last {values[-1]:.4g})",
-            hint or "did you call optimizer.zero_grad(), loss.backward() and optimizer.step()?",
-        )
+        hint = hint or "did you call optimizer.zero_grad(), loss.backward() and optimizer.step()?"
+        fail(what, f"did not decrease (first {values[0]:.4g}, last {values[-1]:.4g})", hint)
     passed(what)
 
 
@@ -180,15 +154,47 @@ def check_between(value, low: float, high: float, what: str = "value", hint: str
     passed(what)
 
 
+def check_own_work(answer, course_objects, what: str) -> None:
+    """Fail when ``answer`` is one of the course's ``course_objects`` (or a class or instance built on one)."""
+    __tracebackhide__ = True
+    inner = [answer, getattr(answer, "func", None), getattr(answer, "__wrapped__", None)]  # partial, decorators
+    for course in course_objects if isinstance(course_objects, tuple) else (course_objects,):
+        borrowed = any(a is course for a in inner)
+        if isinstance(course, type):  # a subclass of the course's class, or an instance of it
+            borrowed |= issubclass(answer if isinstance(answer, type) else type(answer), course)
+        if borrowed:
+            name = f"{course.__module__}.{course.__qualname__}"
+            fail(what, f"this is the course's own {name}", "write your own; the course's is there only to compare with")
+    passed(what)
+
+
+class using_course:
+    """Within the block, names in ``namespace`` (a notebook's ``globals()``) mean the course's ``references``.
+
+    A later task's check runs the student's code with the course's versions of earlier answers, so
+    that one mistake costs one task: ``with using_course(globals(), train_step=course_train_step):``.
+    """
+
+    def __init__(self, namespace: dict, **references):
+        self.namespace, self.references = namespace, references
+
+    def __enter__(self):
+        self.saved = {name: self.namespace[name] for name in self.references if name in self.namespace}
+        self.namespace.update(self.references)
+
+    def __exit__(self, *error):
+        for name in self.references:
+            self.namespace.pop(name, None)
+        self.namespace.update(self.saved)
+        return False  # an error goes on, with no frame of ours in its traceback
+
+
 class explain_errors:
     """Turn an error raised inside a student's code into a `CheckFailed` with a hint.
 
-    Wrap the calls a check cell makes to the student's code, so that a mistake which surfaces
-    deep inside a library (say a shape mismatch in ``F.linear``) reads as one line and a hint
-    instead of a library traceback::
-
-        with explain_errors("TwoConvNet forward pass", "flatten the feature maps before fc1"):
-            out = model(torch.zeros(8, 1, 28, 28))
+    Wrap the calls a check (or a plot) makes to the student's code, so that a mistake which
+    surfaces deep inside a library reads as one line and a hint, not a library traceback:
+    ``with explain_errors("forward pass", "flatten before fc1"): out = model(x)``.
 
     ``NotImplementedError`` (an exercise not done yet) and `CheckFailed` pass through unchanged.
     """

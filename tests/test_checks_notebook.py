@@ -94,3 +94,37 @@ def test_claims_assert_only_with_reference_settings(capsys):
 def test_a_failed_check_shows_one_line_in_jupyter():
     lines = CheckFailed("size: expected 26, got 24")._render_traceback_()
     assert len(lines) == 1 and "❌ size: expected 26, got 24" in lines[0]
+
+
+def test_own_work_refuses_the_course_object_a_wrapper_a_subclass_and_an_instance(capsys):
+    import functools
+
+    from course_utils import models, shapes
+
+    class Mine(models.InceptionBlock):
+        pass
+
+    def my_block(*args):
+        return nn.Sequential()
+
+    for copied in (models.vgg_block, functools.partial(models.vgg_block, batchnorm=False)):
+        with pytest.raises(CheckFailed, match=r"^vgg_block: this is the course's own course_utils\.models\.vgg_block"):
+            checks.check_own_work(copied, models.vgg_block, "vgg_block")
+    with pytest.raises(CheckFailed, match="course_utils.models.InceptionBlock: write your own"):
+        checks.check_own_work(Mine, models.InceptionBlock, "Inception")
+    with pytest.raises(CheckFailed, match="InceptionBlock"):
+        checks.check_own_work(models.InceptionBlock(8, 1, 1, 1, 1, 1, 1), models.InceptionBlock, "Inception")
+    with pytest.raises(CheckFailed, match="pool_output_size"):  # any of several course objects
+        checks.check_own_work(shapes.pool_output_size, (shapes.conv_output_size, shapes.pool_output_size), "size")
+    checks.check_own_work(my_block, (models.vgg_block, models.VGGNet), "vgg_block")
+    assert capsys.readouterr().out.strip() == "✅ vgg_block: passed"
+
+
+def test_using_course_swaps_names_for_the_block_only_even_on_errors():
+    namespace = {"train_step": "student's", "other": 1}
+    with checks.using_course(namespace, train_step="course's", accuracy="course's"):
+        assert (namespace["train_step"], namespace["accuracy"]) == ("course's", "course's")
+    assert namespace == {"train_step": "student's", "other": 1}
+    with pytest.raises(ZeroDivisionError), checks.using_course(namespace, train_step="course's"):
+        raise ZeroDivisionError("a student's bug")
+    assert namespace == {"train_step": "student's", "other": 1}
