@@ -1,0 +1,205 @@
+"""Fair exercises: one bug costs one task, visible checks catch the classic bugs, copies fail.
+
+The kernel tests grade edited copies of the real solutions with `course_tools.grading.grade_one`,
+against solutions run in quick mode (and, where the test says so, with the hidden tests taken
+out, so that only what a student sees can have failed the task). The other tests run a task's
+cells in this process: setup, one answer, then the visible part or the hidden part of its check.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_tools.grading import grade_one
+from course_utils.checks import CheckFailed
+
+REPO = Path(__file__).resolve().parents[1]
+HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+TIMEOUT = 120  # seconds per graded notebook; each needs under 15 here
+
+
+def solution(name: str):
+    return nbformat.read(REPO / "solutions" / name, as_version=4)
+
+
+def cell(notebook, cell_id: str):
+    return next(c for c in notebook.cells if c.get("id") == cell_id)
+
+
+def edit(notebook, cell_id: str, old: str, new: str) -> None:
+    source = cell(notebook, cell_id).source
+    assert source.count(old) == 1, f"{cell_id}: {old!r}"
+    cell(notebook, cell_id).source = source.replace(old, new)
+
+
+def without_hidden_tests(source: str) -> str:
+    kept, inside = [], False
+    for line in source.split("\n"):
+        if line.strip() in HIDDEN:
+            inside = line.strip() == HIDDEN[0]
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def visible_and_hidden(source: str) -> tuple[str, str]:
+    """A check cell's code without its hidden tests, and the hidden tests alone (dedented)."""
+    lines = source.split("\n")
+    begin, end = (next(i for i, line in enumerate(lines) if line.strip() == marker) for marker in HIDDEN)
+    indent = len(lines[begin]) - len(lines[begin].lstrip())
+    return without_hidden_tests(source), "\n".join(line[indent:] for line in lines[begin + 1 : end])
+
+
+def grade(tmp_path: Path, name: str, student, hidden: bool = True):
+    """Grade ``student`` against the solution ``name`` in quick mode; the gradebook row and executed notebook."""
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    reference = solution(name)
+    edit(reference, "code-01", "quick: bool = False", "quick: bool = True")
+    for c in reference.cells if not hidden else []:
+        c.source = without_hidden_tests(c.source)
+    nbformat.write(reference, solutions / name)
+    submission = tmp_path / name
+    nbformat.write(student, submission)
+    executed = tmp_path / f"executed_{name}"
+    row = grade_one(submission, solutions, executed, TIMEOUT)
+    assert row.status == "ok", row.feedback
+    return row, nbformat.read(executed, as_version=4)
+
+
+def feedback(row, task: int) -> str:
+    return next(line for line in row.feedback if line.startswith(f"task{task}: "))
+
+
+# --- graded: one bug, one lost task --------------------------------------------------------
+
+
+@pytest.mark.kernel
+def test_a_wrong_conv_output_size_costs_task_1_only(tmp_path):
+    student = solution("02_shape_arithmetic_exercises.ipynb")
+    edit(student, "task1-answer", "size + 2 * padding - kernel_size", "size + padding - kernel_size")
+    row, _ = grade(tmp_path, "02_shape_arithmetic_exercises.ipynb", student)
+    assert row.tasks == {1: False, 2: True, 3: True, 4: True}, row.feedback
+    assert "padding p adds p pixels on EACH side" in feedback(row, 1)
+
+
+@pytest.mark.kernel
+def test_two_conv_bugs_fail_their_own_task_on_a_visible_check(tmp_path):
+    """x.flatten(), no zero_grad and no model.eval(): Tasks 1-3 fail without hidden tests; Task 4 passes."""
+    student = solution("03_two_conv_net_exercises.ipynb")
+    edit(student, "task1-answer", "x.flatten(start_dim=1)", "x.flatten()")
+    edit(student, "task2-answer", "    optimizer.zero_grad()\n", "")
+    edit(student, "task3-answer", "    model.eval()\n", "")
+    row, _ = grade(tmp_path, "03_two_conv_net_exercises.ipynb", student, hidden=False)
+    assert row.tasks == {1: False, 2: False, 3: False, 4: True}, row.feedback
+    assert "x.flatten(start_dim=1)" in feedback(row, 1)
+    assert "weights after three steps" in feedback(row, 2) and "optimizer.zero_grad()" in feedback(row, 2)
+    assert "model with dropout" in feedback(row, 3) and "model.eval()" in feedback(row, 3)
+
+
+@pytest.mark.kernel
+def test_a_copied_answer_fails_and_a_plot_after_a_broken_answer_says_one_line(tmp_path):
+    student = solution("01_data_exploration_exercises.ipynb")
+    cell(student, "task2-answer").source = (
+        "from course_utils.data import normalization_stats as pixel_stats\n"
+        "from course_utils.data import normalize as standardize"
+    )
+    edit(student, "task3-answer", "pixels[labels == d].mean(dim=0)", "pixels[labels == d].mean(dim=0).flatten()")
+    row, executed = grade(tmp_path, "01_data_exploration_exercises.ipynb", student)
+    assert row.tasks == {1: True, 2: False, 3: False}, row.feedback
+    assert "course_utils.data.normalization_stats" in feedback(row, 2)
+    errors = [o.evalue for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert any(
+        "pixel_stats is your own: this is the course's own course_utils.data.normalization_stats" in e for e in errors
+    )
+    plot = next(c for c in executed.cells if "showing your class_means" in c.source)
+    errors = [o for o in plot.outputs if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["CheckFailed"]
+    assert len(errors[0].traceback) == 1 and "Task 3 must pass first" in errors[0].traceback[0]
+
+
+# --- in this process: visible and hidden checks, and later tasks with earlier bugs ---------
+
+
+def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:
+    """Run these code cells (``sources`` replaces a cell's code by its id) in one namespace."""
+    namespace = {} if namespace is None else namespace
+    for cell_id in cell_ids:
+        source = sources.get(cell_id.replace("-", "_"), cell(notebook, cell_id).source)
+        exec(compile(source, cell_id, "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def two_conv():
+    """Exercises 3 set up in quick mode, with the solution's own answers to Tasks 1-3."""
+    notebook = solution("03_two_conv_net_exercises.ipynb")
+    edit(notebook, "code-01", "quick: bool = False", "quick: bool = True")
+    return notebook, run_cells(notebook, "code-01", "code-03", "task1-answer", "task2-answer", "task3-answer")
+
+
+@pytest.mark.parametrize(
+    "forgotten, hint",
+    [("    model.eval()\n", "model.eval()"), ("    model.train()\n", "model.train()")],
+    ids=["eval", "train"],
+)
+def test_accuracy_without_eval_or_train_fails_the_visible_and_the_hidden_check(two_conv, forgotten, hint):
+    notebook, namespace = two_conv
+    answer = cell(notebook, "task3-answer").source
+    visible, hidden = visible_and_hidden(cell(notebook, "task3-check").source)
+    run_cells(notebook, "task3-check", namespace=namespace, task3_check=visible)  # defines x, y, one_hot
+    buggy = answer.replace(forgotten, "")
+    assert buggy != answer
+    run_cells(notebook, "task3-answer", namespace=namespace, task3_answer=buggy)
+    for part in (visible, hidden):
+        with pytest.raises(CheckFailed, match=re.escape(hint)):
+            run_cells(notebook, "task3-check", namespace=namespace, task3_check=part)
+    run_cells(notebook, "task3-answer", namespace=namespace)  # the right answer again
+
+
+def test_forgetting_zero_grad_fails_the_visible_check(two_conv):
+    notebook, namespace = two_conv
+    visible, _ = visible_and_hidden(cell(notebook, "task2-check").source)
+    buggy = cell(notebook, "task2-answer").source.replace("    optimizer.zero_grad()\n", "")
+    run_cells(notebook, "task2-answer", namespace=namespace, task2_answer=buggy)
+    with pytest.raises(CheckFailed, match=r"weights after three steps.*optimizer\.zero_grad\(\)"):
+        run_cells(notebook, "task2-check", namespace=namespace, task2_check=visible)
+    run_cells(notebook, "task2-answer", namespace=namespace)
+
+
+def test_flatten_without_start_dim_gets_the_flatten_hint(two_conv):
+    notebook, namespace = two_conv
+    buggy = cell(notebook, "task1-answer").source.replace("x.flatten(start_dim=1)", "x.flatten()")
+    run_cells(notebook, "task1-answer", namespace=namespace, task1_answer=buggy)
+    with pytest.raises(CheckFailed, match=r"forward pass: your code raised RuntimeError.*x\.flatten\(start_dim=1\)"):
+        run_cells(notebook, "task1-check", namespace=namespace)
+    run_cells(notebook, "task1-answer", namespace=namespace)
+
+
+BROKEN_EARLIER_ANSWERS = {  # exercise: (the earlier answer broken, the later checks that must still pass)
+    "02_shape_arithmetic_exercises.ipynb": (
+        ("task1-answer", "return (size + 2 * padding - kernel_size) // stride + 1", "return 0"),
+        ["task2-check", "task3-check"],
+    ),
+    "06_numpy_cnn_exercises.ipynb": (
+        ("task3-answer", "return windows.transpose(", "return 0 * windows.transpose("),
+        ["task4-check"],
+    ),
+    "08_deeper_networks_exercises.ipynb": (("task2-answer", "layers.append(nn.MaxPool2d(2))", "pass"), ["task5-check"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_EARLIER_ANSWERS), ids=lambda name: name[:2])
+def test_a_broken_earlier_answer_leaves_later_checks_passing(name):
+    (answer, old, new), later_checks = BROKEN_EARLIER_ANSWERS[name]
+    notebook = solution(name)
+    edit(notebook, "code-01", "quick: bool = False", "quick: bool = True")
+    edit(notebook, answer, old, new)
+    setup = [c.id for c in notebook.cells if c.cell_type == "code" and c.id.startswith("code-")][:2]
+    answers = [c.id for c in notebook.cells if c.metadata.get("course", {}).get("role") == "answer"]
+    namespace = run_cells(notebook, *setup, *answers)
+    with pytest.raises(CheckFailed):
+        run_cells(notebook, answer.replace("answer", "check"), namespace=namespace)
+    run_cells(notebook, *later_checks, namespace=namespace)
