@@ -262,9 +262,10 @@ def test_a_timed_out_submission_leaves_no_double_forked_child(course):
     folder.mkdir()
     submission(folder, f"grace_{TOY}", {"task1-answer": FORK_AND_HANG, "task2-answer": GOOD["task2-answer"]})
     start = time.monotonic()
-    result = grade(course, folder, "hanging-out", "--timeout", "6")
+    result = grade(course, folder, "hanging-out", "--timeout", "8")
     row = result["rows"]["grace"]
     assert (row["status"], row["task1"], row["task2"]) == ("timeout", "fail", "fail")
+    assert "task1: the time limit ran out in this task" in row["feedback"]  # so the answer did fork
     assert time.monotonic() - start < 60
     assert leftover_sleeps() == []
 
