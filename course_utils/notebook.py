@@ -23,6 +23,8 @@ def record(name: str, value) -> None:
     """
     if hasattr(value, "item"):
         value = value.item()
+    if isinstance(value, float):
+        value = round(value, 10)  # a mean's last bits depend on the summation order, which varies by CPU
     json.dumps(value)  # fail here, with a clear error, for values summary.json cannot hold
     text = f"{name} = {value:.4f}" if isinstance(value, float) else f"{name} = {value}"
     try:
