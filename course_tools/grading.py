@@ -32,11 +32,12 @@ How one submission is graded:
    an epilogue prints a random token, different for every cell, that only a cell which ran to
    its end prints.
 4. The answers are read (never run) for what they must not use: an answer cell whose metadata
-   lists ``course.forbid`` (dotted names, e.g. ``course_utils.models.vgg_block``) fails its task
-   when the task's cells import that name from ``course_utils`` or reference it as an
-   attribute (``models.vgg_block``, ``getattr(m, "vgg_block")``); the student's own function of
-   that name is fine. Every student cell is also read for code that touches the grading
-   machinery (see the ``review`` column).
+   lists ``course.forbid`` (dotted names, e.g. ``course_utils.models.vgg_block`` or
+   ``torch.nn.functional.cross_entropy``) fails its task when the task's cells import that name
+   from its package (``from course_utils.models import vgg_block``, or use a name imported so
+   in any cell) or reference it as an attribute (``models.vgg_block``, ``getattr(m,
+   "vgg_block")``); the student's own function of that name is fine. Every student cell is
+   also read for code that touches the grading machinery (see the ``review`` column).
 5. It runs in a separate process (nbclient, the ``python3`` kernel of this environment) with
    errors allowed and ``--timeout`` seconds for all its cells together; each cell keeps at
    most ``OUTPUT_CAP`` characters of output. The kernel's working folder is a fresh temporary
@@ -473,14 +474,12 @@ def forbidden_uses(solution, runnable) -> dict[int, str]:
             forbid.setdefault(info.get("task"), []).extend(str(name) for name in info["forbid"])
     if not forbid:
         return {}
-    student = [c for c in runnable.cells if c.cell_type == "code" and c.metadata.get("grading", {}).get("from")]
-    imported = {}  # name in the student's namespace -> the name it was imported as, from course_utils
-    for cell in student:
-        if cell.metadata["grading"]["from"] != "student":
-            continue
-        for node in ast.walk(_parse(cell.source)[0] or ast.Module(body=[], type_ignores=[])):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "course_utils":
-                imported.update({a.asname or a.name: a.name for a in node.names})
+    imported = set()  # (name in the student's namespace, package, name imported) from `from X import Y`
+    for cell in runnable.cells:
+        if cell.cell_type == "code" and cell.metadata.get("grading", {}).get("from") == "student":
+            for node in ast.walk(_parse(cell.source)[0] or ast.Module(body=[], type_ignores=[])):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported |= {(a.asname or a.name, node.module.split(".")[0], a.name) for a in node.names}
     found = {}
     for task, names in forbid.items():
         trees = [_parse(c.source)[0] for c in _task_cells(runnable, task)]
@@ -493,17 +492,20 @@ def forbidden_uses(solution, runnable) -> dict[int, str]:
             or (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
         }
         for dotted in names:
-            last = dotted.rsplit(".", 1)[-1]
-            if any(_uses(tree, last, imported, own) for tree in trees):
-                found[task] = f"the answer uses the course's own {last} ({dotted}); write your own"
+            package, last = dotted.split(".")[0], dotted.rsplit(".", 1)[-1]
+            tainted = {mine for mine, home, theirs in imported if home == package and theirs == last}
+            tainted |= {last for _, home, theirs in imported if home == package and theirs == "*"}
+            if any(_uses(tree, package, last, tainted - own) for tree in trees):
+                whose = "the course's own " if package == "course_utils" else ""
+                found[task] = f"the answer uses {whose}{last} ({dotted}); write your own"
                 break
     return found
 
 
-def _uses(tree, last: str, imported: dict, own: set) -> bool:
-    """Does ``tree`` reference the course's ``last`` (see step 4 of the module docstring)?"""
+def _uses(tree, package: str, last: str, tainted: set) -> bool:
+    """Does ``tree`` reference ``package``'s ``last`` (see step 4 of the module docstring)?"""
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "course_utils":
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == package and not node.level:
             if any(a.name in (last, "*") for a in node.names):
                 return True
         elif isinstance(node, ast.Attribute) and node.attr == last:
@@ -512,9 +514,8 @@ def _uses(tree, last: str, imported: dict, own: set) -> bool:
         elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "getattr" and len(node.args) >= 2:
             if isinstance(node.args[1], ast.Constant) and node.args[1].value == last:
                 return True
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in own:
-            if imported.get(node.id) in (last, "*") or (node.id == last and imported.get("*") == "*"):
-                return True
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in tainted:
+            return True
     return False
 
 

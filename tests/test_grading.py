@@ -314,6 +314,20 @@ def test_the_course_s_own_answer_fails_its_task(cells):
     assert forbid_verdict(*cells) == {2: message}
 
 
+def test_names_forbidden_from_other_libraries_are_found_too():
+    answer = nbformat.v4.new_code_cell("def confusion(a, b):\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION")
+    answer.metadata["course"] = {"task": 1, "role": "answer", "forbid": ["sklearn.metrics.confusion_matrix"]}
+    solution = nbformat.v4.new_notebook(cells=[answer])
+    for source, verdict in [
+        ("from sklearn.metrics import confusion_matrix as cm\ndef confusion(a, b):\n    return cm(a, b)", 1),
+        ("import sklearn.metrics as m\ndef confusion(a, b):\n    return m.confusion_matrix(a, b)", 1),
+        ("from course_utils import confusion_matrix\ndef confusion(a, b):\n    return 0", 0),  # other package
+    ]:
+        runnable, _ = assemble(solution, nbformat.v4.new_notebook(cells=[_copy_cell(answer, source)]), "/x/checks.py")
+        expected = {1: "the answer uses confusion_matrix (sklearn.metrics.confusion_matrix); write your own"}
+        assert forbidden_uses(solution, runnable) == (expected if verdict else {}), source
+
+
 @pytest.mark.parametrize(
     "cells",
     [
