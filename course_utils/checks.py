@@ -190,13 +190,10 @@ class using_course:
 
 
 class explain_errors:
-    """Turn an error raised inside a student's code into a `CheckFailed` with a hint.
+    """Turn an error raised inside a student's code (called by a check or a plot) into a one-line `CheckFailed`.
 
-    Wrap the calls a check (or a plot) makes to the student's code, so that a mistake which
-    surfaces deep inside a library reads as one line and a hint, not a library traceback:
-    ``with explain_errors("forward pass", "flatten before fc1"): out = model(x)``.
-
-    ``NotImplementedError`` (an exercise not done yet) and `CheckFailed` pass through unchanged.
+    ``with explain_errors("forward pass", "flatten before fc1"): out = model(x)`` reads as one line and
+    a hint, not a library traceback. `NotImplementedError` (not done yet) and `CheckFailed` pass through.
     """
 
     def __init__(self, what: str, hint: str | None = None):
