@@ -45,9 +45,13 @@ def describe_parameters(path: Path | str) -> str:
     if not params:
         return f"{Path(path).name} declares no parameters (no cell tagged 'parameters')"
     width = max(len(n) for n in params)
+    type_width = max(len(p["type"]) for p in params.values())
+    default_width = max(len(str(p["default"])) for p in params.values())
     lines = [f"parameters of {Path(path).name}:"]
     for name, p in params.items():
-        lines.append(f"  {name:<{width}}  {p['type']:<6} default {p['default']:<8} {p['help']}")
+        lines.append(
+            f"  {name:<{width}}  {p['type']:<{type_width}} default {str(p['default']):<{default_width}}  {p['help']}"
+        )
     return "\n".join(lines)
 
 

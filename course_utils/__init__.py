@@ -25,7 +25,15 @@ import importlib
 _HOMES = {
     "data": ["iterate_batches", "load_data", "load_split", "make_dataloader"],
     "datafiles": ["DataError", "data_root"],
-    "experiments": ["checkpoint_path", "load_model", "load_or_train", "save_model", "train_model", "training_speed"],
+    "experiments": [
+        "checkpoint_path",
+        "load_model",
+        "load_or_train",
+        "save_model",
+        "saved_info",
+        "train_model",
+        "training_speed",
+    ],
     "models": ["ConvNet", "count_parameters"],
     "notebook": ["check_claim", "matches_reference", "record"],
     "repro": ["get_device", "set_seed"],
@@ -54,7 +62,7 @@ _MODULES = [
 
 
 def __getattr__(name):
-    if name in _MODULES:  # ``cu.data.repo_root()`` works without importing course_utils.data first
+    if name in _MODULES:  # ``cu.datafiles.data_root()`` works without importing the module first
         return importlib.import_module(f".{name}", __name__)
     if name not in _MODULE_OF:
         raise AttributeError(f"module 'course_utils' has no attribute {name!r}")

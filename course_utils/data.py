@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .datafiles import _dataset_folder, ensure_split
+from .datafiles import dataset_folder, ensure_split
 from .validate import whole_number
 
 CLASS_NAMES = {
@@ -53,7 +53,7 @@ def load_split(
     import torchvision
 
     root = ensure_split(dataset, train, root, download)
-    ds = getattr(torchvision.datasets, _dataset_folder(dataset))(root=str(root), train=train, download=False)
+    ds = getattr(torchvision.datasets, dataset_folder(dataset))(root=str(root), train=train, download=False)
     return ds.data, ds.targets
 
 
@@ -168,7 +168,7 @@ def make_dataloader(
 
     root = ensure_split(dataset, train, root)  # same checks and messages as the fast path
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
-    ds = getattr(torchvision.datasets, _dataset_folder(dataset))(
+    ds = getattr(torchvision.datasets, dataset_folder(dataset))(
         root=str(root), train=train, download=False, transform=transform
     )
     return torch.utils.data.DataLoader(

@@ -54,7 +54,8 @@ def data_root() -> Path:
     return Path(env).expanduser() if env else repo_root() / "data"
 
 
-def _dataset_folder(dataset: str) -> str:
+def dataset_folder(dataset: str) -> str:
+    """torchvision's name for a dataset (also its folder): "mnist" -> "MNIST"."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")
     return DATASETS[dataset]
@@ -97,7 +98,7 @@ def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> l
 
     Returns a list of human-readable problems; empty means the split is fine.
     """
-    folder = Path(root or data_root()) / _dataset_folder(dataset) / "raw"
+    folder = Path(root or data_root()) / dataset_folder(dataset) / "raw"
     problems = []
     for name in raw_files(dataset, train):
         path = folder / name
@@ -116,7 +117,7 @@ def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> l
                 f"bytes but the file has {actual:,} (size mismatch)"
             )
             continue
-        known = KNOWN_SHA256[_dataset_folder(dataset)].get(name)
+        known = KNOWN_SHA256[dataset_folder(dataset)].get(name)
         if count == OFFICIAL_COUNTS[train] and known:
             stat = path.stat()
             if _sha256(str(path), stat.st_mtime, stat.st_size) != known:
@@ -153,7 +154,7 @@ def ensure_split(
     """
     import torchvision  # imported here: it is slow to import and only the loaders need it
 
-    folder_name = _dataset_folder(dataset)
+    folder_name = dataset_folder(dataset)
     root = Path(root or data_root())
     problems = verify_split(dataset, train, root)
     missing = problems and all(p.startswith("missing file") for p in problems)

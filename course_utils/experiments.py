@@ -7,7 +7,7 @@ and trains one otherwise, so every lesson also runs on its own.
 Example:
     >>> settings = dict(seed=0, epochs=10, batch_size=128, lr=0.003, train_size=None, n_conv=2)  # doctest: +SKIP
     >>> model, info = load_or_train("two_conv_net", data, settings)                                # doctest: +SKIP
-    loaded build/models/two_conv_net_seed0.pt (trained in lesson 3 with the same settings)
+    loaded build/models/two_conv_net_seed0.pt (trained earlier with the same settings)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .data import Data
 from .datafiles import repo_root
 from .models import ConvNet
 from .repro import get_device, set_seed
-from .training import _device_of, _prepare, fit
+from .training import fit, model_device, to_device
 
 
 def train_model(
@@ -65,6 +65,16 @@ def load_model(path, device="cpu") -> tuple[ConvNet, dict]:
     return model, checkpoint["info"]
 
 
+def saved_info(name: str, settings: dict) -> dict | None:
+    """What was saved with the model ``name`` (e.g. its ``test_accuracy``) if it was trained with exactly
+    ``settings``; ``None`` if no such model was saved."""
+    path = checkpoint_path(name, settings["seed"])
+    if not path.exists():
+        return None
+    info = torch.load(path, map_location="cpu", weights_only=True)["info"]
+    return info if info.get("settings") == settings else None
+
+
 def load_or_train(name: str, data: Data, settings: dict, device="auto", **fit_options) -> tuple[ConvNet, dict]:
     """The model saved as ``name`` if it was trained with exactly ``settings``; else train one now.
 
@@ -91,10 +101,10 @@ def training_speed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: in
     The first ``warmup`` steps are not timed (they allocate memory and pick kernels). The
     model is trained in place, so pass a throwaway copy.
     """
-    device = _device_of(model)
+    device = model_device(model)
     if device.type == "cpu":
         model.to(memory_format=torch.channels_last)
-    xb, yb = _prepare(model, x, device), y.to(device)
+    xb, yb = to_device(x, device), y.to(device)
     optimizer = torch.optim.Adam(model.parameters())
     for step in range(warmup + steps):
         if step == warmup:

@@ -25,7 +25,11 @@ def test_doctor_names_a_corrupt_file(tmp_path, monkeypatch, capsys):
 def test_doctor_finds_the_data(mnist_root, capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert out.count("found and verified") >= 2 and "all good" in out
+    from course_utils.datafiles import DATASETS, verify_split
+
+    sound = [(d, train) for d in DATASETS for train in (True, False) if not verify_split(d, train)]
+    assert ("mnist", True) in sound and ("mnist", False) in sound
+    assert out.count("found and verified") == len(sound) and "all good" in out
 
 
 def test_doctor_without_a_data_root_expects_a_download(monkeypatch, capsys):

@@ -163,6 +163,8 @@ def test_load_or_train_reuses_only_a_model_trained_with_the_same_settings(tiny_d
     assert path == tmp_path / "build" / "models" / "toy_seed3.pt" and not path.exists()  # saving is the caller's call
     experiments.save_model(model, path, settings=settings, test_accuracy=0.5)
     capsys.readouterr()
+    assert experiments.saved_info("toy", settings)["test_accuracy"] == 0.5
+    assert experiments.saved_info("toy", {**settings, "lr": 1.0}) is None
     loaded, info = experiments.load_or_train("toy", tiny_data, settings, device="cpu", progress=False)
     assert "loaded" in capsys.readouterr().out and info["test_accuracy"] == 0.5
     assert all(
