@@ -81,6 +81,7 @@ tests out of the students' reach (``--solutions``).
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import hashlib
 import json
@@ -90,6 +91,8 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -225,6 +228,10 @@ PROLOGUE = """\
 def _grader_arm(namespace, names):  # added by `course grade`: fresh checks, exception hooks reset
     import importlib.util, sys
     if names:
+        import hashlib
+        with open({path!r}, "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != {digest!r}:
+                raise RuntimeError("the grader's copy of the checks was changed")
         spec = importlib.util.spec_from_file_location("_grader_checks_{suffix}", {path!r})
         fresh = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(fresh)
@@ -243,7 +250,8 @@ EPILOGUE = (
 
 def arm(source: str, names: dict[str, str], token: str, checks_path: Path | str) -> str:
     """A check cell's source between the grader's prologue and epilogue (step 3 of the docstring)."""
-    prologue = PROLOGUE.format(suffix=secrets.token_hex(4), path=str(checks_path), names=names)
+    digest = _sha256(Path(checks_path)) or ""
+    prologue = PROLOGUE.format(suffix=secrets.token_hex(4), path=str(checks_path), names=names, digest=digest)
     return prologue + source.rstrip() + "\n" + EPILOGUE.format(token=token)
 
 
@@ -430,7 +438,15 @@ def review_code(source: str, check_names=frozenset()) -> list[str]:
             if target is not root and (isinstance(root, ast.Call) or getattr(root, "id", None) in modules):
                 note(f"assigns {_short(target)} (an imported module's attribute)")
         if isinstance(node, ast.Call):
-            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            # exec/eval/compile called bare or on builtins/importlib; model.eval(), torch.compile() are fine
+            on_module = isinstance(node.func, ast.Attribute) and getattr(_root(node.func), "id", None) in {
+                "builtins",
+                "importlib",
+                "__builtins__",
+            }
+            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if on_module else ""
+            if name == "type" and len(node.args) == 3:
+                note("builds a class with type(name, bases, dict)")
             if name in ("setattr", "delattr") and node.args:
                 root = _root(node.args[0])
                 if isinstance(root, ast.Call) or getattr(root, "id", None) in modules:
@@ -440,12 +456,16 @@ def review_code(source: str, check_names=frozenset()) -> list[str]:
     return reasons
 
 
-def review(runnable, check_names=frozenset()) -> list[str]:
-    """The ``review`` column: each student cell that touches the grading machinery, and why."""
+def review(runnable, check_names=frozenset(), solution_sources=frozenset()) -> list[str]:
+    """The ``review`` column: each student cell that touches the grading machinery, and why.
+
+    A cell identical to one of the solution's (a notebook without cell ids: its setup cell comes
+    back as a student cell) is the course's own code, not the student's.
+    """
     lines = []
     for cell in runnable.cells:
         grading = cell.metadata.get("grading", {})
-        if cell.cell_type != "code" or grading.get("from") != "student":
+        if cell.cell_type != "code" or grading.get("from") != "student" or cell.source in solution_sources:
             continue
         reasons = review_code(cell.source, check_names)
         if reasons:
@@ -474,12 +494,16 @@ def forbidden_uses(solution, runnable) -> dict[int, str]:
             forbid.setdefault(info.get("task"), []).extend(str(name) for name in info["forbid"])
     if not forbid:
         return {}
-    imported = set()  # (name in the student's namespace, package, name imported) from `from X import Y`
+    # (name in the notebook, package, name imported) from `from X import Y`, in the student's cells and
+    # in the solution's setup and check cells (an answer may use what the setup cell imported)
+    imported = set()
     for cell in runnable.cells:
-        if cell.cell_type == "code" and cell.metadata.get("grading", {}).get("from") == "student":
+        if cell.cell_type == "code":
             for node in ast.walk(_parse(cell.source)[0] or ast.Module(body=[], type_ignores=[])):
                 if isinstance(node, ast.ImportFrom) and node.module and not node.level:
                     imported |= {(a.asname or a.name, node.module.split(".")[0], a.name) for a in node.names}
+                elif isinstance(node, ast.Import):  # `import course_utils.models as m`: m is the package's
+                    imported |= {(a.asname or a.name.split(".")[0], a.name.split(".")[0], "") for a in node.names}
     found = {}
     for task, names in forbid.items():
         trees = [_parse(c.source)[0] for c in _task_cells(runnable, task)]
@@ -495,25 +519,29 @@ def forbidden_uses(solution, runnable) -> dict[int, str]:
             package, last = dotted.split(".")[0], dotted.rsplit(".", 1)[-1]
             tainted = {mine for mine, home, theirs in imported if home == package and theirs == last}
             tainted |= {last for _, home, theirs in imported if home == package and theirs == "*"}
-            if any(_uses(tree, package, last, tainted - own) for tree in trees):
+            aliases = {mine for mine, home, _ in imported if home == package}  # modules (or names) of the package
+            if any(_uses(tree, package, last, tainted - own, aliases) for tree in trees):
                 whose = "the course's own " if package == "course_utils" else ""
                 found[task] = f"the answer uses {whose}{last} ({dotted}); write your own"
                 break
     return found
 
 
-def _uses(tree, package: str, last: str, tainted: set) -> bool:
+def _uses(tree, package: str, last: str, tainted: set, aliases: set = frozenset()) -> bool:
     """Does ``tree`` reference ``package``'s ``last`` (see step 4 of the module docstring)?"""
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == package and not node.level:
             if any(a.name in (last, "*") for a in node.names):
                 return True
         elif isinstance(node, ast.Attribute) and node.attr == last:
-            if getattr(node.value, "id", None) not in ("self", "cls"):
+            root = _root(node)  # `models.vgg_block`, `cu.models.vgg_block`, `__import__(...).vgg_block`
+            if isinstance(root, ast.Call) or getattr(root, "id", None) in aliases:
                 return True
         elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "getattr" and len(node.args) >= 2:
             if isinstance(node.args[1], ast.Constant) and node.args[1].value == last:
                 return True
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value == last:
+            return True  # vars(module)["name"], module.__dict__["name"]
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in tainted:
             return True
     return False
@@ -572,58 +600,90 @@ def written_answers(solution, student) -> list[dict]:
 # --- running, in a separate process -------------------------------------------------------
 
 
-def run_isolated(path: Path, timeout: int, sandbox: bool = False) -> dict:
-    """Execute the notebook at ``path`` in place, in a child process; return its status."""
-    log = path.with_suffix(".log")
-    command = [sys.executable, "-m", "course_tools.grading", "--execute", str(path), str(timeout)]
+def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False):
+    """Execute ``runnable`` in a child process; return ``(executed notebook or None, status dict)``.
+
+    The notebook goes to the runner through a pipe and comes back through another that the kernel
+    never inherits, so no file on disk holds the check cells' tokens, and the code under test can
+    neither read them there nor forge the result. A runner that dies (killed, say, by the code it
+    runs) gives an error row. Every process the run leaves behind is stopped and killed.
+    """
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-m", "course_tools.grading", "--execute", str(write_end), str(timeout)]
     command += ["--sandbox"] if sandbox else []
-    with open(log, "wb") as out:
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            child.wait(timeout=timeout + STARTUP_ALLOWANCE)
-        except subprocess.TimeoutExpired:
-            _kill_tree(child)
-            return {
-                "status": "timeout",
-                "message": f"stopped after {timeout + STARTUP_ALLOWANCE} s: the runner did not finish",
-            }
-        finally:
-            _kill_tree(child)  # the runner kills what the code started; this is in case it could not
+    became = _become_subreaper()  # orphans of the run come to us, not to init, so none escapes
+    before = _descendants(os.getpid())
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)  # never write through a link
+    received, child = [], None
     try:
-        executed = nbformat.read(str(path), as_version=4)
-        return dict(executed.metadata["grading"])
-    except Exception:
-        return {"status": "error", "message": f"the runner failed (exit code {child.returncode}); see {log}"}
-
-
-def _kill_descendants(pid: int, rounds: int = 20) -> None:
-    """Kill every descendant of ``pid`` (repeatedly: one may fork while we kill its parent)."""
-    import psutil  # a dependency of ipykernel
-
-    for _ in range(rounds):
-        try:
-            alive = [p for p in psutil.Process(pid).children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
-        except psutil.Error:
-            return
-        if not alive:
-            return
-        for process in alive:
+        with os.fdopen(os.open(log, flags, 0o600), "wb") as out:
+            child = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_end,)
+            )
+            os.close(write_end)
+            reader = threading.Thread(target=lambda: received.append(_read_all(read_end)), daemon=True)
+            reader.start()
             try:
-                process.kill()
-            except psutil.Error:
+                child.stdin.write(nbformat.writes(runnable).encode("utf-8"))
+                child.stdin.close()
+            except BrokenPipeError:
                 pass
-        psutil.wait_procs(alive, timeout=2)
+            try:
+                child.wait(timeout=timeout + STARTUP_ALLOWANCE)
+            except subprocess.TimeoutExpired:
+                message = f"stopped after {timeout + STARTUP_ALLOWANCE} s: the runner did not finish"
+                return None, {"status": "timeout", "message": message}
+            reader.join(timeout=30)
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
+        _kill_descendants(os.getpid(), spare=before if became else set())
+    try:
+        executed = nbformat.reads(received[0].decode("utf-8"), as_version=4)
+        if child.returncode != 0:
+            raise ValueError(child.returncode)
+        return executed, dict(executed.metadata["grading"])
+    except Exception:
+        return None, {"status": "error", "message": f"the runner failed (exit code {child.returncode}); see {log}"}
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
-    """Kill the runner and everything it started (it is a subreaper: orphans stay in its tree)."""
-    if process.poll() is None:
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
+
+
+def _descendants(pid: int) -> set[int]:
+    import psutil  # a dependency of ipykernel, pinned
+
+    try:
+        return {p.pid for p in psutil.Process(pid).children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def _kill_descendants(pid: int, spare: set[int] = frozenset(), seconds: float = 10) -> None:
+    """Kill every descendant of ``pid`` except ``spare``: stop them all (a stopped process cannot
+    fork), again and again until no new one appears, then kill them."""
+    import psutil
+
+    deadline, stopped = time.monotonic() + seconds, {}
+    while time.monotonic() < deadline:
         try:
-            _kill_descendants(process.pid)
-        except Exception:  # psutil missing: the runner's process group at least
-            pass
-        process.kill()
-    process.wait()
+            found = [p for p in psutil.Process(pid).children(recursive=True) if p.pid not in spare]
+        except psutil.Error:
+            break
+        new = [p for p in found if p.pid not in stopped]
+        if not new:
+            break
+        for process in new:
+            stopped[process.pid] = process
+            with contextlib.suppress(psutil.Error):
+                process.suspend()
+    for process in stopped.values():
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(list(stopped.values()), timeout=5)
 
 
 def _become_subreaper() -> bool:
@@ -654,7 +714,9 @@ def sandbox_prefix() -> list[str] | None:
     unshare = shutil.which("unshare")
     if not sys.platform.startswith("linux") or not unshare:
         return None
-    command = [unshare, "--net"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
+    # its own network (none) and its own process numbers: it cannot see, signal or outlive the grader
+    command = [unshare, "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    command += [] if os.geteuid() == 0 else ["--map-root-user"]
     try:
         if subprocess.run([*command, "true"], capture_output=True, timeout=10).returncode != 0:
             return None
@@ -663,8 +725,10 @@ def sandbox_prefix() -> list[str] | None:
     return command
 
 
-def _execute(path: Path, timeout: int, sandbox: bool = False) -> None:
-    """The runner (``python -m course_tools.grading --execute PATH TIMEOUT``): run all cells."""
+def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
+    """The runner (``python -m course_tools.grading --execute FD TIMEOUT``): the notebook comes on
+    stdin; all its cells run; the executed notebook goes to the pipe ``FD``, which the kernel does
+    not inherit."""
     import tempfile
 
     from nbclient import NotebookClient
@@ -702,7 +766,10 @@ def _execute(path: Path, timeout: int, sandbox: bool = False) -> None:
     def executed(cell, cell_index, execute_reply):  # the kernel's own verdict, even if no error was shown
         cell.metadata.setdefault("grading", {})["reply"] = execute_reply.get("content", {}).get("status")
 
-    notebook = nbformat.read(str(path), as_version=4)
+    os.set_inheritable(result_fd, False)
+    notebook = nbformat.reads(sys.stdin.buffer.read().decode("utf-8"), as_version=4)
+    with open(os.devnull, "rb") as nothing:  # the kernel inherits stdin: give it nothing to read
+        os.dup2(nothing.fileno(), 0)
     deadline, running = [], [None]
 
     def remaining(cell):  # the clock starts with the first cell, not with the kernel
@@ -764,7 +831,8 @@ def _execute(path: Path, timeout: int, sandbox: bool = False) -> None:
         "stopped_at": running[0],
         "seconds": round(time.monotonic() - start, 1),
     }
-    nbformat.write(notebook, str(path))
+    with os.fdopen(result_fd, "wb") as result:
+        result.write(nbformat.writes(notebook).encode("utf-8"))
 
 
 # --- scoring ----------------------------------------------------------------------------
@@ -855,16 +923,18 @@ def grade_one(
         solution = nbformat.reads(text, as_version=4)
         checks_source = checks_source or checks_file().read_bytes()
         checks_copy = executed_path.with_name(executed_path.stem + ".checks.py")
-        checks_copy.write_bytes(checks_source)
+        _replace(checks_copy, checks_source.decode("utf-8"))  # never through a link planted there
         runnable, missing = assemble(solution, student, checks_copy.resolve())
         row.written = written_answers(solution, student)
-        row.review = review(runnable, _check_names_in(checks_source.decode("utf-8")) | set(_imported_checks(solution)))
+        check_names = _check_names_in(checks_source.decode("utf-8")) | set(_imported_checks(solution))
+        row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
         for task, problem in forbidden_uses(solution, runnable).items():
             missing.setdefault(task, []).append(problem)
-        nbformat.write(runnable, str(executed_path))
-        result = run_isolated(executed_path, timeout, sandbox)
-        executed = nbformat.read(str(executed_path), as_version=4)
-        executed.metadata.setdefault("grading", result)
+        executed, result = run_isolated(runnable, timeout, executed_path.with_suffix(".log"), sandbox)
+        if executed is None:  # the run stopped before the runner could send the notebook back
+            executed = runnable
+        executed.metadata["grading"] = result
+        _replace(executed_path, nbformat.writes(executed))
         row.status = result["status"]
         row.tasks, row.feedback = score(executed, missing)
         if row.status != "ok":
@@ -932,6 +1002,14 @@ def write_written_answers(rows: list[Row], out: Path) -> None:
                 )
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` by renaming a new file onto it: a link planted there is replaced, not followed."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".grading-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
 def _sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
@@ -989,6 +1067,7 @@ def grade_main(
     for path, executed_path in zip(paths, copies, strict=True):
         row = grade_one(path, solutions_dir, executed_path, timeout, sandbox, checks_source, solution_texts)
         rows.append(row)
+        write_gradebook(rows, out)  # after every submission: a run stopped half-way keeps what it graded
         print(
             f"{path}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, {row.status}, {row.seconds:.1f}s"
             + (f" - {'; '.join(row.feedback)}" if row.feedback else "")
@@ -1007,5 +1086,5 @@ def grade_main(
 
 if __name__ == "__main__":  # the runner that run_isolated starts; instructors use `course grade`
     if len(sys.argv) not in (4, 5) or sys.argv[1] != "--execute" or sys.argv[4:] not in ([], ["--sandbox"]):
-        sys.exit("usage: python -m course_tools.grading --execute NOTEBOOK TIMEOUT [--sandbox] (use `course grade`)")
-    _execute(Path(sys.argv[2]), int(sys.argv[3]), sandbox=sys.argv[4:] == ["--sandbox"])
+        sys.exit("usage: python -m course_tools.grading --execute RESULT_FD TIMEOUT [--sandbox] (use `course grade`)")
+    _execute(int(sys.argv[2]), int(sys.argv[3]), sandbox=sys.argv[4:] == ["--sandbox"])

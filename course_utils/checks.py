@@ -5,10 +5,7 @@ what was expected, what was found, and a likely cause. Library frames are hidden
 traceback (IPython honours ``__tracebackhide__``) so a student sees the hint, not our code.
 `explain_errors` does the same for errors inside a student's code; `using_course` runs a check with
 the course's versions of earlier answers (one bug, one lost task); `check_own_work` refuses copies.
-
-Example:
-    >>> check_equal(26, 26, "conv1 output size")
-    ✅ conv1 output size: passed
+For example ``check_equal(26, 26, "conv1 output size")`` prints ``✅ conv1 output size: passed``.
 """
 
 from __future__ import annotations
@@ -80,19 +77,25 @@ def check_dtype(tensor, expected, what: str = "dtype", hint: str | None = None) 
     passed(what)
 
 
+def _plain(value) -> bool:
+    """Built-in values all the way down (an object of your own could claim to equal anything)."""
+    return all(map(_plain, value)) if type(value) in (tuple, list) else type(value) in (bool, int, float, str)
+
+
 def check_equal(value, expected, what: str = "value", hint: str | None = None) -> None:
-    """Check exact equality (whole numbers, strings, tuples)."""
+    """Check exact equality (whole numbers, strings, tuples) with a plain Python value."""
     __tracebackhide__ = True
     _not_implemented(value, what)
-    if isinstance(expected, int) and not isinstance(expected, bool):
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            value = value.item()
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
+    if (isinstance(value, torch.Tensor) and value.numel() == 1) or getattr(value, "ndim", None) == 0:
+        value = value.item()  # a one-number tensor or NumPy scalar is that number
+    if isinstance(expected, int) and not isinstance(expected, bool) and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if _plain(expected) and not _plain(value):
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        fail(what, f"expected a plain Python value such as {expected!r}, got a {kind}", hint)
     if value != expected:
-        shown = f"{expected:,}" if isinstance(expected, int) and not isinstance(expected, bool) else repr(expected)
-        got = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
-        fail(what, f"expected {shown}, got {got}", hint)
+        number = isinstance(expected, int) and not isinstance(expected, bool) and type(value) is int
+        fail(what, f"expected {expected:,}, got {value:,}" if number else f"expected {expected!r}, got {value!r}", hint)
     passed(what)
 
 

@@ -1,6 +1,7 @@
 """course_utils.checks (hints for students) and course_utils.notebook (metrics and claims)."""
 
 import nbformat
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -128,3 +129,23 @@ def test_using_course_swaps_names_for_the_block_only_even_on_errors():
     with pytest.raises(ZeroDivisionError), checks.using_course(namespace, train_step="course's"):
         raise ZeroDivisionError("a student's bug")
     assert namespace == {"train_step": "student's", "other": 1}
+
+
+def test_check_equal_wants_a_plain_value_not_an_object_that_equals_anything():
+    from course_utils.checks import CheckFailed, check_equal
+
+    class Anything(int):  # named like a number, equal to everything
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+    for value, expected in [(np.int64(26), 26), (torch.tensor(26), 26), (26.0, 26), ((0, 2), (0, 2))]:
+        check_equal(value, expected, "a number in another dress")
+    Impostor = type("int", (), {"__eq__": lambda self, other: True, "__ne__": lambda self, other: False})
+    for impostor in [Impostor(), (Impostor(), 2), [Impostor()]]:
+        with pytest.raises(CheckFailed, match="expected a plain Python value"):
+            check_equal(impostor, (0, 2) if isinstance(impostor, tuple) else 26, "answer")
+    with pytest.raises(CheckFailed, match="expected a plain Python value"):
+        check_equal(Anything(3), 26, "a subclass of int")

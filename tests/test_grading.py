@@ -21,6 +21,7 @@ from course_tools.grading import (
     find_solution,
     forbidden_uses,
     grade_main,
+    review,
     review_code,
     written_answers,
 )
@@ -271,8 +272,12 @@ def test_review_leaves_ordinary_answers_alone():
         "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        setattr(self, 'fc', nn.Linear(2, 2))\n        self.fc.weight.data[:] = 0\n"
         "def check(x):\n    return np.log(x)\nmodel = Net()\nmodel.fc.bias = None\n"
+        "model.eval()\nfast = torch.compile(model)\n"
     )
     assert review_code(ordinary, frozenset({"check_equal"})) == []
+    assert review_code("Anything = type('int', (), {'__eq__': lambda s, o: True})") == [
+        "builds a class with type(name, bases, dict)"
+    ]
 
 
 def forbid_verdict(*student_cells):
@@ -312,6 +317,32 @@ def _copy_cell(cell, source):
 def test_the_course_s_own_answer_fails_its_task(cells):
     message = "the answer uses the course's own vgg_block (course_utils.models.vgg_block); write your own"
     assert forbid_verdict(*cells) == {2: message}
+
+
+def test_names_the_solution_imported_count_and_other_packages_attributes_do_not():
+    setup = nbformat.v4.new_code_cell(
+        "import torch\nfrom course_utils import models\nfrom course_utils.models import vgg_block"
+    )
+    answer = nbformat.v4.new_code_cell("def block():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION")
+    answer.metadata["course"] = {"task": 1, "role": "answer", "forbid": ["course_utils.models.vgg_block"]}
+    solution = nbformat.v4.new_notebook(cells=[setup, answer])
+    for source, flagged in [
+        ("def block():\n    return vgg_block(3, 8)", True),  # the name the setup cell imported
+        ("def block():\n    return vars(models)['vgg_block'](3, 8)", True),
+        ("def block():\n    return torch.nn.vgg_block", False),  # another package's attribute
+        ("def vgg_block(a, b):\n    return a\ndef block():\n    return vgg_block(3, 8)", False),  # their own
+    ]:
+        runnable, _ = assemble(solution, nbformat.v4.new_notebook(cells=[_copy_cell(answer, source)]), "/x/checks.py")
+        assert bool(forbidden_uses(solution, runnable)) == flagged, source
+
+
+def test_the_review_skips_cells_identical_to_the_solution_s():
+    """A notebook without cell ids brings the setup cell back as a student cell: it is not theirs."""
+    setup = nbformat.v4.new_code_cell("from course_utils.checks import check_equal\nimport sys")
+    runnable = nbformat.v4.new_notebook(cells=[nbformat.from_dict(json.loads(json.dumps(setup)))])
+    runnable.cells[0].metadata["grading"] = {"from": "student", "task": None}
+    assert review(runnable, frozenset({"check_equal"}))  # as a student's own cell it would be flagged
+    assert review(runnable, frozenset({"check_equal"}), {setup.source}) == []
 
 
 def test_names_forbidden_from_other_libraries_are_found_too():
@@ -361,3 +392,16 @@ def test_solutions_option_points_the_grader_at_another_folder(tmp_path, capsys):
     argv = ["grade", str(submission), "--solutions", str(tmp_path / "private"), "--work", str(tmp_path / "w")]
     assert cli.main(argv) == 2
     assert f"no solution notebooks in {tmp_path / 'private'}" in capsys.readouterr().err
+
+
+def test_the_executed_copy_replaces_a_link_planted_in_its_place(tmp_path):
+    """A submission cannot make the grader write through a symbolic link in --work."""
+    from course_tools.grading import _replace
+
+    victim = tmp_path / "victim.ipynb"
+    victim.write_text("a student's work")
+    planted = tmp_path / "002-next.ipynb"
+    planted.symlink_to(victim)
+    _replace(planted, "executed copy")
+    assert victim.read_text() == "a student's work"
+    assert not planted.is_symlink() and planted.read_text() == "executed copy"
