@@ -214,7 +214,7 @@ def main(argv=None) -> int:
     p.add_argument(
         "--sandbox",
         action="store_true",
-        help="Linux: run each kernel without network (unshare --net); no sandbox for files",
+        help="Linux: run each kernel without network and in a PID namespace of its own (unshare); files stay reachable",
     )
     p.set_defaults(func=cmd_grade)
 

@@ -7,9 +7,10 @@ makes the common tricks fail (see "What a submission cannot do" below), but it i
 Grade in a disposable container or as an unprivileged user that can read only the course, the
 data and the submissions, without network, e.g. ``docker run --rm --network none -v
 "$PWD":/course -w /course IMAGE course grade submissions/``. On Linux ``--sandbox`` runs each
-kernel in a network namespace of its own (``unshare --net``, the kernel talking to the runner
-over Unix sockets): no network, but the files are as reachable as without it; ``bwrap`` (with
-read-only binds of the course) or a container also hide the file system.
+kernel in network and PID namespaces of its own (``unshare --net --pid``, the kernel talking
+to the runner over Unix sockets): no network, and no other process to see, signal or outlive,
+but the files are as reachable as without it; ``bwrap`` (with read-only binds of the course) or
+a container also hide the file system.
 
 How one submission is graded:
 
@@ -40,11 +41,16 @@ How one submission is graded:
    also read for code that touches the grading machinery (see the ``review`` column).
 5. It runs in a separate process (nbclient, the ``python3`` kernel of this environment) with
    errors allowed and ``--timeout`` seconds for all its cells together; each cell keeps at
-   most ``OUTPUT_CAP`` characters of output. The kernel's working folder is a fresh temporary
-   folder, so files written with relative paths are thrown away, never put beside the
-   submissions or the course. The runner is a child subreaper (Linux), so every process the
-   code starts, even double-forked into a session of its own, stays its descendant; when the
-   notebook ends or times out, all of them are killed. The executed copy goes to ``--work``.
+   most ``OUTPUT_CAP`` characters of output (errors ``ERROR_CAP`` per line), and no file the
+   kernel writes may exceed ``FILE_CAP``. The notebook reaches the runner through a pipe and
+   comes back through another that the kernel does not inherit: no file holds the tokens
+   while the code runs, and the code cannot forge the result (a runner killed by it is an
+   error). The kernel's working folder is a fresh temporary folder, so files written with
+   relative paths are thrown away. The runner and the grader are child subreapers (Linux), so
+   every process the code starts, even a chain of double forks in sessions of their own, stays
+   a descendant; when the notebook ends or times out, all of them are stopped, then killed.
+   The executed copy goes to ``--work``, by renaming a new file onto its name (a link planted
+   there is replaced, not followed), and the gradebook is rewritten after every submission.
 6. A task passes when every cell of the task (answer and checks) ran without an error (no
    error output, and the kernel's reply was not an error), every check cell printed its
    token, and no forbidden name was used.
@@ -57,7 +63,9 @@ touches ``course_utils.checks``, ``sys.modules``, builtins, exception hooks (``s
 ``set_custom_exc``, ``get_ipython``, ``InteractiveShell``), ``importlib.reload``, attributes of
 imported modules (assignment or ``setattr``), the caller's frames, ``exec``/``eval``, or the
 grader's files (``course_tools``, ``build/grading``, ``.log``), that rebinds a check function,
-or that defines ``__eq__``, each with its cell. Beside it, ``written_answers.csv`` lists every
+that rebinds a check function or a course function the checks compare with
+(``count_parameters``), defines ``__eq__`` or builds a class with ``type(name, bases, dict)``,
+each with its cell. Beside it, ``written_answers.csv`` lists every
 written answer (a solution's markdown cell with a solution region) of every submission:
 ``submission, exercise, task`` (the task it follows), ``question``, ``answer`` and
 ``placeholder`` (``yes`` when left as ``_Write your answer here._`` or empty), for grading by
@@ -66,13 +74,15 @@ hand.
 What a submission cannot do: switch the checks off by replacing ``course_utils.checks``
 functions, rebinding ``check_equal`` in the notebook, or swallowing errors with
 ``get_ipython().set_custom_exc`` / ``sys.excepthook`` (the task fails, and ``review`` says why);
-leave processes running; write beside the submissions through relative paths; pass a task
-with the course's own object where ``course.forbid`` names it. What a determined student can
-still do, since the checks run in the same Python process as their code: read a cell's token
-from memory (``In``, input transformers) and print it while hiding an error by patching
-IPython itself; patch ``print``, ``sys.stdout``, ``torch`` or ``importlib`` that the checks
-rely on; return objects that compare equal to anything; read the hidden tests from disk (the
-assembled notebook, ``solutions/``) or write to the course's files with your permissions. Hence
+leave processes running; forge the executed notebook; make the grader write through a link;
+write beside the submissions through relative paths; pass ``check_equal`` with an object that
+equals anything (it wants plain Python values); pass a task with the course's own object where
+``course.forbid`` names it. What a determined student can still do, since the checks run in
+the same Python process as their code: install an IPython input transformer that sees a check
+cell's token and rewrites the cell; patch ``print``, ``sys.stdout``, ``torch`` or ``importlib``
+that the checks rely on; read the hidden tests from ``solutions/`` on disk; signal the grader or
+write to the course's files with your permissions (``--sandbox`` hides the processes, a
+container the files). Hence
 the ``review`` column, and the executed copies in ``build/grading/``: read the flagged ones.
 They contain the hidden tests, so do not hand them back; keep the solution folder with hidden
 tests out of the students' reach (``--solutions``).
@@ -101,6 +111,8 @@ from pathlib import Path
 import nbformat
 
 OUTPUT_CAP = 100_000  # characters of output kept per cell; the rest is dropped
+ERROR_CAP = 2_000  # characters kept of an error's message and of each traceback line
+FILE_CAP = 256 * 2**20  # bytes any file the kernel writes may grow to (its log included)
 STARTUP_ALLOWANCE = 120  # seconds to start the runner and the kernel, on top of --timeout
 PR_SET_CHILD_SUBREAPER = 36  # prctl option (Linux): orphaned descendants are re-parented to us
 WRITTEN_ANSWERS = "written_answers.csv"
@@ -207,6 +219,25 @@ def _check_names_in(source: str) -> frozenset:
     tree = ast.parse(source)
     kinds = (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)
     return frozenset(node.name for node in tree.body if isinstance(node, kinds))
+
+
+def _course_names(solution) -> set[str]:
+    """Names the solution's own cells import from the course (the references its checks compare with)."""
+    names = set()
+    for cell in solution.cells:
+        tree = _parse(cell.source)[0] if cell.cell_type == "code" and _course(cell).get("role") != "answer" else None
+        for node in ast.walk(tree) if tree else []:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils") and not node.level:
+                names |= {a.asname or a.name for a in node.names if a.name != "*"}
+    import course_utils  # light: its modules load on first use
+
+    return names - set(course_utils._MODULES)  # a variable called `shapes` is no attack on the module
+
+
+def guarded_names(solution, checks_source: str) -> frozenset:
+    """Names a student's code must not rebind: the checks, and the course's functions the checks
+    compare with (``count_parameters = lambda m: 0`` would change the reference)."""
+    return _check_names_in(checks_source) | set(_imported_checks(solution)) | _course_names(solution)
 
 
 def _imported_checks(solution) -> dict[str, str]:
@@ -408,7 +439,7 @@ def review_code(source: str, check_names=frozenset()) -> list[str]:
                     note(f"imports {full.split('.')[0]} ({SUSPICIOUS_MODULES[full.split('.')[0]]})")
                 elif alias.name in SUSPICIOUS_ATTRIBUTES:
                     note(f"imports {alias.name} ({SUSPICIOUS_ATTRIBUTES[alias.name]})")
-                if base and (alias.asname or alias.name) in check_names:
+                if base and (alias.asname or alias.name) in check_names and not base.startswith("course_utils"):
                     note(f"rebinds {alias.asname or alias.name}")
         elif isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_ATTRIBUTES:
             note(f"uses {_short(node)} ({SUSPICIOUS_ATTRIBUTES[node.attr]})")
@@ -592,6 +623,16 @@ def written_answers(solution, student) -> list[dict]:
             text = text.rsplit(suffix, 1)[0]
         text = "\n".join(line for line in text.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
         text = text.strip()
+        if mine is not None:  # an answer written in new markdown cells below the question counts too
+            after = student.cells[[id(c) for c in student.cells].index(id(mine)) + 1 :]
+            added = []
+            for extra in after:
+                if id(extra) in taken:
+                    break
+                if extra.cell_type == "markdown" and extra.source.strip():
+                    added.append(extra.source.strip())
+            if added:
+                text = "\n\n".join(([] if text == MARKDOWN_STUB else [text]) + added).strip()
         placeholder = not text or text == MARKDOWN_STUB
         answers.append({"task": task or "", "question": _question(prefix), "answer": text, "placeholder": placeholder})
     return answers
@@ -745,7 +786,11 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
             size = len(text) if kind == "stream" else len(json.dumps(content))
             room = OUTPUT_CAP - self.output_sizes.get(cell_index, 0)
             self.output_sizes[cell_index] = OUTPUT_CAP - room + size
-            if size <= room or kind == "error":
+            if kind == "error":  # kept, but not a 30 MB message
+                content["evalue"] = str(content.get("evalue", ""))[:ERROR_CAP]
+                content["traceback"] = [str(line)[:ERROR_CAP] for line in content.get("traceback", [])[:50]]
+                return super().output(outs, msg, display_id, cell_index)
+            if size <= room:
                 return super().output(outs, msg, display_id, cell_index)
             if room > 0:  # the first output over the cap: keep what fits, then say so
                 if kind == "stream":
@@ -767,6 +812,10 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
         cell.metadata.setdefault("grading", {})["reply"] = execute_reply.get("content", {}).get("status")
 
     os.set_inheritable(result_fd, False)
+    with contextlib.suppress(ImportError, ValueError, OSError):  # the kernel inherits it: no disk-filling log
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_CAP, FILE_CAP))
     notebook = nbformat.reads(sys.stdin.buffer.read().decode("utf-8"), as_version=4)
     with open(os.devnull, "rb") as nothing:  # the kernel inherits stdin: give it nothing to read
         os.dup2(nothing.fileno(), 0)
@@ -926,7 +975,7 @@ def grade_one(
         _replace(checks_copy, checks_source.decode("utf-8"))  # never through a link planted there
         runnable, missing = assemble(solution, student, checks_copy.resolve())
         row.written = written_answers(solution, student)
-        check_names = _check_names_in(checks_source.decode("utf-8")) | set(_imported_checks(solution))
+        check_names = guarded_names(solution, checks_source.decode("utf-8"))
         row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
         for task, problem in forbidden_uses(solution, runnable).items():
             missing.setdefault(task, []).append(problem)

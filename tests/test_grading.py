@@ -383,6 +383,11 @@ def test_written_answers_are_extracted_and_placeholders_recognised():
     assert left["question"] == "Which layer holds most of the parameters, and why?"
     (done,) = written_answers(solution, solution)
     assert done["answer"].startswith("fc1 holds") and not done["placeholder"]
+    below = nbformat.read(EXERCISE, as_version=4)  # answered in a new markdown cell under the question
+    question = next(i for i, c in enumerate(below.cells) if "_Write your answer here._" in c.source)
+    below.cells.insert(question + 1, nbformat.v4.new_markdown_cell("fc1: 500 x 50 weights."))
+    (typed_below,) = written_answers(solution, below)
+    assert (typed_below["answer"], typed_below["placeholder"]) == ("fc1: 500 x 50 weights.", False)
 
 
 def test_solutions_option_points_the_grader_at_another_folder(tmp_path, capsys):
@@ -405,3 +410,23 @@ def test_the_executed_copy_replaces_a_link_planted_in_its_place(tmp_path):
     _replace(planted, "executed copy")
     assert victim.read_text() == "a student's work"
     assert not planted.is_symlink() and planted.read_text() == "executed copy"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "solutions").glob("*.ipynb")), ids=lambda p: p.name[:2])
+def test_a_correct_solution_handed_in_is_neither_flagged_nor_refused(path):
+    """The reference answers themselves: no review note and no forbidden use (no false alarms)."""
+    from course_tools.grading import guarded_names
+
+    solution = nbformat.read(path, as_version=4)
+    runnable, missing = assemble(solution, nbformat.read(path, as_version=4), "/x/checks.py")
+    assert missing == {} and forbidden_uses(solution, runnable) == {}
+    assert review(runnable, guarded_names(solution, checks_file().read_text())) == []
+
+
+def test_rebinding_a_course_function_the_checks_compare_with_is_flagged():
+    from course_tools.grading import guarded_names
+
+    solution = nbformat.read(REPO / "solutions" / NAME, as_version=4)
+    names = guarded_names(solution, checks_file().read_text())
+    assert "count_parameters" in names and "shapes" not in names  # a module name is an ordinary variable
+    assert review_code("count_parameters = lambda model: 0", names) == ["rebinds count_parameters"]
