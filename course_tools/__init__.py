@@ -7,7 +7,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `runner`    ``course run`` / ``course params``: papermill runs with typed, checked parameters
 - `sweep`     ``course sweep``: a grid of runs in parallel, resumable, with a results table
 - `exercises` ``course exercises``: build ``exercises/`` from ``solutions/``
-- `grading`   ``course grade``: run submissions in separate processes, write a gradebook
+- `grading`   ``course grade``: run submissions in separate processes, write a gradebook (a package)
 - `lessons`   ``course lessons``: re-execute committed notebooks in place (for authors)
 """
 

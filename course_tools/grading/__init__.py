@@ -1,0 +1,400 @@
+"""Grading submitted exercise notebooks: ``course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out CSV]``.
+
+SECURITY: grading runs the students' code, with YOUR permissions. A submission can read,
+change or delete any file you can, use the network, and start processes. The grader stops
+accidents (an endless loop, megabytes of printing, a broken file, a process left running) and
+makes the common tricks fail (see "What a submission cannot do" below), but it is no sandbox.
+Grade in a disposable container or as an unprivileged user that can read only the course, the
+data and the submissions, without network, e.g. ``docker run --rm --network none -v
+"$PWD":/course -w /course IMAGE course grade submissions/``. On Linux ``--sandbox`` runs each
+kernel in network and PID namespaces of its own (``unshare --net --pid``, the kernel talking
+to the runner over Unix sockets): no network, and no other process to see, signal or outlive,
+but the files are as reachable as without it; ``bwrap`` (with read-only binds of the course) or
+a container also hide the file system.
+
+The package, one job a module: `assemble` (find the solution, assemble and arm the notebook),
+`reading` (read the student's code, never run it: ``review``, ``course.forbid``, written
+answers), `isolate` (run it in a process of its own and leave nothing behind), and this module
+(score, the gradebook, ``course grade``).
+
+How one submission is graded:
+
+1. Its bytes are read once and hashed; the file is never written to (`grade_main` checks the
+   hash again at the end). An empty file, or one that is not a notebook, gets an ``error`` row.
+2. Its solution is found in ``--solutions`` (default: the course's ``solutions/``; instructors
+   may keep a private copy with the hidden tests): the solution whose metadata
+   ``course.exercise_id`` equals the submission's, else the same file name, else the solution
+   named in ``course.generated_from``, else a solution name inside the file name
+   (``alice_02_shape_arithmetic_exercises.ipynb``). The id comes first, so renumbering the
+   lessons (or renaming a file) never grades a notebook against the wrong solution.
+3. The notebook to run is assembled in the solution's order. Answer cells (metadata
+   ``course.role == "answer"``) are the student's cells with the same cell id, followed by any
+   cells the student added after them. Every other code cell - setup, check cells, hidden
+   tests - is the solution's own, so an edited check changes nothing. A check cell deleted from
+   the submission is noted and its task is graded as failed. Each check cell is armed: a
+   prologue re-binds the check functions the solution imported (``check_equal``...) to a FRESH
+   copy of ``course_utils/checks.py`` loaded from its file under a private module name (not
+   from ``sys.modules``), resets ``sys.excepthook`` and IPython's custom exception handler, and
+   an epilogue prints a random token, different for every cell, that only a cell which ran to
+   its end prints.
+4. The answers are read (never run) for what they must not use: an answer cell whose metadata
+   lists ``course.forbid`` (dotted names, e.g. ``course_utils.models.vgg_block`` or
+   ``torch.nn.functional.cross_entropy``) fails its task when the task's cells import that name
+   from its package (``from course_utils.models import vgg_block``, or use a name imported so
+   in any cell) or reference it as an attribute (``models.vgg_block``, ``getattr(m,
+   "vgg_block")``); the student's own function of that name is fine. Every student cell is
+   also read for code that touches the grading machinery (see the ``review`` column).
+5. It runs in a separate process (nbclient, the ``python3`` kernel of this environment) with
+   errors allowed and ``--timeout`` seconds for all its cells together; each cell keeps at
+   most ``OUTPUT_CAP`` characters of output (errors ``ERROR_CAP`` per line), and no file the
+   kernel writes may exceed ``FILE_CAP``. The notebook reaches the runner through a pipe and
+   comes back through another that the kernel does not inherit: no file holds the tokens
+   while the code runs, and the code cannot forge the result (a runner killed by it is an
+   error). The kernel's working folder is a fresh temporary folder, so files written with
+   relative paths are thrown away. The runner and the grader are child subreapers (Linux), so
+   every process the code starts, even a chain of double forks in sessions of their own, stays
+   a descendant; when the notebook ends or times out, all of them are stopped, then killed.
+   The executed copy goes to ``--work``, by renaming a new file onto its name (a link planted
+   there is replaced, not followed), and the gradebook is rewritten after every submission.
+6. A task passes when every cell of the task (answer and checks) ran without an error (no
+   error output, and the kernel's reply was not an error), every check cell printed its
+   token, and no forbidden name was used.
+
+The gradebook has one row per submission: ``submission, exercise, status`` (ok / timeout /
+error), ``seconds``, one ``taskN`` column per task (pass / fail; empty when the exercise has no
+such task), ``total`` (tasks passed), ``out_of``, ``feedback`` (the first hint for each failed
+task) and ``review``: empty, or why a person should read the submission: student code that
+touches ``course_utils.checks``, ``sys.modules``, builtins, exception hooks (``sys.excepthook``,
+``set_custom_exc``, ``get_ipython``, ``InteractiveShell``), ``importlib.reload``, attributes of
+imported modules (assignment or ``setattr``), the caller's frames, ``exec``/``eval``, or the
+grader's files (``course_tools``, ``build/grading``, ``.log``), that rebinds a check function,
+that rebinds a check function or a course function the checks compare with
+(``count_parameters``), defines ``__eq__`` or builds a class with ``type(name, bases, dict)``,
+each with its cell. Beside it, ``written_answers.csv`` lists every
+written answer (a solution's markdown cell with a solution region) of every submission:
+``submission, exercise, task`` (the task it follows), ``question``, ``answer`` and
+``placeholder`` (``yes`` when left as ``_Write your answer here._`` or empty), for grading by
+hand.
+
+What a submission cannot do: switch the checks off by replacing ``course_utils.checks``
+functions, rebinding ``check_equal`` in the notebook, or swallowing errors with
+``get_ipython().set_custom_exc`` / ``sys.excepthook`` (the task fails, and ``review`` says why);
+leave processes running; forge the executed notebook; make the grader write through a link;
+write beside the submissions through relative paths; pass ``check_equal`` with an object that
+equals anything (it wants plain Python values); pass a task with the course's own object where
+``course.forbid`` names it. What a determined student can still do, since the checks run in
+the same Python process as their code: install an IPython input transformer that sees a check
+cell's token and rewrites the cell; patch ``print``, ``sys.stdout``, ``torch`` or ``importlib``
+that the checks rely on; read the hidden tests from ``solutions/`` on disk; signal the grader or
+write to the course's files with your permissions (``--sandbox`` hides the processes, a
+container the files). Hence
+the ``review`` column, and the executed copies in ``build/grading/``: read the flagged ones.
+They contain the hidden tests, so do not hand them back; keep the solution folder with hidden
+tests out of the students' reach (``--solutions``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .assemble import _sha256, arm, assemble, checks_file, find_solution, guarded_names
+from .isolate import OUTPUT_CAP, run_isolated, sandbox_prefix
+from .reading import forbidden_uses, review, review_code, written_answers
+
+__all__ = [  # the grader's parts, for tests and tools
+    "Row",
+    "arm",
+    "assemble",
+    "checks_file",
+    "expand",
+    "find_solution",
+    "forbidden_uses",
+    "grade_main",
+    "grade_one",
+    "guarded_names",
+    "OUTPUT_CAP",
+    "review",
+    "review_code",
+    "run_isolated",
+    "sandbox_prefix",
+    "score",
+    "write_gradebook",
+    "write_written_answers",
+    "written_answers",
+]
+
+WRITTEN_ANSWERS = "written_answers.csv"
+
+
+@dataclass
+class Row:
+    """One line of the gradebook."""
+
+    submission: str
+    exercise: str = ""
+    status: str = "error"
+    seconds: float = 0.0
+    tasks: dict = field(default_factory=dict)  # task number -> passed?
+    feedback: list = field(default_factory=list)
+    review: list = field(default_factory=list)  # why a person should read this submission
+    written: list = field(default_factory=list)  # written answers: dicts of written_answers.csv
+
+
+def expand(paths) -> list[Path]:
+    """Submission files: files as given, folders replaced by their ``*.ipynb`` (sorted)."""
+    found = []
+    for path in map(Path, paths):
+        found += sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
+    return found
+
+
+def _hint(error) -> str:
+    """The feedback for one error output."""
+    name, value = error.get("ename", "Error"), " ".join(str(error.get("evalue", "")).split())
+    if name == "NotImplementedError":
+        text = f"not attempted ({value})"
+    elif name == "CheckFailed":
+        text = value
+    else:
+        text = f"{name}: {value}"
+    return text[:300]
+
+
+def score(executed, missing: dict) -> tuple[dict, list[str]]:
+    """{task: passed?} and feedback lines, read from the executed notebook's outputs."""
+    info = executed.metadata.get("grading", {})
+    stopped = info.get("stopped_at") if info.get("status") != "ok" else None
+    reason = info.get("reason") or "the run stopped"
+    problems = {task: lines[0] for task, lines in missing.items()}
+    notes = []
+    for index, cell in enumerate(executed.cells):
+        grading = cell.metadata.get("grading", {})
+        task = grading.get("task")
+        if cell.cell_type != "code" or not cell.source.strip() or task in problems:
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        printed = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        if stopped is not None and index >= stopped:
+            problem = f"{reason} in this task" if index == stopped else f"not run ({reason} earlier)"
+        elif errors:
+            problem = _hint(errors[0])
+        elif cell.get("execution_count") is None:
+            problem = "not run"
+        elif grading.get("reply") == "error":
+            problem = "an error was raised but not shown (were the exception hooks changed?)"
+        elif grading.get("token") and grading["token"] not in printed:
+            problem = "the check cell did not run to its end (were the checks switched off?)"
+        else:
+            continue
+        if task is not None:
+            problems[task] = problem
+        elif errors and errors[0].get("ename") != "NotImplementedError":  # e.g. a setup cell failed
+            origin = "added by the student" if grading.get("role") == "added" else grading.get("from", "added")
+            notes.append(f"cell {index} ({origin}): {problem}")
+    tasks = sorted({c.metadata.get("grading", {}).get("task") for c in executed.cells} - {None} | set(missing))
+    passed = {task: task not in problems for task in tasks}
+    return passed, [f"task{t}: {problems[t]}" for t in tasks if t in problems] + notes[:1]
+
+
+def grade_one(
+    path: Path,
+    solutions_dir: Path,
+    executed_path: Path,
+    timeout: int,
+    sandbox: bool = False,
+    checks_source: bytes | None = None,
+    solution_texts: dict | None = None,
+) -> Row:
+    """Grade one submission into a `Row`; never raises, never writes to ``path``.
+
+    ``checks_source`` (default: read now) is the checks.py the check cells load, from a copy
+    beside the executed notebook; ``solution_texts`` ({path: text}, read once by `grade_main`)
+    keeps a submission that writes to the solutions from changing how the next ones are graded.
+    """
+    row = Row(submission=str(path))
+    start = time.monotonic()
+    try:
+        raw = path.read_bytes()
+        if not raw.strip():
+            row.feedback.append("the file is empty")
+            return row
+        try:
+            student = nbformat.reads(raw.decode("utf-8"), as_version=4)
+            student.cells  # noqa: B018 - a JSON file that is no notebook fails here
+        except Exception as err:
+            row.feedback.append(f"not a valid notebook ({type(err).__name__}: {' '.join(str(err).split())[:200]})")
+            return row
+        solution_path = find_solution(path, student, solutions_dir)
+        if solution_path is None:
+            row.feedback.append(f"no matching solution notebook in {solutions_dir}")
+            return row
+        row.exercise = solution_path.name
+        text = (solution_texts or {}).get(solution_path) or solution_path.read_text(encoding="utf-8")
+        solution = nbformat.reads(text, as_version=4)
+        checks_source = checks_source or checks_file().read_bytes()
+        checks_copy = executed_path.with_name(executed_path.stem + ".checks.py")
+        _replace(checks_copy, checks_source.decode("utf-8"))  # never through a link planted there
+        runnable, missing = assemble(solution, student, checks_copy.resolve())
+        row.written = written_answers(solution, student)
+        check_names = guarded_names(solution, checks_source.decode("utf-8"))
+        row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
+        for task, problem in forbidden_uses(solution, runnable).items():
+            missing.setdefault(task, []).append(problem)
+        executed, result = run_isolated(runnable, timeout, executed_path.with_suffix(".log"), sandbox)
+        if executed is None:  # the run stopped before the runner could send the notebook back
+            executed = runnable
+        executed.metadata["grading"] = result
+        _replace(executed_path, nbformat.writes(executed))
+        row.status = result["status"]
+        row.tasks, row.feedback = score(executed, missing)
+        if row.status != "ok":
+            row.feedback.insert(0, result.get("message", row.status))
+        elif result.get("message"):
+            row.feedback.append(result["message"])
+        if _sha256(checks_copy) != hashlib.sha256(checks_source).hexdigest():
+            row.tasks = dict.fromkeys(row.tasks, False)
+            row.feedback.insert(0, "the grader's copy of the checks was changed while this submission ran")
+            row.review.append(f"changed the grader's copy of the checks ({checks_copy.name})")
+    except Exception as err:  # a bug or an odd file must not stop the other submissions
+        row.status = "error"
+        row.feedback.append(f"grader error: {type(err).__name__}: {err}")
+    finally:
+        row.seconds = round(time.monotonic() - start, 1)
+    return row
+
+
+def write_gradebook(rows: list[Row], out: Path) -> None:
+    """One row per submission, one column per task (see the module docstring)."""
+    n_tasks = max((max(r.tasks, default=0) for r in rows), default=0)
+    columns = [
+        "submission",
+        "exercise",
+        "status",
+        "seconds",
+        *[f"task{t}" for t in range(1, n_tasks + 1)],
+        "total",
+        "out_of",
+        "feedback",
+        "review",
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(
+                {
+                    "submission": r.submission,
+                    "exercise": r.exercise,
+                    "status": r.status,
+                    "seconds": r.seconds,
+                    **{f"task{t}": "pass" if ok else "fail" for t, ok in r.tasks.items()},
+                    "total": sum(r.tasks.values()),
+                    "out_of": len(r.tasks) or "",
+                    "feedback": "; ".join(r.feedback),
+                    "review": "; ".join(r.review),
+                }
+            )
+
+
+def write_written_answers(rows: list[Row], out: Path) -> None:
+    """``written_answers.csv``: one row per submission and written answer, for grading by hand."""
+    columns = ["submission", "exercise", "task", "question", "answer", "placeholder"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            for answer in r.written:
+                placeholder = "yes" if answer["placeholder"] else "no"
+                writer.writerow(
+                    {"submission": r.submission, "exercise": r.exercise, **answer, "placeholder": placeholder}
+                )
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` by renaming a new file onto it: a link planted there is replaced, not followed."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".grading-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
+def grade_main(
+    submissions,
+    timeout: int = 300,
+    out="gradebook.csv",
+    work="build/grading",
+    solutions=None,
+    sandbox: bool = False,
+) -> int:
+    """``course grade``: grade every submission, write the gradebook, print a summary.
+
+    Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
+    not), 2 for a path that does not exist, when there are no solutions to grade against, or
+    when --sandbox cannot work here.
+    """
+    from .. import course_folder
+
+    paths = expand(submissions)
+    absent = [str(p) for p in paths if not p.is_file()]
+    if absent or not paths:
+        print(
+            f"error: no such file: {', '.join(absent)}" if absent else "error: no notebooks to grade", file=sys.stderr
+        )
+        return 2
+    solutions_dir = Path(solutions) if solutions else course_folder("solutions")
+    if not any(solutions_dir.glob("*.ipynb")):
+        print(f"error: no solution notebooks in {solutions_dir}", file=sys.stderr)
+        return 2
+    if sandbox and sandbox_prefix() is None:
+        print("error: --sandbox needs Linux and a working `unshare --net`; grade in a container", file=sys.stderr)
+        return 2
+    work, out = Path(work), Path(out)
+    written = out.with_name(WRITTEN_ANSWERS if out.name != WRITTEN_ANSWERS else f"{out.stem}-2.csv")
+    work.mkdir(parents=True, exist_ok=True)
+    before = {p: _sha256(p) for p in paths}
+    protected = {p.resolve() for p in paths}
+    for option, target in (("--out", out), ("the written answers", written)):
+        if target.resolve() in protected:
+            print(f"error: {option} {target} is one of the submissions", file=sys.stderr)
+            return 2
+    copies = [
+        work / re.sub(r"[^A-Za-z0-9._-]", "_", f"{number:03d}-{path.parent.name}-{path.name}")
+        for number, path in enumerate(paths, start=1)
+    ]
+    if any(copy.resolve() in protected for copy in copies):
+        print(f"error: an executed copy in {work} would overwrite a submission; use another --work", file=sys.stderr)
+        return 2
+    checks_source = checks_file().read_bytes()  # read once: what the course ships now
+    solution_texts = {p: p.read_text(encoding="utf-8") for p in sorted(solutions_dir.glob("*.ipynb"))}
+    print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
+    rows = []
+    for path, executed_path in zip(paths, copies, strict=True):
+        row = grade_one(path, solutions_dir, executed_path, timeout, sandbox, checks_source, solution_texts)
+        rows.append(row)
+        write_gradebook(rows, out)  # after every submission: a run stopped half-way keeps what it graded
+        print(
+            f"{path}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, {row.status}, {row.seconds:.1f}s"
+            + (f" - {'; '.join(row.feedback)}" if row.feedback else "")
+            + (f" [review: {'; '.join(row.review)}]" if row.review else ""),
+            flush=True,
+        )
+    write_gradebook(rows, out)
+    write_written_answers(rows, written)
+    print(f"\ngradebook: {out}; written answers: {written}; executed copies: {work}/")
+    changed = [str(p) for p in paths if _sha256(p) != before[p]]
+    if changed:
+        print(f"error: these submissions changed while grading: {', '.join(changed)}", file=sys.stderr)
+        return 1
+    return 0

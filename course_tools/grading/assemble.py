@@ -1,0 +1,241 @@
+"""Finding a submission's solution and assembling the notebook the grader runs.
+
+The student's answer cells go into the solution's order; every other code cell is the
+solution's own, and each check cell is armed (`arm`): a fresh copy of the checks, exception hooks
+reset, and a token only a cell that ran to its end prints. See `course_tools.grading`, steps 2-3.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+
+
+def exercise_id(metadata) -> str:
+    """A notebook's ``course.exercise_id`` (empty when it has none)."""
+    info = metadata.get("course", {}) if isinstance(metadata, dict) else {}
+    return str(info.get("exercise_id") or "") if isinstance(info, dict) else ""
+
+
+@lru_cache(maxsize=256)
+def _solution_id(path: str, mtime_ns: int, size: int) -> str:
+    try:
+        return exercise_id(json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {}))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def find_solution(path: Path, notebook, solutions_dir: Path) -> Path | None:
+    """The solution notebook a submission answers (see step 2 in the module docstring)."""
+    solutions = {p.name: p for p in sorted(Path(solutions_dir).glob("*.ipynb"))}
+    wanted = exercise_id(notebook.get("metadata", {}))
+    if wanted:
+        by_id = [
+            p for p in solutions.values() if _solution_id(str(p), p.stat().st_mtime_ns, p.stat().st_size) == wanted
+        ]
+        if len(by_id) == 1:  # two solutions with one id: fall back to the names
+            return by_id[0]
+    source = notebook.metadata.get("course", {}).get("generated_from", "")
+    for name in (path.name, Path(str(source)).name):
+        if name in solutions:
+            return solutions[name]
+    inside = [s for s in solutions if Path(s).stem in path.stem]
+    return solutions[max(inside, key=len)] if inside else None
+
+
+def _copy(node):
+    """A deep copy of a notebook node (never mutate the inputs), without grading metadata."""
+    node = nbformat.from_dict(json.loads(json.dumps(node)))
+    node.get("metadata", {}).pop("grading", None)
+    return node
+
+
+def _course(cell) -> dict:
+    info = cell.get("metadata", {}).get("course", {})
+    return info if isinstance(info, dict) else {}
+
+
+def _match(solution, student) -> dict[int, object]:
+    """Solution cell index -> the student's cell: same id, else the next with the same metadata."""
+    by_id = {c.get("id"): c for c in student.cells if c.get("id")}
+    solution_ids = {c.get("id") for c in solution.cells}
+    by_metadata = {}
+    for cell in student.cells:
+        if cell.get("id") not in solution_ids and _course(cell):
+            key = (_course(cell).get("task"), _course(cell).get("role"))
+            by_metadata.setdefault(key, []).append(cell)
+    matches = {}
+    for index, cell in enumerate(solution.cells):
+        key = (_course(cell).get("task"), _course(cell).get("role"))
+        if cell.get("id") in by_id:
+            matches[index] = by_id[cell.get("id")]
+        elif by_metadata.get(key) and key != (None, None):
+            matches[index] = by_metadata[key].pop(0)
+    return matches
+
+
+def checks_file() -> Path:
+    """``course_utils/checks.py`` of this installation (found without importing PyTorch)."""
+    import importlib.util
+
+    return Path(importlib.util.find_spec("course_utils").submodule_search_locations[0]) / "checks.py"
+
+
+@lru_cache(maxsize=8)
+def _check_names_in(source: str) -> frozenset:
+    """The names the source of ``checks.py`` defines at its top level (functions, classes)."""
+    tree = ast.parse(source)
+    kinds = (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)
+    return frozenset(node.name for node in tree.body if isinstance(node, kinds))
+
+
+def _course_names(solution) -> set[str]:
+    """Names the solution's own cells import from the course (the references its checks compare with)."""
+    names = set()
+    for cell in solution.cells:
+        tree = _parse(cell.source)[0] if cell.cell_type == "code" and _course(cell).get("role") != "answer" else None
+        for node in ast.walk(tree) if tree else []:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils") and not node.level:
+                names |= {a.asname or a.name for a in node.names if a.name != "*"}
+    import course_utils  # light: its modules load on first use
+
+    return names - set(course_utils._MODULES)  # a variable called `shapes` is no attack on the module
+
+
+def guarded_names(solution, checks_source: str) -> frozenset:
+    """Names a student's code must not rebind: the checks, and the course's functions the checks
+    compare with (``count_parameters = lambda m: 0`` would change the reference)."""
+    return _check_names_in(checks_source) | set(_imported_checks(solution)) | _course_names(solution)
+
+
+def _imported_checks(solution) -> dict[str, str]:
+    """{name in the notebook: name in checks.py, or "" for the module} the solution imported."""
+    names = {}
+    for cell in solution.cells:
+        tree = _parse(cell.source)[0] if cell.cell_type == "code" else None
+        for node in ast.walk(tree) if tree else []:
+            if isinstance(node, ast.ImportFrom) and node.module == "course_utils.checks" and not node.level:
+                names.update({a.asname or a.name: a.name for a in node.names if a.name != "*"})
+            elif isinstance(node, ast.ImportFrom) and node.module == "course_utils" and not node.level:
+                names.update({a.asname or a.name: "" for a in node.names if a.name == "checks"})
+            elif isinstance(node, ast.Import):
+                names.update({a.asname: "" for a in node.names if a.name == "course_utils.checks" and a.asname})
+    return names
+
+
+PROLOGUE = """\
+def _grader_arm(namespace, names):  # added by `course grade`: fresh checks, exception hooks reset
+    import importlib.util, sys
+    if names:
+        import hashlib
+        with open({path!r}, "rb") as f:
+            if hashlib.sha256(f.read()).hexdigest() != {digest!r}:
+                raise RuntimeError("the grader's copy of the checks was changed")
+        spec = importlib.util.spec_from_file_location("_grader_checks_{suffix}", {path!r})
+        fresh = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(fresh)
+        namespace.update({{mine: getattr(fresh, theirs) if theirs else fresh
+                          for mine, theirs in names.items() if not theirs or hasattr(fresh, theirs)}})
+    sys.excepthook = sys.__excepthook__
+    from IPython import get_ipython
+    if get_ipython() is not None:
+        get_ipython().set_custom_exc((), None)
+_grader_arm(globals(), {names!r}); del _grader_arm
+"""
+
+
+EPILOGUE = (
+    'print("[grader: cell complete {token}]")  # added by `course grade`: only a cell that ran to its end prints it'
+)
+
+
+def arm(source: str, names: dict[str, str], token: str, checks_path: Path | str) -> str:
+    """A check cell's source between the grader's prologue and epilogue (step 3 of the docstring)."""
+    digest = _sha256(Path(checks_path)) or ""
+    prologue = PROLOGUE.format(suffix=secrets.token_hex(4), path=str(checks_path), names=names, digest=digest)
+    return prologue + source.rstrip() + "\n" + EPILOGUE.format(token=token)
+
+
+def assemble(solution, student, checks_path: Path | str | None = None):
+    """The notebook to run, and {task: [notes]} for missing cells (step 3 of the docstring)."""
+    from ..exercises import strip_regions
+
+    checks_path = checks_path or checks_file()
+    names = _imported_checks(solution)
+    matches = _match(solution, student)
+    matched = {id(cell): index for index, cell in matches.items()}
+    where = {id(cell): number for number, cell in enumerate(student.cells)}
+    added, anchor = {}, -1  # cells the student added, by the solution cell they follow
+    for cell in student.cells:
+        if id(cell) in matched:
+            anchor = matched[id(cell)]
+        elif cell.cell_type == "code":
+            added.setdefault(anchor, []).append(cell)
+
+    def student_cells(index):  # copies of the cells the student added after solution cell `index`
+        after = _course(solution.cells[index]).get("task") if index >= 0 else None
+        copies = [_copy(c) for c in added.get(index, [])]
+        for copy, cell in zip(copies, added.get(index, []), strict=True):
+            copy.metadata["grading"] = {"task": None, "role": "added", "from": "student", "cell": where[id(cell)]}
+            copy.metadata["grading"]["after_task"] = after
+        return copies
+
+    missing, cells = {}, student_cells(-1)
+    for index, cell in enumerate(solution.cells):
+        info = _course(cell)
+        task, role = info.get("task"), info.get("role")
+        chosen = cell
+        if cell.cell_type == "markdown" or role == "answer":
+            chosen = matches.get(index, cell if cell.cell_type == "markdown" else None)
+        if role == "answer" and chosen is None:
+            missing.setdefault(task, []).append("its answer cell is missing from the submission")
+        if role == "check" and index not in matches and strip_regions(cell.source, []).strip():
+            missing.setdefault(task, []).append(
+                "a check cell was deleted from the submission, so the task is graded as failed: "
+                "copy the check cell back from exercises/"
+            )
+        if chosen is not None:
+            origin = "solution" if chosen is cell else "student"
+            grading = {"task": task, "role": role, "from": origin}
+            if origin == "student":
+                grading["cell"] = where[id(chosen)]
+            chosen = _copy(chosen)
+            if origin == "solution" and role == "check" and chosen.cell_type == "code":
+                grading["token"] = token = secrets.token_hex(16)
+                chosen.source = arm(chosen.source, names, token, checks_path)
+            chosen.setdefault("metadata", {})["grading"] = grading
+            cells.append(chosen)
+        cells += student_cells(index)
+    runnable = nbformat.v4.new_notebook(metadata=_copy(solution.metadata), cells=cells)
+    seen = set()
+    for number, cell in enumerate(cells):
+        if cell.get("id") in seen or not cell.get("id"):  # ids must be unique (and exist)
+            cell["id"] = f"graded-{number}"
+        seen.add(cell["id"])
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return runnable, missing
+
+
+def _sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _parse(source: str):
+    """(AST or None if it does not parse, the IPython magic lines): magics are blanked to ``pass``."""
+    lines, magics = source.split("\n"), []
+    for number, line in enumerate(lines):
+        code = line.lstrip()
+        if code.startswith(("!", "%")):
+            magics.append(line)
+            lines[number] = "" if code.startswith("%%") else line[: len(line) - len(code)] + "pass"
+    try:
+        return ast.parse("\n".join(lines)), magics
+    except (SyntaxError, ValueError):
+        return None, magics

@@ -1,0 +1,285 @@
+"""Running an assembled notebook in a process of its own, and leaving nothing behind.
+
+``python -m course_tools.grading.isolate --execute FD TIMEOUT [--sandbox]`` is the runner: the notebook
+arrives on stdin, the executed notebook leaves through the pipe ``FD``, which the kernel never
+inherits. See `course_tools.grading`, step 5.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+
+OUTPUT_CAP = 100_000  # characters of output kept per cell; the rest is dropped
+
+
+ERROR_CAP = 2_000  # characters kept of an error's message and of each traceback line
+
+
+FILE_CAP = 256 * 2**20  # bytes any file the kernel writes may grow to (its log included)
+
+
+STARTUP_ALLOWANCE = 120  # seconds to start the runner and the kernel, on top of --timeout
+
+
+PR_SET_CHILD_SUBREAPER = 36  # prctl option (Linux): orphaned descendants are re-parented to us
+
+
+def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False):
+    """Execute ``runnable`` in a child process; return ``(executed notebook or None, status dict)``.
+
+    The notebook goes to the runner through a pipe and comes back through another that the kernel
+    never inherits, so no file on disk holds the check cells' tokens, and the code under test can
+    neither read them there nor forge the result. A runner that dies (killed, say, by the code it
+    runs) gives an error row. Every process the run leaves behind is stopped and killed.
+    """
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-m", "course_tools.grading.isolate", "--execute", str(write_end), str(timeout)]
+    command += ["--sandbox"] if sandbox else []
+    became = _become_subreaper()  # orphans of the run come to us, not to init, so none escapes
+    before = _descendants(os.getpid())
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)  # never write through a link
+    received, child = [], None
+    try:
+        with os.fdopen(os.open(log, flags, 0o600), "wb") as out:
+            child = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_end,)
+            )
+            os.close(write_end)
+            reader = threading.Thread(target=lambda: received.append(_read_all(read_end)), daemon=True)
+            reader.start()
+            try:
+                child.stdin.write(nbformat.writes(runnable).encode("utf-8"))
+                child.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                child.wait(timeout=timeout + STARTUP_ALLOWANCE)
+            except subprocess.TimeoutExpired:
+                message = f"stopped after {timeout + STARTUP_ALLOWANCE} s: the runner did not finish"
+                return None, {"status": "timeout", "message": message}
+            reader.join(timeout=30)
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
+        _kill_descendants(os.getpid(), spare=before if became else set())
+    try:
+        executed = nbformat.reads(received[0].decode("utf-8"), as_version=4)
+        if child.returncode != 0:
+            raise ValueError(child.returncode)
+        return executed, dict(executed.metadata["grading"])
+    except Exception:
+        return None, {"status": "error", "message": f"the runner failed (exit code {child.returncode}); see {log}"}
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
+
+
+def _descendants(pid: int) -> set[int]:
+    import psutil  # a dependency of ipykernel, pinned
+
+    try:
+        return {p.pid for p in psutil.Process(pid).children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def _kill_descendants(pid: int, spare: set[int] = frozenset(), seconds: float = 10) -> None:
+    """Kill every descendant of ``pid`` except ``spare``: stop them all (a stopped process cannot
+    fork), again and again until no new one appears, then kill them."""
+    import psutil
+
+    deadline, stopped = time.monotonic() + seconds, {}
+    while time.monotonic() < deadline:
+        try:
+            found = [p for p in psutil.Process(pid).children(recursive=True) if p.pid not in spare]
+        except psutil.Error:
+            break
+        new = [p for p in found if p.pid not in stopped]
+        if not new:
+            break
+        for process in new:
+            stopped[process.pid] = process
+            with contextlib.suppress(psutil.Error):
+                process.suspend()
+    for process in stopped.values():
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(list(stopped.values()), timeout=5)
+
+
+def _become_subreaper() -> bool:
+    """Linux: orphaned descendants are re-parented to this process, so none can slip away."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap_children() -> None:
+    """Kill every descendant of this process, then collect their exit statuses."""
+    _kill_descendants(os.getpid())
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def sandbox_prefix() -> list[str] | None:
+    """The command that puts a kernel in a network namespace of its own, or None where it cannot."""
+    unshare = shutil.which("unshare")
+    if not sys.platform.startswith("linux") or not unshare:
+        return None
+    # its own network (none) and its own process numbers: it cannot see, signal or outlive the grader
+    command = [unshare, "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    command += [] if os.geteuid() == 0 else ["--map-root-user"]
+    try:
+        if subprocess.run([*command, "true"], capture_output=True, timeout=10).returncode != 0:
+            return None
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return command
+
+
+def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
+    """The runner (``python -m course_tools.grading.isolate --execute FD TIMEOUT``): the notebook comes on
+    stdin; all its cells run; the executed notebook goes to the pipe ``FD``, which the kernel does
+    not inherit."""
+
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    _become_subreaper()
+
+    class CappedClient(NotebookClient):
+        """nbclient, keeping at most OUTPUT_CAP characters of output per cell (errors and tokens always)."""
+
+        def output(self, outs, msg, display_id, cell_index):
+            content, kind = msg["content"], msg["msg_type"]
+            text = content.get("text", "") if kind == "stream" else ""
+            size = len(text) if kind == "stream" else len(json.dumps(content))
+            room = OUTPUT_CAP - self.output_sizes.get(cell_index, 0)
+            self.output_sizes[cell_index] = OUTPUT_CAP - room + size
+            if kind == "error":  # kept, but not a 30 MB message
+                content["evalue"] = str(content.get("evalue", ""))[:ERROR_CAP]
+                content["traceback"] = [str(line)[:ERROR_CAP] for line in content.get("traceback", [])[:50]]
+                return super().output(outs, msg, display_id, cell_index)
+            if size <= room:
+                return super().output(outs, msg, display_id, cell_index)
+            if room > 0:  # the first output over the cap: keep what fits, then say so
+                if kind == "stream":
+                    content["text"] = text[:room]
+                    super().output(outs, msg, display_id, cell_index)
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream",
+                        name="stderr",
+                        text=(f"\n[grader: output beyond {OUTPUT_CAP:,} characters was dropped]\n"),
+                    )
+                )
+            token = self.nb.cells[cell_index].metadata.get("grading", {}).get("token")
+            if token and token in text:  # a check cell's token is never dropped
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=f"[grader: cell complete {token}]\n"))
+            return None
+
+    def executed(cell, cell_index, execute_reply):  # the kernel's own verdict, even if no error was shown
+        cell.metadata.setdefault("grading", {})["reply"] = execute_reply.get("content", {}).get("status")
+
+    os.set_inheritable(result_fd, False)
+    with contextlib.suppress(ImportError, ValueError, OSError):  # the kernel inherits it: no disk-filling log
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_CAP, FILE_CAP))
+    notebook = nbformat.reads(sys.stdin.buffer.read().decode("utf-8"), as_version=4)
+    with open(os.devnull, "rb") as nothing:  # the kernel inherits stdin: give it nothing to read
+        os.dup2(nothing.fileno(), 0)
+    deadline, running = [], [None]
+
+    def remaining(cell):  # the clock starts with the first cell, not with the kernel
+        if not deadline:
+            deadline.append(time.monotonic() + timeout)
+        return max(1, deadline[0] - time.monotonic())
+
+    def starting(cell, cell_index):  # remember the cell that runs, in case the run stops there
+        running[0] = cell_index
+
+    data = os.environ.get("COURSE_DATA_DIR")
+    if data:  # the kernel runs elsewhere: a relative data folder must still point here
+        os.environ["COURSE_DATA_DIR"] = str(Path(data).expanduser().resolve())
+    prefix = sandbox_prefix() if sandbox else []
+    status, message, reason, start = "ok", "", "", time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="grading-kernel-") as kernels,
+        tempfile.TemporaryDirectory(prefix="grading-cwd-", ignore_cleanup_errors=True) as cwd,
+    ):
+        # Run the kernel of THIS Python, even if a user-wide "python3" kernel points elsewhere.
+        spec = Path(kernels, "kernels", "python3")
+        spec.mkdir(parents=True)
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        (spec / "kernel.json").write_text(
+            json.dumps({"argv": (prefix or []) + argv, "display_name": "Python 3", "language": "python"})
+        )
+        os.environ["JUPYTER_PATH"] = kernels
+        client = CappedClient(
+            notebook,
+            kernel_name="python3",
+            allow_errors=True,
+            timeout_func=remaining,
+            shutdown_kernel="immediate",
+            on_cell_execute=starting,
+            on_cell_executed=executed,
+            resources={"metadata": {"path": cwd}},
+        )
+        client.output_sizes = {}
+        try:
+            if prefix:  # no network in there, not even loopback: talk over Unix sockets
+                client.km = client.create_kernel_manager()
+                client.km.transport, client.km.ip = "ipc", str(Path(kernels, "ipc"))
+            client.execute()
+        except CellTimeoutError:
+            status, message, reason = "timeout", f"timed out after {timeout} s", "the time limit ran out"
+        except DeadKernelError:
+            status, reason = "error", "the kernel died"
+            message = "the kernel died (out of memory, or the code exited Python)"
+        except Exception as err:
+            status, message, reason = "error", f"{type(err).__name__}: {err}", "the run failed"
+        finally:
+            _reap_children()  # whatever the code started, in any session, before its folder goes
+    if sandbox and prefix is None:
+        message = (message + "; " if message else "") + "--sandbox: unshare --net is not available here"
+    notebook.metadata["grading"] = {
+        "status": status,
+        "message": message,
+        "reason": reason,
+        "stopped_at": running[0],
+        "seconds": round(time.monotonic() - start, 1),
+    }
+    with os.fdopen(result_fd, "wb") as result:
+        result.write(nbformat.writes(notebook).encode("utf-8"))
+
+
+if __name__ == "__main__":  # the runner that run_isolated starts; instructors use `course grade`
+    if len(sys.argv) not in (4, 5) or sys.argv[1] != "--execute" or sys.argv[4:] not in ([], ["--sandbox"]):
+        sys.exit(
+            "usage: python -m course_tools.grading.isolate --execute RESULT_FD TIMEOUT [--sandbox] (`course grade`)"
+        )
+    _execute(int(sys.argv[2]), int(sys.argv[3]), sandbox=sys.argv[4:] == ["--sandbox"])
