@@ -128,7 +128,11 @@ def check_close(
         if diff.numel() == 1:
             fail(what, f"expected {ref_t.item():.6g}, got {value_t.item():.6g}", hint)
         wrong = int((diff > atol + rtol * ref_t.abs()).sum())
-        fail(what, f"values differ from the reference by up to {diff.max():.3g} (at {wrong} of {diff.numel()})", hint)
+        fail(
+            what,
+            f"values differ from the reference by up to {diff.max():.3g} ({wrong} of {diff.numel()} values differ)",
+            hint,
+        )
     passed(what)
 
 

@@ -203,3 +203,34 @@ def test_a_broken_earlier_answer_leaves_later_checks_passing(name):
     with pytest.raises(CheckFailed):
         run_cells(notebook, answer.replace("answer", "check"), namespace=namespace)
     run_cells(notebook, *later_checks, namespace=namespace)
+
+
+@pytest.mark.parametrize(
+    "wrong, right, message",
+    [
+        (
+            "    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n",
+            "",
+            "one Adam optimizer for the whole training",
+        ),
+        ("shuffle=True", "shuffle=False", "the batches are shuffled"),
+        ("accuracy(model, data.val_x, data.val_y)", "accuracy(model, data.train_x, data.train_y)", "validation set"),
+    ],
+    ids=["optimizer-per-batch", "no-shuffle", "training-accuracy"],
+)
+def test_training_loop_mistakes_that_still_learn_fail_task_4(two_conv, wrong, right, message):
+    """Each of these still reaches 87-96% (a student found them passing): the check must say what is wrong."""
+    notebook, namespace = two_conv
+    answer = cell(notebook, "task4-answer").source
+    buggy = answer.replace(wrong, right)
+    if not right:  # the optimizer moves into the batch loop
+        buggy = buggy.replace(
+            "            train_step(model, optimizer, xb, yb)",
+            "            optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n"
+            "            train_step(model, optimizer, xb, yb)",
+        )
+    assert buggy != answer
+    run_cells(notebook, "task4-answer", namespace=namespace, task4_answer=buggy)
+    with pytest.raises(CheckFailed, match=re.escape(message)):
+        run_cells(notebook, "task4-check", namespace=namespace)
+    run_cells(notebook, "task4-answer", namespace=namespace)

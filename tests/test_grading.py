@@ -380,7 +380,10 @@ def test_written_answers_are_extracted_and_placeholders_recognised():
     solution = nbformat.read(SOLUTION, as_version=4)
     (left,) = written_answers(solution, nbformat.read(EXERCISE, as_version=4))
     assert (left["task"], left["answer"], left["placeholder"]) == (3, "_Write your answer here._", True)
-    assert left["question"] == "Which layer holds most of the parameters, and why?"
+    assert left["question"] == (
+        "Which layer holds most of the parameters, and why? "
+        "If the network had to be much smaller, which change to the architecture would save the most?"
+    )  # the whole question: an instructor grades the answer against all of it
     (done,) = written_answers(solution, solution)
     assert done["answer"].startswith("fc1 holds") and not done["placeholder"]
     below = nbformat.read(EXERCISE, as_version=4)  # answered in a new markdown cell under the question
@@ -430,3 +433,14 @@ def test_rebinding_a_course_function_the_checks_compare_with_is_flagged():
     names = guarded_names(solution, checks_file().read_text())
     assert "count_parameters" in names and "shapes" not in names  # a module name is an ordinary variable
     assert review_code("count_parameters = lambda model: 0", names) == ["rebinds count_parameters"]
+
+
+def test_written_answers_are_named_after_another_gradebook(tmp_path, capsys):
+    """Two runs with different --out in one folder keep their written answers apart."""
+    submission = tmp_path / NAME
+    shutil.copy(EXERCISE, submission)
+    empty = tmp_path / "empty.ipynb"
+    empty.write_text("")
+    for out in ("gradebook.csv", "week2.csv"):
+        assert cli.main(["grade", str(empty), "--out", str(tmp_path / out), "--work", str(tmp_path / "w")]) == 0
+    assert (tmp_path / "written_answers.csv").exists() and (tmp_path / "week2_written_answers.csv").exists()

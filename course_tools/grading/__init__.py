@@ -70,7 +70,8 @@ imported modules (assignment or ``setattr``), the caller's frames, ``exec``/``ev
 grader's files (``course_tools``, ``build/grading``, ``.log``), that rebinds a check function,
 that rebinds a check function or a course function the checks compare with
 (``count_parameters``), defines ``__eq__`` or builds a class with ``type(name, bases, dict)``,
-each with its cell. Beside it, ``written_answers.csv`` lists every
+each with its cell. Beside it, ``written_answers.csv`` (``<out>_written_answers.csv`` for another
+``--out`` name) lists every
 written answer (a solution's markdown cell with a solution region) of every submission:
 ``submission, exercise, task`` (the task it follows), ``question``, ``answer`` and
 ``placeholder`` (``yes`` when left as ``_Write your answer here._`` or empty), for grading by
@@ -361,7 +362,8 @@ def grade_main(
         print("error: --sandbox needs Linux and a working `unshare --net`; grade in a container", file=sys.stderr)
         return 2
     work, out = Path(work), Path(out)
-    written = out.with_name(WRITTEN_ANSWERS if out.name != WRITTEN_ANSWERS else f"{out.stem}-2.csv")
+    # beside the gradebook, named after it unless it has the default name: two runs never share one
+    written = out.with_name(WRITTEN_ANSWERS if out.name == "gradebook.csv" else f"{out.stem}_{WRITTEN_ANSWERS}")
     work.mkdir(parents=True, exist_ok=True)
     before = {p: _sha256(p) for p in paths}
     protected = {p.resolve() for p in paths}

@@ -243,12 +243,10 @@ def _solution_region(source: str) -> tuple[str, str]:
 
 
 def _question(prefix: str) -> str:
-    """The first question a written answer answers, in one line: ``**Question.** Why...?`` -> ``Why...?``."""
+    """The question a written answer answers, as plain text: ``**Question.** Why...?`` -> ``Why...?``."""
     text = re.sub(r"\*\*Your answer:?\*\*:?", "", prefix)
     text = " ".join(re.sub(r"\*\*Question\.?\*\*|[*_#`]", "", text).split())
-    sentences = re.split(r"(?<=[.?!])\s+", text)
-    text = next((s for s in sentences if s.endswith("?")), sentences[0])  # the first question asked
-    return text if len(text) <= 160 else text[:157] + "..."
+    return text if len(text) <= 600 else text[:597] + "..."
 
 
 def written_answers(solution, student) -> list[dict]:
