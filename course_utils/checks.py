@@ -24,7 +24,7 @@ class CheckFailed(AssertionError):
 
 
 def passed(what: str) -> None:
-    """Announce a passing check (also used by the grader to count passes)."""
+    """Announce a passing check (the grader counts on errors and its own tokens, not on these lines)."""
     print(f"✅ {what}: passed")
 
 
