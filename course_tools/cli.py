@@ -35,7 +35,7 @@ def cmd_run(args) -> int:
     if args.quick:
         overrides["quick"] = "True"
     # Validate every notebook's parameters before running any, so a typo costs nothing. A
-    # parameter applies to the notebooks that declare it (lessons 1-2 train nothing, so they
+    # parameter applies to the notebooks that declare it (lessons 1 and 3 train nothing, so they
     # have no `epochs`); one that no notebook declares is refused.
     typed = {}
     try:

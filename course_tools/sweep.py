@@ -1,6 +1,6 @@
 """Parameter sweeps: run a notebook over a grid of parameters, in parallel, resumably.
 
-``course sweep notebooks/03_two_conv_net.ipynb -p n_conv 1 2 -p seed 0 1 2`` runs the six
+``course sweep notebooks/04_two_conv_net.ipynb -p n_conv 1 2 -p seed 0 1 2`` runs the six
 combinations, keeps each executed notebook in the output folder, and collects parameters and
 recorded metrics into ``results.csv`` plus a figure of each metric (mean +- std over seeds).
 A finished run leaves a small JSON record; running the same sweep again skips those runs.

@@ -1,7 +1,7 @@
 """One call per experiment: train a `ConvNet`, save it, reuse it, time it.
 
-Lessons that need lesson 3's trained network (confusion matrices, deeper networks) call
-`load_or_train`: it loads the model lesson 3 saved when it was trained with the same settings,
+Lessons that need lesson 4's trained network (confusion matrices, deeper networks) call
+`load_or_train`: it loads the model lesson 4 saved when it was trained with the same settings,
 and trains one otherwise, so every lesson also runs on its own.
 
 Example:

@@ -1,4 +1,4 @@
-"""Checking hand-written gradients against central differences (lesson 6 and its exercises).
+"""Checking hand-written gradients against central differences (lesson 7 and its exercises).
 
 A backward pass is easy to get subtly wrong, and a wrong gradient often still trains, just
 worse. The cure is to compare it with a gradient computed from the forward pass alone: nudge

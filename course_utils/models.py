@@ -1,6 +1,6 @@
 """The course's networks: the two-conv-layer CNN and its variants with more or fewer conv blocks.
 
-The reference network (lesson 3):
+The reference network (lesson 4):
 
     conv 10@5x5 pad 1 -> ReLU -> maxpool 2   28 -> 26 -> 13
     conv 20@5x5 pad 1 -> ReLU -> maxpool 2   13 -> 11 -> 5
@@ -76,7 +76,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-# --- Deeper networks (lesson 8) ---------------------------------------------------------------
+# --- Deeper networks (lesson 9) ---------------------------------------------------------------
 
 
 def vgg_block(in_channels: int, out_channels: int, convs_per_block: int = 2, batchnorm: bool = True) -> nn.Sequential:

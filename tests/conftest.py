@@ -4,8 +4,8 @@ Fixtures: tiny IDX datasets written on the fly, so unit tests never need real MN
 
 Parallel runs (`make test` runs ``pytest -n 2``, pytest-xdist):
 - the unit of work is a whole file: every cell of a notebook runs in one kernel on one worker,
-  and the lessons that read lesson 3's saved model run after it on the same worker
-  (``MODEL_CHAIN``): lesson 5 loads that model instead of training one, and lesson 8 quotes it;
+  and the lessons that read lesson 4's saved model run after it on the same worker
+  (``MODEL_CHAIN``): lesson 6 loads that model instead of training one, and lesson 9 quotes it;
 - the heaviest units start first (longest-processing-time order), using the seconds each file
   took last time: ``build/test-durations.json`` from the last run here, else the committed
   ``tests/test-durations.json``; a file with no record counts as ``UNKNOWN_SECONDS``;
@@ -24,9 +24,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_CHAIN = (
-    "notebooks/03_two_conv_net.ipynb",
-    "notebooks/05_confusion_matrices.ipynb",
-    "notebooks/08_deeper_networks.ipynb",
+    "notebooks/04_two_conv_net.ipynb",
+    "notebooks/06_confusion_matrices.ipynb",
+    "notebooks/09_deeper_networks.ipynb",
 )
 DURATIONS = [REPO / "build" / "test-durations.json", REPO / "tests" / "test-durations.json"]
 UNKNOWN_SECONDS = {".ipynb": 60.0, ".py": 5.0}
@@ -99,7 +99,7 @@ def file_of(nodeid: str) -> str:
 
 def unit_of(path: str) -> str:
     """The unit of work a file belongs to: the file itself, or the lesson-3 model chain."""
-    return "lesson 3 model chain" if path in MODEL_CHAIN else path
+    return "lesson 4 model chain" if path in MODEL_CHAIN else path
 
 
 def pytest_configure(config):

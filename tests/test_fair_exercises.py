@@ -134,7 +134,7 @@ def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:
 
 @pytest.fixture(scope="module")
 def two_conv():
-    """Exercises 3 set up in quick mode, with the solution's own answers to Tasks 1-3."""
+    """Exercises 4 set up in quick mode, with the solution's own answers to Tasks 1-3."""
     notebook = solution("03_two_conv_net_exercises.ipynb")
     edit(notebook, "code-01", "quick: bool = False", "quick: bool = True")
     return notebook, run_cells(notebook, "code-01", "code-03", "task1-answer", "task2-answer", "task3-answer")

@@ -10,7 +10,7 @@ import pytest
 from course_tools import cli
 from course_utils.datafiles import repo_root
 
-LESSON = repo_root() / "notebooks" / "03_two_conv_net.ipynb"
+LESSON = repo_root() / "notebooks" / "04_two_conv_net.ipynb"
 pytestmark = pytest.mark.usefixtures("mnist_root")
 
 

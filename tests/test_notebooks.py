@@ -32,7 +32,7 @@ def source(cell):
 
 
 def test_every_lesson_is_numbered_in_order_listed_and_has_its_exercises():
-    """Lessons 01..N with no gap or repeat; the design card's five topics first, in order; each lesson
+    """Lessons 1..N with no gap or repeat; the design card's five topics first, in order; each lesson
     in the README's table and with an exercise notebook generated from its solution."""
     numbers = [int(p.name[:2]) for p in LESSONS]
     assert numbers == list(range(1, len(LESSONS) + 1)), f"lesson numbers {numbers} have a gap or a repeat"
