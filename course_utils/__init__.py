@@ -11,7 +11,7 @@ Modules, each short enough to read on one screen:
 - `plots`     digit grids, learning curves, confusion matrices, filters, feature maps
 - `checks`    self-checks with helpful hints, used by the exercises
 - `repro`     `set_seed`, `get_device`
-- `notebook`  `record` headline metrics, `check_claim` for numbers quoted in the prose
+- `notebook`  `lesson_checks`: hidden check cells that record metrics and assert the prose's numbers
 - `gradcheck` numerical gradients and relative errors, for checking hand-written backward passes
 - `validate`  `whole_number`, the one check for arguments that must be whole numbers
 
@@ -35,7 +35,7 @@ _HOMES = {
         "training_speed",
     ],
     "models": ["ConvNet", "count_parameters"],
-    "notebook": ["check_claim", "matches_reference", "record"],
+    "notebook": ["check_claim", "lesson_checks", "matches_reference", "record"],
     "repro": ["get_device", "set_seed"],
     "shapes": ["conv_output_size", "layer_table", "pool_output_size", "receptive_fields"],
     "training": ["evaluate", "fit", "predict", "train_epoch"],

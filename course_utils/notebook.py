@@ -5,6 +5,9 @@ find it (as a custom MIME type, so it survives in the saved .ipynb). `check_clai
 sentence of the lesson ("this network reaches 99% test accuracy") into an assertion whenever
 the notebook runs with the settings the sentence was written for, so a quoted number can
 never silently drift.
+
+Lessons do both in hidden check cells (tagged ``course-check``, source collapsed) through
+`lesson_checks`, which shows the student one line instead of a line per claim or metric.
 """
 
 from __future__ import annotations
@@ -58,6 +61,70 @@ def check_claim(claim: str, holds: bool, applies: bool) -> None:
             "if you changed the code, update the claim or the prose."
         )
     print(f"✅ claim holds: {claim}")
+
+
+class lesson_checks:
+    """The context a lesson's hidden check cell runs in: assert claims, record metrics, show one line.
+
+    Example (the whole of a check cell)::
+
+        with lesson_checks(REFERENCE, globals()) as checks:
+            checks.claim("test accuracy >= 99.0%", test_accuracy >= 0.99)
+            checks.record("test_accuracy", test_accuracy)
+
+    A claim that fails raises at once, naming the claim. With settings other than ``reference``
+    (a papermill rerun, a sweep) claims are skipped, and said to be, unless ``always=True``
+    (a fact that holds for any settings, such as a parameter count).
+    """
+
+    def __init__(self, reference: dict, namespace: dict):
+        self.applies = matches_reference(reference, namespace)
+        self.checked, self.skipped, self.metrics = 0, 0, {}
+
+    def claim(self, claim: str, holds: bool, always: bool = False) -> None:
+        if not (self.applies or always):
+            self.skipped += 1
+            return
+        if not holds:
+            raise AssertionError(
+                f"The lesson claims: {claim}. This run did not reproduce it; "
+                "if you changed the code, update the claim or the prose."
+            )
+        self.checked += 1
+
+    def record(self, name: str, value) -> None:
+        if hasattr(value, "item"):
+            value = value.item()
+        if isinstance(value, float):
+            value = round(value, 10)  # as `record`: the last bits depend on the CPU's summation order
+        json.dumps(value)
+        self.metrics[name] = value
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, error, traceback):
+        if error_type is not None:
+            return False
+        if self.skipped:
+            line = f"ℹ️  {self.skipped} quoted number(s) not re-checked: this run's parameters differ from the lesson's"
+        elif self.checked:
+            line = "✅ the numbers quoted above were re-checked"
+        else:
+            line = "✅ results recorded"
+        bundle = {"text/plain": line}
+        if self.metrics:
+            bundle[METRICS_MIME] = self.metrics
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            get_ipython = lambda: None  # noqa: E731
+        if get_ipython() is None:
+            print(line)
+        else:
+            display(bundle, raw=True)
+        return False
 
 
 def read_metrics(notebook) -> dict:

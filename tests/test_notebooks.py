@@ -77,19 +77,65 @@ def test_first_code_cell_holds_typed_documented_parameters(path):
     assert "quick" in declared and "seed" in declared
 
 
+def is_check_cell(cell):
+    return "course-check" in cell["metadata"].get("tags", [])
+
+
+CHECK_MACHINERY = {"check_claim", "record", "matches_reference", "lesson_checks"}
+
+
+def calls(cell):
+    """Names of the functions a code cell calls (``f(...)`` and ``module.f(...)``)."""
+    tree = ast.parse(source(cell))
+    return {
+        getattr(node.func, "id", getattr(node.func, "attr", None))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+    }
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_reference_settings_are_the_defaults(path):
-    """The settings a lesson's quoted numbers were measured with are its default parameters."""
+    """The settings a lesson's quoted numbers were measured with are its default parameters, and
+    every lesson that checks claims names them (in a check cell, as ``REFERENCE = dict(...)``)."""
     nb = load(path)
     declared = {n: ast.literal_eval(p["default"]) for n, p in papermill.inspect_notebook(str(path)).items()}
+    references = []
     for cell in code_cells(nb):
         for node in ast.walk(ast.parse(source(cell))):
             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "REFERENCE":
-                reference = {k.arg: ast.literal_eval(k.value) for k in node.value.keywords}
-                for name, value in reference.items():
-                    assert declared.get(name) == value, (
-                        f"{path.name}: REFERENCE says {name}={value!r} but the default is {declared.get(name)!r}"
-                    )
+                assert is_check_cell(cell), f"{path.name}: REFERENCE belongs in a hidden check cell"
+                references.append({k.arg: ast.literal_eval(k.value) for k in node.value.keywords})
+    assert len(references) == 1, f"{path.name}: expected one REFERENCE = dict(...), found {len(references)}"
+    for name, value in references[0].items():
+        assert name in declared, f"{path.name}: REFERENCE names {name!r}, which is not a parameter"
+        assert declared[name] == value, (
+            f"{path.name}: REFERENCE says {name}={value!r} but the default is {declared[name]!r}"
+        )
+    assert "quick" in references[0], f"{path.name}: REFERENCE must include quick=False (a smoke run checks nothing)"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_check_machinery_is_out_of_the_students_way(path):
+    """Claims are asserted and metrics recorded only in check cells: tagged ``course-check``,
+    source collapsed, showing one line. No cell a student reads mentions nbval or REFERENCE."""
+    nb = load(path)
+    checks = [c for c in code_cells(nb) if is_check_cell(c)]
+    assert checks, f"{path.name}: no check cell; assert the lesson's quoted numbers in a `course-check` cell"
+    for index, cell in enumerate(nb["cells"]):
+        where = f"{path.name}, cell {index}"
+        if is_check_cell(cell):
+            assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, (
+                f"{where}: check cell not collapsed"
+            )
+            assert "lesson_checks" in calls(cell), f"{where}: a check cell runs inside `with cu.lesson_checks(...)`"
+            continue
+        text = source(cell)
+        assert "nbval" not in text.lower(), f"{where}: a student-visible cell mentions nbval"
+        assert "REFERENCE" not in text, f"{where}: a student-visible cell mentions REFERENCE"
+        if cell["cell_type"] == "code":
+            machinery = calls(cell) & CHECK_MACHINERY
+            assert not machinery, f"{where}: calls {sorted(machinery)}; move it into a `course-check` cell"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
@@ -103,12 +149,14 @@ def test_lesson_reads_like_a_textbook_page(path):
 
 @pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_ignored_outputs_are_a_minority_and_explained(path):
+    """nbval compares every output except where a cell's output honestly varies; the reason lives in
+    the cell's metadata (``course.output_varies``), out of the student's way, and is a sentence."""
     cells = code_cells(load(path))
     ignored = [c for c in cells if "nbval-ignore-output" in c["metadata"].get("tags", [])]
     assert len(ignored) <= len(cells) / 2, f"{path.name}: {len(ignored)} of {len(cells)} cells ignore their output"
     for cell in ignored:
-        first_line = source(cell).strip().split("\n")[0]
-        # The reason comes first, in words: "# Timings vary from machine to machine, so nbval ..."
-        assert first_line.startswith("#") and len(first_line[1:].split()) >= 6, (
-            f"{path.name}: an ignored cell must open with a comment saying why its output varies:\n{first_line}"
+        reason = cell["metadata"].get("course", {}).get("output_varies", "")
+        assert len(reason.split()) >= 6, (
+            f"{path.name}: an output-ignoring cell needs metadata course.output_varies saying why its output "
+            f"varies (e.g. 'Timings vary from machine to machine'); cell starts:\n{source(cell)[:80]}"
         )
