@@ -78,9 +78,9 @@ def feedback(row, task: int) -> str:
 
 @pytest.mark.kernel
 def test_a_wrong_conv_output_size_costs_task_1_only(tmp_path):
-    student = solution("02_shape_arithmetic_exercises.ipynb")
+    student = solution("03_shape_arithmetic_exercises.ipynb")
     edit(student, "task1-answer", "size + 2 * padding - kernel_size", "size + padding - kernel_size")
-    row, _ = grade(tmp_path, "02_shape_arithmetic_exercises.ipynb", student)
+    row, _ = grade(tmp_path, "03_shape_arithmetic_exercises.ipynb", student)
     assert row.tasks == {1: False, 2: True, 3: True, 4: True}, row.feedback
     assert "padding p adds p pixels on EACH side" in feedback(row, 1)
 
@@ -88,11 +88,11 @@ def test_a_wrong_conv_output_size_costs_task_1_only(tmp_path):
 @pytest.mark.kernel
 def test_two_conv_bugs_fail_their_own_task_on_a_visible_check(tmp_path):
     """x.flatten(), no zero_grad and no model.eval(): Tasks 1-3 fail without hidden tests; Task 4 passes."""
-    student = solution("03_two_conv_net_exercises.ipynb")
+    student = solution("04_two_conv_net_exercises.ipynb")
     edit(student, "task1-answer", "x.flatten(start_dim=1)", "x.flatten()")
     edit(student, "task2-answer", "    optimizer.zero_grad()\n", "")
     edit(student, "task3-answer", "    model.eval()\n", "")
-    row, _ = grade(tmp_path, "03_two_conv_net_exercises.ipynb", student, hidden=False)
+    row, _ = grade(tmp_path, "04_two_conv_net_exercises.ipynb", student, hidden=False)
     assert row.tasks == {1: False, 2: False, 3: False, 4: True}, row.feedback
     assert "x.flatten(start_dim=1)" in feedback(row, 1)
     assert "weights after three steps" in feedback(row, 2) and "optimizer.zero_grad()" in feedback(row, 2)
@@ -135,7 +135,7 @@ def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:
 @pytest.fixture(scope="module")
 def two_conv():
     """Exercises 4 set up in quick mode, with the solution's own answers to Tasks 1-3."""
-    notebook = solution("03_two_conv_net_exercises.ipynb")
+    notebook = solution("04_two_conv_net_exercises.ipynb")
     edit(notebook, "code-01", "quick: bool = False", "quick: bool = True")
     return notebook, run_cells(notebook, "code-01", "code-03", "task1-answer", "task2-answer", "task3-answer")
 
@@ -179,15 +179,15 @@ def test_flatten_without_start_dim_gets_the_flatten_hint(two_conv):
 
 
 BROKEN_EARLIER_ANSWERS = {  # exercise: (the earlier answer broken, the later checks that must still pass)
-    "02_shape_arithmetic_exercises.ipynb": (
+    "03_shape_arithmetic_exercises.ipynb": (
         ("task1-answer", "return (size + 2 * padding - kernel_size) // stride + 1", "return 0"),
         ["task2-check", "task3-check"],
     ),
-    "06_numpy_cnn_exercises.ipynb": (
+    "07_numpy_cnn_exercises.ipynb": (
         ("task3-answer", "return windows.transpose(", "return 0 * windows.transpose("),
         ["task4-check"],
     ),
-    "08_deeper_networks_exercises.ipynb": (("task2-answer", "layers.append(nn.MaxPool2d(2))", "pass"), ["task5-check"]),
+    "09_deeper_networks_exercises.ipynb": (("task2-answer", "layers.append(nn.MaxPool2d(2))", "pass"), ["task5-check"]),
 }
 
 

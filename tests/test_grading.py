@@ -27,7 +27,7 @@ from course_tools.grading import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-NAME = "02_shape_arithmetic_exercises.ipynb"  # the fastest exercise: no data, no training
+NAME = "03_shape_arithmetic_exercises.ipynb"  # the fastest exercise: no data, no training
 SOLUTION, EXERCISE = REPO / "solutions" / NAME, REPO / "exercises" / NAME
 TIMEOUT = 10  # seconds per submission: the full solution needs about 2
 
@@ -207,7 +207,7 @@ def test_the_exercise_id_wins_over_another_lesson_s_file_name():
     exercise = nbformat.read(EXERCISE, as_version=4)
     assert exercise.metadata["course"]["exercise_id"] == "shape_arithmetic"
     del exercise.metadata["course"]["generated_from"]
-    renamed = Path("03_two_conv_net_exercises.ipynb")  # renumbered lessons: another exercise's name
+    renamed = Path("04_two_conv_net_exercises.ipynb")  # renumbered lessons: another exercise's name
     assert find_solution(renamed, exercise, REPO / "solutions") == SOLUTION
     exercise.metadata["course"]["exercise_id"] = "no such exercise"  # unknown id: the name decides
     assert find_solution(renamed, exercise, REPO / "solutions") == REPO / "solutions" / renamed.name
