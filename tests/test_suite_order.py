@@ -30,14 +30,14 @@ def test_a_notebook_never_timed_counts_as_a_long_one():
     assert order[0] == "notebooks/09_new.ipynb::Cell 0"
 
 
-def test_the_lessons_that_read_lesson_3s_model_run_after_it_in_one_unit():
+def test_the_lessons_that_read_lesson_4s_model_run_after_it_in_one_unit():
     assert len({unit_of(path) for path in MODEL_CHAIN}) == 1
     nodeids = [f"{path}::Cell {i}" for path in MODEL_CHAIN for i in range(2)]
     nodeids.insert(2, "notebooks/05_ablations.ipynb::Cell 0")
     seconds = {MODEL_CHAIN[0]: 50.0, MODEL_CHAIN[1]: 10.0, MODEL_CHAIN[2]: 150.0, "notebooks/05_ablations.ipynb": 199.0}
     order = heaviest_first(nodeids, seconds, nodeid=str)
     assert order[0] == "notebooks/04_two_conv_net.ipynb::Cell 0"  # 210 s together beat 199 s
-    assert order[:6] == [n for n in nodeids if "04_" not in n]
+    assert order[:6] == [n for n in nodeids if "05_" not in n]
     assert order[-1] == "notebooks/05_ablations.ipynb::Cell 0"
 
 
