@@ -32,12 +32,13 @@ def source(cell):
 
 
 def test_every_lesson_is_numbered_in_order_listed_and_has_its_exercises():
-    """Lessons 1..N with no gap or repeat; the design card's five topics first, in order; each lesson
-    in the README's table and with an exercise notebook generated from its solution."""
+    """Lessons 1..N with no gap or repeat; the design card's five topics first, in order, with the
+    fundamentals as lesson 2; each lesson in the README's table, with an exercise notebook."""
     numbers = [int(p.name[:2]) for p in LESSONS]
     assert numbers == list(range(1, len(LESSONS) + 1)), f"lesson numbers {numbers} have a gap or a repeat"
     topics = ["data_exploration", "shape_arithmetic", "two_conv_net", "ablations", "confusion_matrices"]
-    assert [p.stem[3:] for p in LESSONS[:5]] == topics
+    # lesson 2 teaches the fundamentals the design card's topics rely on; the topics keep their order
+    assert [p.stem[3:] for p in LESSONS[:6]] == topics[:1] + ["pixels_to_probabilities"] + topics[1:]
     readme = (REPO / "README.md").read_text()
     for number, lesson in enumerate(LESSONS, start=1):
         assert re.search(rf"^\| {number} \| \[[^]]+\]\(notebooks/{lesson.name}\)", readme, re.M), (
@@ -159,4 +160,18 @@ def test_ignored_outputs_are_a_minority_and_explained(path):
         assert len(reason.split()) >= 6, (
             f"{path.name}: an output-ignoring cell needs metadata course.output_varies saying why its output "
             f"varies (e.g. 'Timings vary from machine to machine'); cell starts:\n{source(cell)[:80]}"
+        )
+
+
+def test_the_readme_and_each_lesson_quote_the_same_run_time():
+    """The README's table and the lesson's own header quote one measured time (`course run`), e.g. ~55 s."""
+    readme = (REPO / "README.md").read_text()
+    for lesson in LESSONS:
+        row = re.search(
+            rf"^\| \d+ \| \[[^]]+\]\(notebooks/{lesson.name}\) \|.*\| (~[\d.]+ (?:s|min))\*? \|$", readme, re.M
+        )
+        assert row, f"README's lesson table has no run time for {lesson.name}"
+        header = source(load(lesson)["cells"][0])
+        assert f"runs in {row.group(1)}" in header, (
+            f"{lesson.name}: the README says it runs in {row.group(1)}; its header must say `runs in {row.group(1)}`"
         )
