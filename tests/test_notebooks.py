@@ -175,3 +175,17 @@ def test_the_readme_and_each_lesson_quote_the_same_run_time():
         assert f"runs in {row.group(1)}" in header, (
             f"{lesson.name}: the README says it runs in {row.group(1)}; its header must say `runs in {row.group(1)}`"
         )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_students_get_two_or_three_your_turn_cells_each_with_a_check(path):
+    """Neuromatch-style "your turn" cells: the prose asks, the next code cell works as committed and
+    ends with a visible check (``check_*`` from course_utils.checks) that tests what the student changes."""
+    cells = load(path)["cells"]
+    turns = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "**Your turn.**" in source(c)]
+    assert 2 <= len(turns) <= 4, f"{path.name}: {len(turns)} '**Your turn.**' cells; a lesson has 2-3"
+    for index in turns:
+        following = next((c for c in cells[index + 1 :] if c["cell_type"] == "code"), None)
+        assert following is not None and not is_check_cell(following), f"{path.name}, cell {index}: no code follows"
+        checks = {name for name in calls(following) if name and name.startswith("check_")}
+        assert checks, f"{path.name}, cell {index}: the 'your turn' code cell ends without a visible check_* call"
