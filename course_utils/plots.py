@@ -87,35 +87,40 @@ def plot_history(history, title: str | None = None):
 def plot_confusion_matrix(cm, classes=None, normalize: bool = False, ax=None, title: str | None = None):
     """A seaborn heatmap of a confusion matrix (rows: true class, columns: predicted class).
 
-    With ``normalize=True`` each row is divided by its total, so a cell reads "the fraction of
-    true class i predicted as j" and the diagonal is each class's recall.
+    With ``normalize=True`` each row is divided by its total and shown in percent, so a cell reads
+    "the share of true class i predicted as j" and the diagonal is each class's recall. Empty cells
+    (no image) are left blank, so the mistakes stand out.
     """
     cm = np.asarray(cm, dtype=float)
     if normalize:
-        cm = cm / cm.sum(axis=1, keepdims=True)
+        cm = 100 * cm / cm.sum(axis=1, keepdims=True)
     classes = classes or [str(i) for i in range(len(cm))]
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 6))
     else:
         fig = ax.figure
+    # percentages with one decimal ("<0.1", never a misleading "0.0", for a tiny share), counts whole
+    fmt = ".1f" if normalize else ".0f"
+    label = lambda v: "" if v == 0 else "<0.1" if normalize and v < 0.05 else f"{v:{fmt}}"  # noqa: E731
+    labels = np.array([[label(v) for v in row] for row in cm])
     # A log-like colour scale would hide the diagonal; instead cap the colours so the rare
     # off-diagonal mistakes are visible next to the large diagonal counts.
     off_diagonal_max = (cm - np.diag(np.diag(cm))).max()
     sns.heatmap(
         cm,
-        annot=True,
-        fmt=".2f" if normalize else ".0f",
+        annot=labels,
+        fmt="",
         cmap="Blues",
         ax=ax,
         xticklabels=classes,
         yticklabels=classes,
         vmax=max(off_diagonal_max * 3, 1e-9),
         annot_kws={"fontsize": 8},
-        cbar_kws={"label": ("fraction of the true class" if normalize else "number of images") + " (colours capped)"},
+        cbar_kws={"label": ("% of the true class" if normalize else "number of images") + " (colours capped)"},
     )
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
-    ax.set_title(title or ("confusion matrix, row-normalized" if normalize else "confusion matrix"))
+    ax.set_title(title or ("confusion matrix, row-normalized (%)" if normalize else "confusion matrix"))
     fig.tight_layout()
     return fig
 
