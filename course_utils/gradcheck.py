@@ -23,13 +23,16 @@ which is the gradient of the number ``sum(f(x) * upstream)``. Passing ``upstream
     True
 
 ``f`` is evaluated 2 * ``x.size`` times, so check small inputs (a few hundred numbers).
+
+`check_layer` runs both of lesson 7's checks on a layer object (``forward``, ``backward``,
+``params``, ``grads``): central differences, and PyTorch's autograd on the same float64 numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "relative_error"]
+__all__ = ["check_layer", "numerical_gradient", "relative_error"]
 
 
 def numerical_gradient(f, x: np.ndarray, upstream: np.ndarray | None = None, eps: float = 1e-6) -> np.ndarray:
@@ -93,3 +96,46 @@ def relative_error(a, b) -> float:
         raise ValueError(f"cannot compare shapes {a.shape} and {b.shape}")
     scale = max(np.linalg.norm(a), np.linalg.norm(b))
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
+
+
+def check_layer(layer, x: np.ndarray, torch_forward, rng: np.random.Generator | None = None):
+    """Check ``layer.forward`` and ``layer.backward`` at the float64 input ``x``: a table of relative errors.
+
+    ``layer`` is a layer of lesson 7: ``forward(x)`` returns its output, ``backward(grad_out)``
+    returns dL/dx and fills the dict ``layer.grads`` for the arrays in the dict ``layer.params``.
+    ``torch_forward(x, *params)`` is PyTorch's version of ``layer.forward`` (e.g. ``F.linear``).
+    A random gradient (from ``rng``) arrives from above; each gradient the backward pass returns
+    is compared with central differences and with autograd, one row per array:
+
+        >>> class Square:                          # y = x ** 2, elementwise, with no parameters
+        ...     params, grads = {}, {}
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x**2
+        ...     def backward(self, grad_out):
+        ...         return 2 * self.x * grad_out
+        >>> errors = check_layer(Square(), np.array([[1.0, -2.0], [3.0, 0.5]]), lambda x: x**2)
+        >>> list(errors.index), bool(errors.max().max() < 1e-8)
+        (['forward: output', 'backward: dL/dx'], True)
+    """
+    import pandas as pd
+    import torch
+
+    rng = np.random.default_rng() if rng is None else rng
+    out = layer.forward(x)
+    upstream = rng.standard_normal(np.shape(out))  # a made-up dL/d(output), arriving from above
+    ours = {"x": layer.backward(upstream), **layer.grads}
+    arrays = {"x": x, **layer.params}
+    tensors = {name: torch.tensor(array, requires_grad=True) for name, array in arrays.items()}
+    out_torch = torch_forward(*tensors.values())
+    (out_torch * torch.from_numpy(upstream)).sum().backward()  # autograd fills tensor.grad
+
+    errors = {"forward: output": [np.nan, relative_error(out, out_torch)]}
+    for name, array in arrays.items():
+        # numerical_gradient nudges the array in place: the layer's own weights, or x itself
+        numerical = numerical_gradient(lambda _: layer.forward(x), array, upstream)
+        errors[f"backward: dL/d{name}"] = [
+            relative_error(ours[name], numerical),
+            relative_error(ours[name], tensors[name].grad),
+        ]
+    return pd.DataFrame.from_dict(errors, orient="index", columns=["vs central differences", "vs PyTorch autograd"])
