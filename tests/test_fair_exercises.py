@@ -96,7 +96,7 @@ def test_two_conv_bugs_fail_their_own_task_on_a_visible_check(tmp_path):
     assert row.tasks == {1: False, 2: False, 3: False, 4: True}, row.feedback
     assert "x.flatten(start_dim=1)" in feedback(row, 1)
     assert "weights after three steps" in feedback(row, 2) and "optimizer.zero_grad()" in feedback(row, 2)
-    assert "model with dropout" in feedback(row, 3) and "model.eval()" in feedback(row, 3)
+    assert "behaves differently in training mode" in feedback(row, 3) and "model.eval()" in feedback(row, 3)
 
 
 @pytest.mark.kernel
