@@ -115,11 +115,11 @@ def check_parameter_count(model, expected: int, what: str = "parameter count", h
 def check_close(
     value, reference, what: str = "value", rtol: float = 1e-5, atol: float = 1e-6, hint: str | None = None
 ) -> None:
-    """Check numbers or tensors against a reference within a tolerance (like torch.allclose)."""
+    """Check numbers or tensors against a reference within a tolerance (like torch.allclose); copies arrays."""
     __tracebackhide__ = True
     _not_implemented(value, what)
-    value_t = torch.as_tensor(value, dtype=torch.float64)
-    ref_t = torch.as_tensor(reference, dtype=torch.float64)
+    as_float64 = lambda v: v.detach().double() if torch.is_tensor(v) else torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    value_t, ref_t = as_float64(value), as_float64(reference)  # a copy: no warning for read-only NumPy views
     expected, got = tuple(ref_t.shape), tuple(value_t.shape)
     if got != expected:
         fail(what, f"expected shape {expected}, got {got}", hint or shape_hint(expected, got))
