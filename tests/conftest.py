@@ -5,7 +5,8 @@ Fixtures: tiny IDX datasets written on the fly, so unit tests never need real MN
 Parallel runs (`make test` runs ``pytest -n 2``, pytest-xdist):
 - the unit of work is a whole file: every cell of a notebook runs in one kernel on one worker,
   and the lessons that read lesson 4's saved model run after it on the same worker
-  (``MODEL_CHAIN``): lesson 6 loads that model instead of training one, and lesson 9 compares it with its deeper networks;
+  (``MODEL_CHAIN``): lesson 6 loads that model instead of training one, and lesson 9 compares
+  it with its deeper networks;
 - the heaviest units start first (longest-processing-time order), using the seconds each file
   took last time: ``build/test-durations.json`` from the last run here, else the committed
   ``tests/test-durations.json``; a file with no record counts as ``UNKNOWN_SECONDS``;
