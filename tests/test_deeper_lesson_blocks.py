@@ -93,8 +93,9 @@ def _randomize_batch_norm_statistics(model):
 
 
 @pytest.mark.parametrize(
-    "name, case", [(name, case) for name, cases in CASES.items() for case in cases], ids=lambda v: str(v)[:40]
-)
+    "name, case",
+    [pytest.param(name, case, id=f"{name}-{i}") for name, cases in CASES.items() for i, case in enumerate(cases)],
+)  # plain ids: the default repr holds memory addresses, which differ between pytest-xdist's workers
 def test_the_lessons_definition_matches_the_package(lesson, name, case):
     package_version, args, kwargs, shape = case
     torch.manual_seed(0)
