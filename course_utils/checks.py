@@ -127,8 +127,9 @@ def check_close(
         diff = (value_t - ref_t).abs()
         if diff.numel() == 1:
             fail(what, f"expected {ref_t.item():.6g}, got {value_t.item():.6g}", hint)
-        wrong = int((diff > atol + rtol * ref_t.abs()).sum())
-        fail(what, f"{wrong} of {diff.numel()} values differ from the reference, by up to {diff.max():.3g}", hint)
+        wrong, bad = int((~(diff <= atol + rtol * ref_t.abs())).sum()), int((~value_t.isfinite()).sum())  # NaN is wrong
+        size = f"{bad} of them nan or inf (an overflow?)" if bad else f"by up to {diff.max():.3g}"
+        fail(what, f"{wrong} of {diff.numel()} values differ from the reference, {size}", hint)
     passed(what)
 
 
