@@ -169,6 +169,16 @@ def test_forgetting_zero_grad_fails_the_visible_check(two_conv):
     run_cells(notebook, "task2-answer", namespace=namespace)
 
 
+def test_forgetting_model_train_fails_the_visible_check(two_conv):
+    notebook, namespace = two_conv
+    visible, _ = visible_and_hidden(cell(notebook, "task2-check").source)
+    buggy = cell(notebook, "task2-answer").source.replace("    model.train()\n", "")
+    run_cells(notebook, "task2-answer", namespace=namespace, task2_answer=buggy)
+    with pytest.raises(CheckFailed, match=r"back in training mode.*call model\.train\(\) first"):
+        run_cells(notebook, "task2-check", namespace=namespace, task2_check=visible)
+    run_cells(notebook, "task2-answer", namespace=namespace)
+
+
 def test_flatten_without_start_dim_gets_the_flatten_hint(two_conv):
     notebook, namespace = two_conv
     buggy = cell(notebook, "task1-answer").source.replace("x.flatten(start_dim=1)", "x.flatten()")
@@ -176,6 +186,30 @@ def test_flatten_without_start_dim_gets_the_flatten_hint(two_conv):
     with pytest.raises(CheckFailed, match=r"forward pass: your code raised RuntimeError.*x\.flatten\(start_dim=1\)"):
         run_cells(notebook, "task1-check", namespace=namespace)
     run_cells(notebook, "task1-answer", namespace=namespace)
+
+
+@pytest.mark.parametrize(
+    "answer, old, new, check, message",
+    [
+        (
+            "task1-answer",
+            "torch.bincount(labels, minlength=n_classes)",
+            "torch.bincount(labels)",
+            "task1-check",
+            "minlength=n_classes",
+        ),
+        ("task2-answer", "mean().item(), pixels.std().item()", "mean(), pixels.std()", "task2-check", ".item()"),
+        ("task3-answer", "return (min(i, j), max(i, j))", "return (distances.argmin() // 3, 2)", "task3-check", "int("),
+    ],
+    ids=["no-minlength", "tensor-stats", "tensor-pair"],
+)
+def test_data_exploration_bugs_fail_a_visible_check_with_a_hint(answer, old, new, check, message):
+    notebook = solution("01_data_exploration_exercises.ipynb")
+    edit(notebook, answer, old, new)
+    namespace = run_cells(notebook, "code-01", "code-03", answer)
+    visible, _ = visible_and_hidden(cell(notebook, check).source)
+    with pytest.raises(CheckFailed, match=re.escape(message)):
+        run_cells(notebook, check, namespace=namespace, **{check.replace("-", "_"): visible})
 
 
 BROKEN_EARLIER_ANSWERS = {  # exercise: (the earlier answer broken, the later checks that must still pass)
@@ -213,7 +247,7 @@ def test_a_broken_earlier_answer_leaves_later_checks_passing(name):
             "",
             "one Adam optimizer for the whole training",
         ),
-        ("shuffle=True", "shuffle=False", "the batches are shuffled"),
+        ("shuffle=True", "shuffle=False", "the order of the training batches: expected 'shuffled'"),
         ("accuracy(model, data.val_x, data.val_y)", "accuracy(model, data.train_x, data.train_y)", "validation set"),
     ],
     ids=["optimizer-per-batch", "no-shuffle", "training-accuracy"],

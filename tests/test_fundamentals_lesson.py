@@ -93,6 +93,15 @@ BUGS = [  # (answer, old, new, the check that must fail, words its message must 
     ),
     ("task4-answer", "weight - lr * grad_weight", "weight + lr * grad_weight", "task4-check", "step against it"),
     ("task4-answer", "grad_logits.T @ x", "x.T @ grad_logits", "task4-check", "G.T @ x"),
+    ("task1-answer", "logits.max(dim=1, keepdim=True)", "logits.max(dim=1)", "task1-check", "keepdim=True"),
+    ("task3-answer", "(softmax(logits) - one_hot)", "(one_hot - softmax(logits))", "task3-check", "mind the sign"),
+    (
+        "task4-answer",
+        "    return weight - lr * grad_weight, bias - lr * grad_bias",
+        "    weight -= lr * grad_weight\n    bias -= lr * grad_bias",
+        "task4-check",
+        "returns nothing gives None",
+    ),
 ]
 
 
