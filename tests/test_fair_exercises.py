@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from solution_cells import cell, edit
 
 from course_tools.grading import grade_one
 from course_utils.checks import CheckFailed
@@ -22,16 +23,6 @@ TIMEOUT = 120  # seconds per graded notebook; each needs under 15 here
 
 def solution(name: str):
     return nbformat.read(REPO / "solutions" / name, as_version=4)
-
-
-def cell(notebook, cell_id: str):
-    return next(c for c in notebook.cells if c.get("id") == cell_id)
-
-
-def edit(notebook, cell_id: str, old: str, new: str) -> None:
-    source = cell(notebook, cell_id).source
-    assert source.count(old) == 1, f"{cell_id}: {old!r}"
-    cell(notebook, cell_id).source = source.replace(old, new)
 
 
 def without_hidden_tests(source: str) -> str:
@@ -159,22 +150,20 @@ def test_accuracy_without_eval_or_train_fails_the_visible_and_the_hidden_check(t
     run_cells(notebook, "task3-answer", namespace=namespace)  # the right answer again
 
 
-def test_forgetting_zero_grad_fails_the_visible_check(two_conv):
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("    optimizer.zero_grad()\n", r"weights after three steps.*optimizer\.zero_grad\(\)"),
+        ("    model.train()\n", r"back in training mode.*call model\.train\(\) first"),
+    ],
+    ids=["zero_grad", "model.train"],
+)
+def test_forgetting_a_line_of_train_step_fails_the_visible_check(two_conv, line, message):
     notebook, namespace = two_conv
     visible, _ = visible_and_hidden(cell(notebook, "task2-check").source)
-    buggy = cell(notebook, "task2-answer").source.replace("    optimizer.zero_grad()\n", "")
+    buggy = cell(notebook, "task2-answer").source.replace(line, "")
     run_cells(notebook, "task2-answer", namespace=namespace, task2_answer=buggy)
-    with pytest.raises(CheckFailed, match=r"weights after three steps.*optimizer\.zero_grad\(\)"):
-        run_cells(notebook, "task2-check", namespace=namespace, task2_check=visible)
-    run_cells(notebook, "task2-answer", namespace=namespace)
-
-
-def test_forgetting_model_train_fails_the_visible_check(two_conv):
-    notebook, namespace = two_conv
-    visible, _ = visible_and_hidden(cell(notebook, "task2-check").source)
-    buggy = cell(notebook, "task2-answer").source.replace("    model.train()\n", "")
-    run_cells(notebook, "task2-answer", namespace=namespace, task2_answer=buggy)
-    with pytest.raises(CheckFailed, match=r"back in training mode.*call model\.train\(\) first"):
+    with pytest.raises(CheckFailed, match=message):
         run_cells(notebook, "task2-check", namespace=namespace, task2_check=visible)
     run_cells(notebook, "task2-answer", namespace=namespace)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from solution_cells import cell, edit
 
 from course_tools.grading import grade_one
 from course_utils.checks import CheckFailed
@@ -23,16 +24,6 @@ def solution():
     notebook = nbformat.read(REPO / "solutions" / NAME, as_version=4)
     edit(notebook, "code-01", "quick: bool = False", "quick: bool = True")
     return notebook
-
-
-def cell(notebook, cell_id: str):
-    return next(c for c in notebook.cells if c.get("id") == cell_id)
-
-
-def edit(notebook, cell_id: str, old: str, new: str) -> None:
-    source = cell(notebook, cell_id).source
-    assert source.count(old) == 1, f"{cell_id}: {old!r}"
-    cell(notebook, cell_id).source = source.replace(old, new)
 
 
 def run(notebook, *cell_ids, namespace=None) -> dict:
