@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.test-installed
 
 # Test workers: each gets cores / workers threads (tests/conftest.py). On 2 cores two 1-thread
 # workers beat one 2-thread run; see the README's section for authors.
@@ -23,12 +24,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
 
+# What only the tests need (Playwright, which drives Debian's Chromium in the browser tests).
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $(TEST_STAMP)
+
 run: $(STAMP)
 	$(BIN)/course doctor
 	$(BIN)/course run
 
 # Lint first: a style slip fails in seconds instead of after the notebooks have run.
-test: lint
+test: lint $(TEST_STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests notebooks solutions --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --durations=10
 
@@ -38,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test-fast: lint
+test-fast: lint $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not kernel" tests
 	$(BIN)/course run --quick --out build/quick
 

@@ -4,9 +4,9 @@ Fixtures: tiny IDX datasets written on the fly, so unit tests never need real MN
 
 Parallel runs (`make test` runs ``pytest -n 2``, pytest-xdist):
 - the unit of work is a whole file: every cell of a notebook runs in one kernel on one worker,
-  and the lessons that read lesson 4's saved model run after it on the same worker
-  (``MODEL_CHAIN``): lesson 6 loads that model instead of training one, and lesson 9 compares
-  it with its deeper networks;
+  and the lessons that read lesson 4's saved model run after it, in ``MODEL_CHAIN``'s order, on
+  the same worker: lessons 6, 11 and 12 (and the browser test of lesson 12's drawing pad) load
+  that model instead of training one, and lesson 9 compares it with its deeper networks;
 - the heaviest units start first (longest-processing-time order), using the seconds each file
   took last time: ``build/test-durations.json`` from the last run here, else the committed
   ``tests/test-durations.json``; a file with no record counts as ``UNKNOWN_SECONDS``;
@@ -28,6 +28,9 @@ MODEL_CHAIN = (
     "notebooks/04_two_conv_net.ipynb",
     "notebooks/06_confusion_matrices.ipynb",
     "notebooks/09_deeper_networks.ipynb",
+    "notebooks/11_what_the_network_sees.ipynb",
+    "notebooks/12_draw_your_own_digit.ipynb",
+    "tests/test_drawpad_browser.py",
 )
 DURATIONS = [REPO / "build" / "test-durations.json", REPO / "tests" / "test-durations.json"]
 UNKNOWN_SECONDS = {".ipynb": 60.0, ".py": 5.0}
@@ -99,7 +102,7 @@ def file_of(nodeid: str) -> str:
 
 
 def unit_of(path: str) -> str:
-    """The unit of work a file belongs to: the file itself, or the lesson-3 model chain."""
+    """The unit of work a file belongs to: the file itself, or the lesson-4 model chain."""
     return "lesson 4 model chain" if path in MODEL_CHAIN else path
 
 
@@ -140,6 +143,8 @@ def heaviest_first(items, seconds: dict, nodeid=lambda item: item.nodeid) -> lis
     units = {}
     for item in items:  # dicts keep the collection order inside each unit
         units.setdefault(unit_of(file_of(nodeid(item))), []).append(item)
+    for unit_items in units.values():  # the chain in its own order (pytest collects tests/ first)
+        unit_items.sort(key=lambda i: MODEL_CHAIN.index(f) if (f := file_of(nodeid(i))) in MODEL_CHAIN else 0)
 
     def cost(unit_items):
         files = {file_of(nodeid(i)) for i in unit_items}

@@ -32,13 +32,21 @@ def test_a_notebook_never_timed_counts_as_a_long_one():
 
 def test_the_lessons_that_read_lesson_4s_model_run_after_it_in_one_unit():
     assert len({unit_of(path) for path in MODEL_CHAIN}) == 1
-    nodeids = [f"{path}::Cell {i}" for path in MODEL_CHAIN for i in range(2)]
+    nodeids = [f"{path}::Cell {i}" for path in MODEL_CHAIN[:3] for i in range(2)]
     nodeids.insert(2, "notebooks/05_ablations.ipynb::Cell 0")
     seconds = {MODEL_CHAIN[0]: 50.0, MODEL_CHAIN[1]: 10.0, MODEL_CHAIN[2]: 150.0, "notebooks/05_ablations.ipynb": 199.0}
     order = heaviest_first(nodeids, seconds, nodeid=str)
     assert order[0] == "notebooks/04_two_conv_net.ipynb::Cell 0"  # 210 s together beat 199 s
     assert order[:6] == [n for n in nodeids if "05_" not in n]
     assert order[-1] == "notebooks/05_ablations.ipynb::Cell 0"
+
+
+def test_the_chain_keeps_its_own_order_whatever_the_collection_order():
+    # pytest collects tests/ before notebooks/: the browser test must still run after lesson 4.
+    nodeids = ["tests/test_drawpad_browser.py::test_draw", "tests/test_a.py::t"]
+    nodeids += [f"{path}::Cell 0" for path in MODEL_CHAIN if path.endswith(".ipynb")]
+    order = [n for n in heaviest_first(nodeids, {}, nodeid=str) if unit_of(n.split("::")[0]) != "tests/test_a.py"]
+    assert order == [f"{path}::{'test_draw' if path.endswith('.py') else 'Cell 0'}" for path in MODEL_CHAIN]
 
 
 def test_the_committed_durations_name_every_notebook():
