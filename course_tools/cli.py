@@ -102,7 +102,7 @@ def cmd_doctor(args) -> int:
     import torch
     import torchvision
 
-    from course_utils.datafiles import DATASETS, data_root, verify_split
+    from course_utils.datafiles import DATASETS, can_download, data_root, verify_split
     from course_utils.repro import get_device
 
     print(f"python       {platform.python_version()} ({sys.executable})")
@@ -113,20 +113,27 @@ def cmd_doctor(args) -> int:
     root = data_root()
     from_env = "COURSE_DATA_DIR" in os.environ
     print(f"data root    {root} ({'from COURSE_DATA_DIR' if from_env else 'default; set COURSE_DATA_DIR to change'})")
-    ok = True
+    ok, mirrors = True, {}
     for name in DATASETS:
         for train in (True, False):
             problems = verify_split(name, train, root)
             split = "train" if train else "test"
             missing = bool(problems) and all(p.startswith("missing") for p in problems)
+            if missing and name not in mirrors:
+                mirrors[name] = can_download(name)  # asked once per dataset, only when a file is missing
             if not problems:
-                print(f"  {name:<14} {split:<5} found and verified")
-            elif missing and not from_env:
-                print(f"  {name:<14} {split:<5} not downloaded yet: torchvision fetches it on first use")
+                print(f"  {name:<14} {split:<5} present: found and verified")
+            elif missing and mirrors[name]:
+                print(
+                    f"  {name:<14} {split:<5} downloadable: not here yet; torchvision fetches it from {mirrors[name]}"
+                )
             else:
-                print(f"  {name:<14} {split:<5} {'missing' if missing else 'BAD'}: {problems[0]}")
-                ok = ok and name != "mnist"  # Fashion-MNIST is optional: no core lesson needs it
-    print("all good" if ok else "MNIST is not usable: see above")
+                reason = "missing, and no mirror answers" if missing else "BAD"
+                print(f"  {name:<14} {split:<5} {reason}: {problems[0]}")
+                ok = False  # lesson 10 needs Fashion-MNIST as much as every lesson needs MNIST
+    if not all(mirrors.values()):
+        print("offline fix: set COURSE_DATA_DIR to a folder holding the files (the error of a failed load lists them)")
+    print("all good" if ok else "a dataset is not usable: see above")
     return 0 if ok else 1
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import urllib.request
 from functools import cache
 from pathlib import Path
 
@@ -127,6 +128,37 @@ def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> l
     return problems
 
 
+def download_help(dataset: str, root: Path) -> str:
+    """What a failed download tried, and what to put where to work offline instead."""
+    import torchvision
+
+    source = getattr(torchvision.datasets, dataset_folder(dataset))
+    lines = [f"Mirrors tried: {', '.join(source.mirrors)}", f"Files needed in {root / source.__name__ / 'raw'}:"]
+    for gz, md5 in source.resources:
+        sha = KNOWN_SHA256[source.__name__][gz.removesuffix(".gz")]
+        lines.append(f"  {gz} (MD5 {md5}), or extracted: {gz.removesuffix('.gz')} (SHA-256 {sha})")
+    return "\n".join(lines) + (
+        "\nFix offline: copy those files there from any machine that has them, or point the environment variable "
+        f"COURSE_DATA_DIR at a folder that holds them in torchvision's layout (<root>/{source.__name__}/raw/...)."
+    )
+
+
+def can_download(dataset: str, timeout: float = 5.0) -> str | None:
+    """The first mirror that answers for ``dataset``'s first file, or ``None`` when none does."""
+    import torchvision
+
+    source = getattr(torchvision.datasets, dataset_folder(dataset))
+    for mirror in source.mirrors:
+        try:
+            urllib.request.urlopen(
+                urllib.request.Request(mirror + source.resources[0][0], method="HEAD"), timeout=timeout
+            )
+            return mirror
+        except Exception:  # unreachable, refused, 403/404: try the next
+            continue
+    return None
+
+
 @contextlib.contextmanager
 def _download_lock(root: Path):
     """Hold an exclusive lock on ``root/.download.lock`` (where the OS has one: POSIX)."""
@@ -163,13 +195,10 @@ def ensure_split(
             with _download_lock(root):  # two notebooks (or test workers) may start at once
                 if verify_split(dataset, train, root):  # unless the other one fetched it already
                     getattr(torchvision.datasets, folder_name)(root=str(root), train=train, download=True)
-        except Exception as err:  # no network, a proxy, a read-only folder...
+        except Exception as err:  # no network, a proxy, the host is down, a read-only folder...
             raise DataError(
                 f"{dataset} is not in {root / folder_name / 'raw'} and downloading it failed "
-                f"({type(err).__name__}: {err}).\nFix: point the environment variable "
-                "COURSE_DATA_DIR at a folder that holds it in torchvision's layout "
-                f"(<root>/{folder_name}/raw/...), or connect to the internet and keep "
-                "download=True so torchvision can fetch it."
+                f"({type(err).__name__}: {err}).\n" + download_help(dataset, root)
             ) from None
         problems = verify_split(dataset, train, root)
     if problems:

@@ -74,6 +74,19 @@ def mnist_root() -> Path:
 
 
 @pytest.fixture
+def no_network(monkeypatch):
+    """Every connection attempt fails, as on a machine without internet (or a mirror that is down)."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture
 def tiny_root(tmp_path):
     return make_tiny_dataset(tmp_path / "data")
 

@@ -64,6 +64,23 @@ def test_missing_data_without_network_names_the_fix(tmp_path, monkeypatch):
     assert "COURSE_DATA_DIR" in message and "download" in message and "network is unreachable" in message
 
 
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_a_download_without_network_names_mirrors_files_checksums_and_the_offline_fix(tmp_path, no_network, dataset):
+    """torchvision's real download, every mirror refused: the error says what was tried and what to do."""
+    import torchvision
+
+    source = getattr(torchvision.datasets, F.dataset_folder(dataset))
+    with pytest.raises(F.DataError) as err:
+        D.load_split(dataset, True, root=tmp_path, download=True)
+    message = str(err.value)
+    assert all(mirror in message for mirror in source.mirrors)
+    for gz, md5 in source.resources:  # every file, with both checksums
+        extracted = gz.removesuffix(".gz")
+        assert f"{gz} (MD5 {md5})" in message
+        assert f"{extracted} (SHA-256 {F.KNOWN_SHA256[source.__name__][extracted]})" in message
+    assert "COURSE_DATA_DIR" in message and str(tmp_path / source.__name__ / "raw") in message
+
+
 def test_two_loaders_at_once_download_only_once(tmp_path, monkeypatch):
     """Two notebooks (or test workers) that start together must not download over each other."""
     import threading

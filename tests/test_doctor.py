@@ -5,12 +5,27 @@ from conftest import make_tiny_dataset
 from course_tools import cli
 
 
-def test_doctor_reports_missing_data_and_fails(tmp_path, monkeypatch, capsys):
+def test_doctor_reports_missing_data_and_fails(tmp_path, monkeypatch, capsys, no_network):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     assert cli.main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "torch" in out and "Using device" in out and str(tmp_path) in out
-    assert "mnist          train missing" in out and "MNIST is not usable" in out
+    assert "mnist          train missing, and no mirror answers" in out and "not usable" in out
+    assert "offline fix: set COURSE_DATA_DIR" in out
+
+
+def test_doctor_says_missing_data_is_downloadable_when_a_mirror_answers(tmp_path, monkeypatch, capsys):
+    from course_utils import datafiles
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(datafiles, "can_download", lambda dataset: f"https://mirror.example/{dataset}/")
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "mnist          train downloadable: not here yet; torchvision fetches it from https://mirror.example/mnist/"
+        in out
+    )
+    assert "all good" in out
 
 
 def test_doctor_names_a_corrupt_file(tmp_path, monkeypatch, capsys):
@@ -32,10 +47,7 @@ def test_doctor_finds_the_data(mnist_root, capsys):
     assert out.count("found and verified") == len(sound) and "all good" in out
 
 
-def test_doctor_without_a_data_root_expects_a_download(monkeypatch, capsys):
-    from course_utils import datafiles
+def test_can_download_finds_no_mirror_without_network(no_network):
+    from course_utils.datafiles import can_download
 
-    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
-    monkeypatch.setattr(datafiles, "repo_root", lambda: __import__("pathlib").Path("/nonexistent/course"))
-    assert cli.main(["doctor"]) == 0
-    assert "not downloaded yet" in capsys.readouterr().out
+    assert can_download("mnist", timeout=1) is None
