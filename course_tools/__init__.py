@@ -9,6 +9,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `exercises` ``course exercises``: build ``exercises/`` from ``solutions/``
 - `grading`   ``course grade``: run submissions in separate processes, write a gradebook (a package)
 - `lessons`   ``course lessons``: re-execute committed notebooks in place (for authors)
+- `colab`     ``course colab``: the generated Colab set-up cell after each parameters cell (for authors)
 """
 
 from pathlib import Path

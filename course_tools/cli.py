@@ -7,6 +7,8 @@ course doctor
 course exercises [--check]
 course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
+course site [--out DIR]               (the course's web site, from the executed notebooks)
+course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
 """
 
 from __future__ import annotations
@@ -162,6 +164,18 @@ def cmd_lessons(args) -> int:
     return lessons_main(args.notebooks)
 
 
+def cmd_colab(args) -> int:
+    from .colab import colab_main
+
+    return colab_main(args.notebooks)
+
+
+def cmd_site(args) -> int:
+    from .site import site_main
+
+    return site_main(args.out)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="course", description="Run, sweep and grade the CNNs-on-MNIST course.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,6 +242,14 @@ def main(argv=None) -> int:
     p = sub.add_parser("lessons", help="authors: re-execute committed notebooks in place, from a fresh kernel")
     p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")
     p.set_defaults(func=cmd_lessons)
+
+    p = sub.add_parser("colab", help="authors: write the Colab set-up cell after each notebook's parameters cell")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")
+    p.set_defaults(func=cmd_colab)
+
+    p = sub.add_parser("site", help="build the course's web site (Jupyter Book) into build/site/")
+    p.add_argument("--out", default=None, help="folder for the site (default build/site)")
+    p.set_defaults(func=cmd_site)
 
     args = parser.parse_args(argv)
     return args.func(args)

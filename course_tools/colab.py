@@ -1,0 +1,97 @@
+"""The Colab set-up cell: one generated cell right after each notebook's ``parameters`` cell.
+
+On Colab (``"google.colab" in sys.modules``) the cell installs the course package, at the version
+``pyproject.toml`` names, from the repository that ``[tool.course] repository_url`` names. Colab's
+own PyTorch stays: the package lists its dependencies without versions, so pip keeps what Colab
+has. The data then downloads into ``./data`` on first use, as on any machine without a checkout.
+Anywhere else the cell does nothing, so lessons, papermill and nbval runs are unchanged.
+
+    course colab        # write the current cell into every lesson and solution, then `course exercises`
+
+tests/test_colab.py checks that every notebook carries the current cell and what it would run.
+"""
+
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+from . import course_folder, repo_root
+
+TAG = "colab-setup"
+PACKAGE = "cnn-mnist-course"
+
+
+def course_config(root: Path | None = None) -> dict:
+    """``version`` and ``repository_url`` from pyproject.toml (the one place they are set)."""
+    pyproject = tomllib.loads(((root or repo_root()) / "pyproject.toml").read_text())
+    return {
+        "version": pyproject["project"]["version"],
+        "repository_url": pyproject.get("tool", {}).get("course", {}).get("repository_url", "").rstrip("/"),
+    }
+
+
+def install_requirement(repository_url: str, version: str) -> str:
+    """What pip installs on Colab: the release tag ``v<version>`` of the course's repository."""
+    return f"{PACKAGE} @ git+{repository_url}@v{version}"
+
+
+def setup_cell_source(repository_url: str, version: str) -> str:
+    header = (
+        "# On Colab only: install the course package (Colab's own PyTorch stays); elsewhere this does nothing.\n"
+        "import sys\n\n"
+        'if "google.colab" in sys.modules:\n'
+    )
+    if not repository_url:
+        return header + (
+            "    raise RuntimeError(\n"
+            '        "This copy of the course names no repository to install it from: set repository_url "\n'
+            '        "under [tool.course] in pyproject.toml, run `course colab`, and open the notebooks from there."\n'
+            "    )"
+        )
+    return header + (
+        "    import subprocess\n\n"
+        f'    course = "{install_requirement(repository_url, version)}"\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", course], check=True)'
+    )
+
+
+def with_setup_cell(nb: nbformat.NotebookNode, source: str) -> bool:
+    """Put the set-up cell right after the parameters cell (replacing an older one); True if changed."""
+    old = [i for i, c in enumerate(nb.cells) if TAG in c.metadata.get("tags", [])]
+    if (
+        len(old) == 1
+        and nb.cells[old[0]].source == source
+        and "parameters" in nb.cells[old[0] - 1].metadata.get("tags", [])
+    ):
+        return False
+    for i in reversed(old):
+        del nb.cells[i]
+    params = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    if not params:
+        raise ValueError("the notebook has no cell tagged 'parameters' to put the Colab set-up cell after")
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]})
+    nb.cells.insert(params[0] + 1, cell)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if all(c.execution_count for c in code if c is not cell):  # an executed notebook stays a clean run:
+        for count, c in enumerate(code, start=1):  # outside Colab the cell runs and prints nothing
+            c.execution_count = count
+    return True
+
+
+def colab_main(args: list[str]) -> int:
+    config = course_config()
+    if not config["repository_url"]:
+        print("course colab: warning: [tool.course] repository_url is unset; the cell tells Colab users so")
+    source = setup_cell_source(config["repository_url"], config["version"])
+    paths = [Path(a) for a in args] or [
+        p for folder in ("notebooks", "solutions") for p in sorted(course_folder(folder).glob("[0-9]*.ipynb"))
+    ]
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        if with_setup_cell(nb, source):
+            nbformat.write(nb, path)
+            print(f"updated {path}")
+    print("done; run `course exercises` so exercises/ carries the cell too", file=sys.stderr)
+    return 0
