@@ -1,0 +1,245 @@
+"""Lesson 12's drawing pad in a real browser: JupyterLab, Chromium, a mouse that draws digits.
+
+The test starts JupyterLab on a random localhost port with a random token, serving a temporary
+folder that holds a copy of the lesson (its outputs stripped, so the committed notebook is never
+written to), opens it in Debian's Chromium driven by Playwright, runs all cells, draws digits on
+the pad with the mouse and checks that the bar chart updates and names at least one of them.
+It saves build/screenshots/drawpad.png: look at it.
+
+Skips where Chromium or Playwright is missing, except under CI=true, where that is a failure.
+"""
+
+import json
+import math
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LESSON = Path(os.environ.get("DRAWPAD_TEST_NOTEBOOK", REPO / "notebooks" / "12_draw_your_own_digit.ipynb"))
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "build" / "screenshots"
+SERVER_START_S = 90  # JupyterLab answering
+RUN_ALL_S = 300  # the lesson runs in about 2 minutes with its defaults (longer if it trains)
+PREDICTION_S = 30  # a stroke's probabilities come back
+
+# Mouse paths on the 280x280 canvas (canvas pixels), one list of strokes per digit.
+DIGITS = {
+    7: [[(70, 50), (210, 50), (120, 240)]],
+    0: [[(140 + 65 * math.sin(t * math.pi / 10), 140 - 95 * math.cos(t * math.pi / 10)) for t in range(21)]],
+    1: [[(140, 40), (140, 240)]],
+}
+
+
+def _requirements():
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("Playwright (pip install -r requirements-test.txt)")
+    if not LESSON.exists():
+        missing.append(f"the lesson {LESSON.relative_to(REPO)}")
+    if missing:
+        message = "the browser test needs " + " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _copy_lesson(folder: Path) -> Path:
+    """The lesson without its outputs, so the browser shows only what this run produces."""
+    nb = nbformat.read(LESSON, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    copy = folder / LESSON.name
+    nbformat.write(nb, copy)
+    return copy
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server on 127.0.0.1 serving a copy of the lesson; yields (url, token, notebook name)."""
+    _requirements()
+    root = tmp_path / "root"
+    root.mkdir()
+    notebook = _copy_lesson(root)
+    port, token = _free_port(), secrets.token_hex(16)
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # No "receive Jupyter news?" question and no update check: nothing asks for the network.
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    command = [
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run commands without clicking menus
+        "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+    ]
+    log = open(tmp_path / "jupyterlab.log", "w")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not start:\n{(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, token, notebook.name
+    finally:
+        _stop(server, url, token)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop(server: subprocess.Popen, url: str, token: str) -> None:
+    """Shut JupyterLab down with its kernels; kill its process group if it does not go in time."""
+    try:
+        request = urllib.request.Request(f"{url}/api/shutdown?token={token}", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+    except OSError:
+        pass
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    try:  # the kernels are in the server's process group: none may outlive the test
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server.wait(timeout=10)
+
+
+# In the page: the notebook's state. "done" once every code cell has run and the kernel is idle.
+RUN_STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.content || !panel.sessionContext) return "opening";
+  for (const cell of panel.content.widgets) {
+    if (cell.model.type !== "code") continue;
+    for (const output of cell.model.outputs.toJSON())
+      if (output.output_type === "error") return "error: " + output.ename + ": " + output.evalue;
+    if (cell.model.sharedModel.getSource().trim() && cell.model.executionCount === null) return "running";
+  }
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return kernel && kernel.status === "idle" ? "done" : "running";
+}"""
+
+
+def _wait_for_run_all(page) -> None:
+    deadline = time.monotonic() + RUN_ALL_S
+    state = "opening"
+    while time.monotonic() < deadline:
+        state = page.evaluate(RUN_STATE)
+        if state == "done" or state.startswith("error"):
+            break
+        time.sleep(1)
+    assert state == "done", f"running the lesson in JupyterLab: {state} after {RUN_ALL_S} s"
+
+
+def _probabilities(page) -> list:
+    values = page.eval_on_selector_all(".course-drawpad-bar", "bars => bars.map(b => b.dataset.probability || '')")
+    return [float(v) for v in values] if all(values) and len(values) == 10 else []
+
+
+def _draw(page, canvas, strokes) -> None:
+    box = canvas.bounding_box()
+    scale = box["width"] / 280
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            for step in range(1, 11):  # many small moves, like a hand
+                t = step / 10
+                page.mouse.move(box["x"] + (x0 + t * (x1 - x0)) * scale, box["y"] + (y0 + t * (y1 - y0)) * scale)
+        page.mouse.up()
+
+
+@pytest.mark.kernel
+def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterlab):
+    from playwright.sync_api import sync_playwright
+
+    url, token, name = jupyterlab
+    predictions, seen, screenshot = {}, [], None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{url}/lab/tree/{name}?token={token}", timeout=90_000)
+            page.wait_for_function(
+                "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                " return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel; }",
+                timeout=90_000,
+            )
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            _wait_for_run_all(page)
+
+            pad = page.locator(".course-drawpad").first
+            pad.scroll_into_view_if_needed()
+            canvas = pad.locator("canvas.course-drawpad-canvas")
+            assert _probabilities(page) == [], "the bars show probabilities before anything was drawn"
+            for digit, strokes in DIGITS.items():
+                pad.locator("button.course-drawpad-clear").click()
+                page.wait_for_function("() => !document.querySelector('.course-drawpad-bar').dataset.probability")
+                _draw(page, canvas, strokes)
+                deadline = time.monotonic() + PREDICTION_S
+                while not (probabilities := _probabilities(page)) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                message = pad.locator(".course-drawpad-message").inner_text()
+                assert len(probabilities) == 10, f"no bars after drawing a {digit}; the pad says {message!r}"
+                assert abs(sum(probabilities) - 1) < 1e-3, probabilities
+                assert probabilities not in seen, f"the bars did not change after drawing a {digit}"
+                seen.append(probabilities)
+                predictions[digit] = max(range(10), key=probabilities.__getitem__)
+                best = pad.locator(".course-drawpad-best").get_attribute("data-digit")
+                assert best == str(predictions[digit]), "the highlighted bar is not the most probable digit"
+                assert str(predictions[digit]) in message, f"the message does not name the prediction: {message!r}"
+                if screenshot is None or (predictions[digit] == digit and predictions[screenshot[0]] != screenshot[0]):
+                    screenshot = digit, pad.screenshot()  # the first digit the pad names right, else the first
+        except Exception:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "drawpad_failure.png"), full_page=True)  # to see what went wrong
+            raise
+        finally:
+            browser.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "drawpad.png").write_bytes(screenshot[1])
+    print("drawn -> predicted:", predictions)
+    assert any(drawn == guessed for drawn, guessed in predictions.items()), f"drawn -> predicted: {predictions}"
