@@ -14,6 +14,8 @@ Modules, each short enough to read on one screen:
 - `notebook`  `lesson_checks`: hidden check cells that record metrics and assert the prose's numbers
 - `gradcheck` numerical gradients and relative errors, for checking hand-written backward passes
 - `validate`  `whole_number`, the one check for arguments that must be whole numbers
+- `digits`    MNIST's preprocessing for your own digits (`to_mnist`), photos of paper, made-up digits
+- `drawpad`   `DrawingPad`: a widget to draw a digit on and see the network's probabilities
 
 The most used names are importable from the package itself: ``from course_utils import fit``.
 Each loads its module on first use, so a tool that needs one light module (``course params``,
@@ -49,6 +51,8 @@ _MODULES = [
     "checks",
     "data",
     "datafiles",
+    "digits",
+    "drawpad",
     "experiments",
     "gradcheck",
     "models",
