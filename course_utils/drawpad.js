@@ -8,7 +8,8 @@
 
 const CSS = `
 .course-drawpad { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start;
-  font-family: system-ui, sans-serif; font-size: 14px; color: #222; }
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 14px;
+  color: var(--jp-ui-font-color1, #222); }
 .course-drawpad-left { display: flex; flex-direction: column; gap: 8px; }
 .course-drawpad-canvas { width: 280px; height: 280px; background: #fff; border: 2px solid #888;
   border-radius: 6px; touch-action: none; cursor: crosshair; }
@@ -80,6 +81,7 @@ function render({ model, el }) {
   canvas.width = side;
   canvas.height = side;
   canvas.style.touchAction = "none";
+  canvas.setAttribute("aria-label", "drawing pad: draw a digit here");
   const context = canvas.getContext("2d", { willReadFrequently: true });
   const buttons = make("div", "course-drawpad-buttons");
   const clear = make("button", "course-drawpad-clear", "Clear");
@@ -128,6 +130,7 @@ function render({ model, el }) {
   // Drawing: round black strokes `brush` px wide; a tap leaves a dot.
   let last = null; // the previous point of the stroke being drawn, or null between strokes
   let photoShown = false; // the canvas shows an uploaded photo: the next stroke starts afresh
+  let sent = null; // the last pixels this view sent
   function point(event) {
     const box = canvas.getBoundingClientRect();
     return [((event.clientX - box.left) * side) / box.width, ((event.clientY - box.top) * side) / box.height];
@@ -181,15 +184,33 @@ function render({ model, el }) {
     const rgba = smallContext.getImageData(0, 0, size, size).data;
     const pixels = new Array(size * size);
     for (let i = 0; i < pixels.length; i++) pixels[i] = Math.round((rgba[4 * i + 3] / 255) * 1000) / 1000;
-    model.set("message", "Thinking…");
-    model.set("pixels", pixels);
+    sent = pixels;
+    model.set({ message: "Thinking…", pixels });
     model.save_changes();
+  }
+  // A drawing that Python put on the pad (pad.set_drawing), or the state when this view opens.
+  function paintPixels() {
+    const pixels = model.get("pixels") || [];
+    if (pixels === sent) return; // this view's own stroke: already on the canvas
+    context.clearRect(0, 0, side, side);
+    photoShown = false;
+    const size = model.get("size");
+    if (pixels.length !== size * size) return;
+    const small = make("canvas");
+    small.width = size;
+    small.height = size;
+    const image = small.getContext("2d").createImageData(size, size);
+    pixels.forEach((ink, i) => (image.data[4 * i + 3] = Math.round(255 * ink))); // black, ink as opacity
+    small.getContext("2d").putImageData(image, 0, 0);
+    context.imageSmoothingEnabled = true;
+    context.drawImage(small, 0, 0, side, side);
   }
   function clearAll() {
     context.clearRect(0, 0, side, side);
     photoShown = false;
     last = null;
-    model.set({ pixels: [], probabilities: [], message: model.get("prompt") });
+    sent = [];
+    model.set({ pixels: sent, probabilities: [], message: model.get("prompt") });
     model.save_changes();
   }
   async function uploadPhoto() {
@@ -220,18 +241,16 @@ function render({ model, el }) {
   canvas.addEventListener("lostpointercapture", up);
   clear.addEventListener("click", clearAll);
   upload.addEventListener("change", uploadPhoto);
-  const onPixels = () => {
-    if ((model.get("pixels") || []).length === 0 && !photoShown) context.clearRect(0, 0, side, side);
-  };
   model.on("change:probabilities", showBars);
   model.on("change:message", showMessage);
-  model.on("change:pixels", onPixels);
+  model.on("change:pixels", paintPixels);
+  paintPixels();
   showBars();
   showMessage();
   return () => {
     model.off("change:probabilities", showBars);
     model.off("change:message", showMessage);
-    model.off("change:pixels", onPixels);
+    model.off("change:pixels", paintPixels);
   };
 }
 

@@ -4,7 +4,7 @@ The test starts JupyterLab on a random localhost port with a random token, servi
 folder that holds a copy of the lesson (its outputs stripped, so the committed notebook is never
 written to), opens it in Debian's Chromium driven by Playwright, runs all cells, draws digits on
 the pad with the mouse and checks that the bar chart updates and names at least one of them.
-It saves build/screenshots/drawpad.png: look at it.
+It also uploads a photo of a 7. It saves build/screenshots/drawpad.png (and drawpad_photo.png): look at them.
 
 Skips where Chromium or Playwright is missing, except under CI=true, where that is a failure.
 """
@@ -191,16 +191,45 @@ def _draw(page, canvas, strokes) -> None:
         page.mouse.up()
 
 
+def _bars_after(page, pad, action, what: str) -> list:
+    """Press Clear, do ``action`` (draw, upload), wait for the ten bars; check they agree with the message."""
+    pad.locator("button.course-drawpad-clear").click()
+    page.wait_for_function("() => !document.querySelector('.course-drawpad-bar').dataset.probability")
+    action()
+    deadline = time.monotonic() + PREDICTION_S
+    while not (probabilities := _probabilities(page)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    message = pad.locator(".course-drawpad-message").inner_text()
+    assert len(probabilities) == 10, f"no bars after {what}; the pad says {message!r}"
+    assert abs(sum(probabilities) - 1) < 1e-3, probabilities
+    best = max(range(10), key=probabilities.__getitem__)
+    assert pad.locator(".course-drawpad-best").get_attribute("data-digit") == str(best), "wrong bar highlighted"
+    assert f" {best} " in message, f"the message does not name the prediction {best}: {message!r}"
+    return probabilities
+
+
+def _photo_of_a_seven(folder: Path) -> Path:
+    """A PNG of an unevenly lit photo of a 7 written in pencil (course_utils.digits makes one)."""
+    from PIL import Image
+
+    from course_utils.digits import synthetic_digits, synthetic_photo
+
+    path = folder / "seven.png"
+    Image.fromarray(synthetic_photo(synthetic_digits([7], distort=False)[0])).save(path)
+    return path
+
+
 @pytest.mark.kernel
-def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterlab):
+def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterlab, tmp_path):
     from playwright.sync_api import sync_playwright
 
     url, token, name = jupyterlab
     predictions, seen, screenshot = {}, [], None
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], timeout=60_000)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.set_default_timeout(60_000)
             page.goto(f"{url}/lab/tree/{name}?token={token}", timeout=90_000)
             page.wait_for_function(
@@ -216,30 +245,24 @@ def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterl
             canvas = pad.locator("canvas.course-drawpad-canvas")
             assert _probabilities(page) == [], "the bars show probabilities before anything was drawn"
             for digit, strokes in DIGITS.items():
-                pad.locator("button.course-drawpad-clear").click()
-                page.wait_for_function("() => !document.querySelector('.course-drawpad-bar').dataset.probability")
-                _draw(page, canvas, strokes)
-                deadline = time.monotonic() + PREDICTION_S
-                while not (probabilities := _probabilities(page)) and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                message = pad.locator(".course-drawpad-message").inner_text()
-                assert len(probabilities) == 10, f"no bars after drawing a {digit}; the pad says {message!r}"
-                assert abs(sum(probabilities) - 1) < 1e-3, probabilities
+                probabilities = _bars_after(page, pad, lambda s=strokes: _draw(page, canvas, s), f"drawing a {digit}")
                 assert probabilities not in seen, f"the bars did not change after drawing a {digit}"
                 seen.append(probabilities)
                 predictions[digit] = max(range(10), key=probabilities.__getitem__)
-                best = pad.locator(".course-drawpad-best").get_attribute("data-digit")
-                assert best == str(predictions[digit]), "the highlighted bar is not the most probable digit"
-                assert str(predictions[digit]) in message, f"the message does not name the prediction: {message!r}"
                 if screenshot is None or (predictions[digit] == digit and predictions[screenshot[0]] != screenshot[0]):
                     screenshot = digit, pad.screenshot()  # the first digit the pad names right, else the first
+            upload = pad.locator("input.course-drawpad-upload")
+            if upload.count():  # the lesson's pad reads photos too
+                photo = _photo_of_a_seven(tmp_path)
+                probabilities = _bars_after(page, pad, lambda: upload.set_input_files(str(photo)), "uploading a photo")
+                predictions["photo of a 7"] = max(range(10), key=probabilities.__getitem__)
+                pad.screenshot(path=str(SCREENSHOTS / "drawpad_photo.png"))
         except Exception:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "drawpad_failure.png"), full_page=True)  # to see what went wrong
             raise
         finally:
             browser.close()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "drawpad.png").write_bytes(screenshot[1])
     print("drawn -> predicted:", predictions)
     assert any(drawn == guessed for drawn, guessed in predictions.items()), f"drawn -> predicted: {predictions}"
+    assert predictions.get("photo of a 7", 7) == 7, f"the photo of a 7 was read as a {predictions['photo of a 7']}"
