@@ -123,10 +123,36 @@ class RunResult:
         return asdict(self)
 
 
+def kernel_manager(env: dict):
+    """A kernel manager class whose kernels get ``env`` on top of this process's environment.
+
+    The variables go to the kernel alone: ``os.environ`` of this process (a Dask worker that runs
+    one run after another, say) is never changed. ``JPY_PARENT_PID`` makes the kernel exit when
+    the process that started it dies (a killed sweep worker leaves no kernel behind).
+    """
+    from jupyter_client import AsyncKernelManager
+
+    class KernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**kw.get("env", os.environ), "JPY_PARENT_PID": str(os.getpid()), **env}
+            return await super()._async_pre_start_kernel(**kw)
+
+    return KernelManager
+
+
 def execute(
-    path: Path | str, output: Path | str, parameters: dict, timeout: int | None = None, threads: int | None = None
+    path: Path | str,
+    output: Path | str,
+    parameters: dict,
+    timeout: int | None = None,
+    threads: int | None = None,
+    cwd: Path | str | None = None,
 ) -> RunResult:
-    """Execute one notebook into ``output`` with papermill; never raises for a failing notebook."""
+    """Execute one notebook into ``output`` with papermill; never raises for a failing notebook.
+
+    ``threads``: the kernel's OMP/MKL threads (torch reads them at import), so parallel runs
+    share the cores; ``cwd``: the kernel's working folder (default: the notebook's).
+    """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -137,9 +163,7 @@ def execute(
     if output == path:
         raise ValueError(f"refusing to overwrite the source notebook {path}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    if threads:  # the kernel inherits these (torch reads them at import): parallel runs share the cores
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(threads)
+    env = {var: str(threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")} if threads else {}
     result = RunResult(notebook=str(path), output=str(output), parameters=effective_parameters(path, parameters))
     start = time.perf_counter()
     try:
@@ -147,8 +171,9 @@ def execute(
             str(path),
             str(output),
             parameters=parameters,
-            cwd=str(path.parent),
+            cwd=str(cwd or path.parent),
             kernel_name="python3",
+            kernel_manager_class=kernel_manager(env),
             progress_bar=False,
             execution_timeout=timeout,
             extra_arguments=QUIET_KERNEL,
