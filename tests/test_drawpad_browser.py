@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import nbformat
@@ -33,7 +34,7 @@ SERVER_START_S = 90  # JupyterLab answering
 RUN_ALL_S = 300  # the lesson runs in about 2 minutes with its defaults (longer if it trains)
 PREDICTION_S = 30  # a stroke's probabilities come back
 
-# Mouse paths on the 280x280 canvas (canvas pixels), one list of strokes per digit.
+# Paths on the 280x280 canvas (canvas pixels), one list of strokes per digit; the 1 is drawn with a finger.
 DIGITS = {
     7: [[(70, 50), (210, 50), (120, 240)]],
     0: [[(140 + 65 * math.sin(t * math.pi / 10), 140 - 95 * math.cos(t * math.pi / 10)) for t in range(21)]],
@@ -177,18 +178,32 @@ def _probabilities(page) -> list:
     return [float(v) for v in values] if all(values) and len(values) == 10 else []
 
 
-def _draw(page, canvas, strokes) -> None:
+def _draw(page, canvas, strokes, finger: bool = False) -> None:
+    """Drag along each stroke in many small moves, like a hand: with the mouse, or a finger (touch events)."""
     box = canvas.bounding_box()
     scale = box["width"] / 280
+    touch = page.context.new_cdp_session(page) if finger else None
     for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            for step in range(1, 11):  # many small moves, like a hand
-                t = step / 10
-                page.mouse.move(box["x"] + (x0 + t * (x1 - x0)) * scale, box["y"] + (y0 + t * (y1 - y0)) * scale)
-        page.mouse.up()
+        points = [stroke[0]] + [
+            (x0 + t / 10 * (x1 - x0), y0 + t / 10 * (y1 - y0))
+            for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False)
+            for t in range(1, 11)
+        ]
+        for i, (x, y) in enumerate(points):
+            x, y = box["x"] + x * scale, box["y"] + y * scale
+            if touch:
+                kind = "touchStart" if i == 0 else "touchMove"
+                touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+            else:
+                page.mouse.move(x, y)
+                if i == 0:
+                    page.mouse.down()
+        if touch:
+            touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        else:
+            page.mouse.up()
+    if touch:
+        touch.detach()
 
 
 def _bars_after(page, pad, action, what: str) -> list:
@@ -228,7 +243,7 @@ def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterl
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], timeout=60_000)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page = browser.new_page(viewport={"width": 1280, "height": 1000}, has_touch=True)
         try:
             page.set_default_timeout(60_000)
             page.goto(f"{url}/lab/tree/{name}?token={token}", timeout=90_000)
@@ -245,7 +260,8 @@ def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterl
             canvas = pad.locator("canvas.course-drawpad-canvas")
             assert _probabilities(page) == [], "the bars show probabilities before anything was drawn"
             for digit, strokes in DIGITS.items():
-                probabilities = _bars_after(page, pad, lambda s=strokes: _draw(page, canvas, s), f"drawing a {digit}")
+                draw = partial(_draw, page, canvas, strokes, finger=digit == 1)
+                probabilities = _bars_after(page, pad, draw, f"drawing a {digit}")
                 assert probabilities not in seen, f"the bars did not change after drawing a {digit}"
                 seen.append(probabilities)
                 predictions[digit] = max(range(10), key=probabilities.__getitem__)
