@@ -3,8 +3,9 @@
 The test starts JupyterLab on a random localhost port with a random token, serving a temporary
 folder that holds a copy of the lesson (its outputs stripped, so the committed notebook is never
 written to), opens it in Debian's Chromium driven by Playwright, runs all cells, draws digits on
-the pad with the mouse and checks that the bar chart updates and names at least one of them.
-It also uploads a photo of a 7. It saves build/screenshots/drawpad.png (and drawpad_photo.png): look at them.
+the pad (a 7 and a 0 with the mouse, a 1 with a finger) and checks that the bar chart updates and
+names at least one of them; then it uploads a photo of a 7. It saves build/screenshots/drawpad.png
+(and drawpad_photo.png): look at them.
 
 Skips where Chromium or Playwright is missing, except under CI=true, where that is a failure.
 """
@@ -51,7 +52,7 @@ def _requirements():
     except ImportError:
         missing.append("Playwright (pip install -r requirements-test.txt)")
     if not LESSON.exists():
-        missing.append(f"the lesson {LESSON.relative_to(REPO)}")
+        missing.append(f"the lesson {LESSON.name}")
     if missing:
         message = "the browser test needs " + " and ".join(missing)
         if os.environ.get("CI") == "true":
@@ -107,8 +108,9 @@ def jupyterlab(tmp_path):
         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run commands without clicking menus
         "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
     ]
-    log = open(tmp_path / "jupyterlab.log", "w")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = tmp_path / "jupyterlab.log"
+    with open(log, "w") as output:  # its own process group, with the kernels it starts: see _stop
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=output, stderr=output, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_S
@@ -120,12 +122,11 @@ def jupyterlab(tmp_path):
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start:\n{(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
+                pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
         yield url, token, notebook.name
     finally:
         _stop(server, url, token)
-        log.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -242,7 +243,9 @@ def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterl
     predictions, seen, screenshot = {}, [], None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], timeout=60_000)
+        # --disable-dev-shm-usage: a container's small /dev/shm would crash the page.
+        args = ["--no-sandbox", "--disable-dev-shm-usage"]
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args, timeout=60_000)
         page = browser.new_page(viewport={"width": 1280, "height": 1000}, has_touch=True)
         try:
             page.set_default_timeout(60_000)
