@@ -4,11 +4,12 @@ Lesson 12 uses it. ``DrawingPad(classify)`` is a Jupyter widget made with anywid
 you draw on with a mouse, a finger or a stylus, a Clear button, an upload button for a photo of a
 digit on paper, and a bar chart of the network's ten class probabilities.
 
-How the two halves talk: the browser part (``drawpad.js``, shipped beside this file; it fetches nothing
-from the internet) sends the drawing after each stroke as a plain list of numbers in the ``pixels``
-trait -- the canvas shrunk to ``size`` x ``size``, row by row, ink 1 and empty paper 0. Python turns it
-back into a 2-D array, calls ``classify(drawing)`` and sets ``probabilities`` and ``message``, which
-the browser draws. A photo arrives the same way in ``photo`` (grey values, white paper 1) and goes to
+How the two halves talk: the browser part (``drawpad.js``, shipped beside this file; it fetches
+nothing from the internet) sends the drawing after each stroke as a plain list of numbers in the
+``pixels`` trait (an attribute that the widget keeps equal in Python and in the browser): the canvas
+shrunk to ``size`` x ``size``, row by row, ink 1 and empty paper 0. Python turns it back into a 2-D
+array, calls ``classify(drawing)`` and sets ``probabilities`` and ``message``, which the browser
+draws. A photo arrives the same way in ``photo`` (grey values, white paper 1) and goes to
 ``classify_photo``. Plain lists, not binary buffers, because binary buffers break canvas widgets on
 Google Colab.
 
@@ -19,7 +20,8 @@ Example:
     'I think this is a 0 (10% sure).'
 
 Without a widget frontend (a script, papermill, nbval) the pad shows nothing but still works from
-Python: ``set_drawing`` does what a stroke in the browser does.
+Python: ``set_drawing`` does what a stroke in the browser does. On Google Colab, call
+``enable_colab_widgets()`` first.
 """
 
 from __future__ import annotations
