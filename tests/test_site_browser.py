@@ -1,0 +1,220 @@
+"""The course's web site in a real browser: Debian's Chromium, driven by Playwright.
+
+The site (``course site``) is built, or reused when nothing it is made of changed, served on
+127.0.0.1, and every lesson page is opened: its title, every figure loaded, the math rendered by
+the site's own MathJax, no console error, no request to another host (each one is recorded, and
+blocked), and the "next" link leads to the next lesson. The other pages (landing page, exercises,
+solutions) get the same offline and error checks. Screenshots go to build/screenshots/site/.
+
+Skips, saying why, where Chromium, Playwright or Jupyter Book is missing; under CI=true it fails
+instead, so CI cannot pass without running it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import json
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from course_tools.site import lesson_notebooks, notebook_title
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
+SHOTS = ROOT / "build" / "screenshots" / "site"
+LESSONS = lesson_notebooks(ROOT)
+
+
+def missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    for module, requirements in (("playwright", "requirements-test.txt"), ("jupyter_book", "requirements-site.txt")):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install -r {requirements})"
+    return None
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    reason = missing()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the site's browser test: {reason}")
+        pytest.skip(reason)
+    from course_tools.site import build_site
+
+    return build_site(ROOT, reuse=True)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # the test reports what matters; no access log on stderr
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """One page in a fresh browser context, with every request and console error recorded."""
+
+    def __init__(self, browser, server: str):
+        self.host = urlsplit(server).netloc
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.outside, self.errors, self.failed = [], [], []
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        self.page.on("pageerror", lambda err: self.errors.append(f"uncaught: {err}"))
+        self.page.on("requestfailed", lambda req: self.failed.append(f"{req.url} ({req.failure})"))
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} (HTTP {r.status})"))
+        self.page.route("**/*", self.route)
+
+    def route(self, route):
+        url = route.request.url
+        if urlsplit(url).netloc != self.host and not url.startswith(("data:", "blob:", "about:")):
+            self.outside.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    def open(self, url: str):
+        self.page.goto(url, wait_until="load")
+        self.settle()
+
+    def settle(self):
+        """Wait until MathJax (where the page loads it) has typeset the page."""
+        self.page.wait_for_load_state("load")
+        if self.page.evaluate("() => !!document.querySelector('script[src*=\"mathjax\"]')"):
+            self.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            self.page.evaluate("() => MathJax.startup.promise")
+
+    def check_clean(self, what: str):
+        problems = [f"request to another host: {u}" for u in self.outside]
+        problems += [f"console error: {e}" for e in self.errors]
+        problems += [f"failed request: {f}" for f in self.failed if urlsplit(f.split()[0]).netloc == self.host]
+        assert not problems, f"{what}:\n" + "\n".join(problems)
+
+    def check_figures_and_math(self, what: str) -> dict:
+        found = self.page.evaluate(
+            """() => ({
+                images: document.querySelectorAll('article img').length,
+                broken: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),
+                math: document.querySelectorAll('article .math').length,
+                unrendered: [...document.querySelectorAll('article .math')]
+                    .filter(m => !m.querySelector('mjx-container') && m.tagName !== 'MJX-CONTAINER').length,
+                rendered: document.querySelectorAll('article mjx-container').length,
+                errors: [...document.querySelectorAll('mjx-merror')].map(e => e.textContent),
+            })"""
+        )
+        assert not found["broken"], f"{what}: figures that did not load: {found['broken']}"
+        assert not found["unrendered"], f"{what}: {found['unrendered']} of {found['math']} formulas not rendered"
+        assert not found["errors"], f"{what}: MathJax could not typeset: {found['errors']}"
+        return found
+
+    def close(self):
+        self.context.close()
+
+
+def shoot(visit: Visit, name: str) -> None:
+    """Screenshots: the top of the page, its first figure and its first formula."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = visit.page
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=SHOTS / f"{name}_top.png")
+    for kind, selector in (("figure", "article .cell_output img"), ("math", "article mjx-container")):
+        element = page.query_selector(selector)
+        if element:
+            element.scroll_into_view_if_needed()
+            page.screenshot(path=SHOTS / f"{name}_{kind}.png")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_page(lesson, server, browser):
+    visit = Visit(browser, server)
+    try:
+        visit.open(f"{server}/notebooks/{lesson.stem}.html")
+        page, title = visit.page, notebook_title(lesson)
+        assert page.inner_text("article h1").strip().rstrip("#").strip() == title
+        assert page.title().startswith(title)
+        found = visit.check_figures_and_math(lesson.name)
+        notebook = json.loads(lesson.read_text(encoding="utf-8"))
+        figures = sum("image/png" in o.get("data", {}) for c in notebook["cells"] for o in c.get("outputs", []))
+        assert found["images"] >= figures, f"{lesson.name}: {figures} figures in the notebook, {found['images']} shown"
+        has_math = any(
+            "$" in c["source"] if isinstance(c["source"], str) else "$" in "".join(c["source"])
+            for c in notebook["cells"]
+            if c["cell_type"] == "markdown"
+        )
+        assert not has_math or found["rendered"] > 0, f"{lesson.name}: the page has math but MathJax rendered none"
+        assert "Executed" in page.inner_text(".course-executed")
+        shoot(visit, lesson.stem)
+        visit.check_clean(lesson.name)
+
+        # The "next" link: to the next lesson, or after the last one to the exercises.
+        with page.expect_navigation(wait_until="load"):
+            page.click("a.right-next")
+        following = LESSONS.index(lesson) + 1
+        if following < len(LESSONS):
+            expected, heading = f"/notebooks/{LESSONS[following].stem}.html", notebook_title(LESSONS[following])
+        else:
+            expected, heading = "/exercises/index.html", "Exercises"
+        assert urlsplit(page.url).path == expected
+        assert page.inner_text("article h1").strip().rstrip("#").strip() == heading
+        visit.settle()
+        visit.check_clean(f"{lesson.name}'s next page")
+    finally:
+        visit.close()
+
+
+def other_pages(site_root: Path) -> list[str]:
+    pages = ["README.html"]
+    for folder in ("exercises", "solutions"):
+        pages += sorted(f"{folder}/{p.name}" for p in (site_root / folder).glob("*.html"))
+    return pages
+
+
+def test_other_pages_are_offline_and_clean(site, server, browser):
+    """The landing page, the exercises and the solutions: no outside request, no error, math and figures."""
+    visit = Visit(browser, server)
+    try:
+        for page in other_pages(site):
+            visit.open(f"{server}/{page}")
+            visit.check_figures_and_math(page)
+            if not page.endswith("index.html"):  # every notebook's page
+                assert visit.page.query_selector(".course-executed"), f"{page} does not say when it was executed"
+            visit.check_clean(page)
+        # The site's address leads to the landing page (the README), whose link to lesson 1 works.
+        with visit.page.expect_navigation(url="**/README.html", wait_until="load"):
+            visit.page.goto(f"{server}/", wait_until="commit")
+        visit.settle()
+        assert visit.page.title().startswith("CNNs on MNIST")
+        shoot(visit, "00_landing")
+        with visit.page.expect_navigation(wait_until="load"):
+            visit.page.click(f"article a[href$='{LESSONS[0].stem}.html']")
+        assert urlsplit(visit.page.url).path == f"/notebooks/{LESSONS[0].stem}.html"
+        visit.settle()
+        visit.check_clean("lesson 1 from the landing page")
+    finally:
+        visit.close()
