@@ -1,11 +1,12 @@
 """The ``course`` command: run lessons, sweep parameters, check the setup, build and grade exercises.
 
 course run [NOTEBOOK...] [-p NAME VALUE]... [--quick] [--out DIR]
-course sweep NOTEBOOK -p NAME V1 V2 ... [--workers N] [--out DIR] [--quick]
+course sweep NOTEBOOK -p NAME V1 V2 ... [--workers N] [--scheduler ADDRESS] [--out DIR] [--quick]
 course params NOTEBOOK
 course doctor
 course exercises [--check]
 course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox]
+             [--workers N] [--scheduler ADDRESS]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 course site [--out DIR]               (the course's web site, from the executed notebooks)
 course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
@@ -77,6 +78,7 @@ def cmd_params(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    from .cluster import ClusterError
     from .runner import ParameterError
     from .sweep import plot_sweep, run_sweep
 
@@ -88,8 +90,16 @@ def cmd_sweep(args) -> int:
         values[name] = vals
     out = Path(args.out or Path("build/sweeps") / Path(args.notebook).stem)
     try:
-        table = run_sweep(args.notebook, values, out, workers=args.workers, timeout=args.timeout, quick=args.quick)
-    except (ParameterError, FileNotFoundError) as err:
+        table = run_sweep(
+            args.notebook,
+            values,
+            out,
+            workers=args.workers,
+            timeout=args.timeout,
+            quick=args.quick,
+            scheduler=args.scheduler,
+        )
+    except (ParameterError, FileNotFoundError, ClusterError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     figures = plot_sweep(table, list(values), out)
@@ -155,6 +165,8 @@ def cmd_grade(args) -> int:
         work=args.work,
         solutions=args.solutions,
         sandbox=args.sandbox,
+        scheduler=args.scheduler,
+        workers=args.workers,
     )
 
 
@@ -174,6 +186,16 @@ def cmd_site(args) -> int:
     from .site import site_main
 
     return site_main(args.out)
+
+
+def _scheduler_option(parser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="a Dask scheduler (tcp://HOST:PORT or tls://...) to run on; default $DASK_SCHEDULER_ADDRESS, "
+        "else a local cluster on 127.0.0.1 of --workers processes",
+    )
 
 
 def main(argv=None) -> int:
@@ -210,6 +232,7 @@ def main(argv=None) -> int:
         help="a parameter and the values to try, e.g. -p seed 0 1 2",
     )
     p.add_argument("--workers", type=int, default=1, help="parallel runs (each gets cores/N threads)")
+    _scheduler_option(p)
     p.add_argument("--out", default=None, help="folder for results (default build/sweeps/<notebook>)")
     p.add_argument("--quick", action="store_true", help="smoke runs: tiny subset, 1 epoch")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
@@ -237,6 +260,8 @@ def main(argv=None) -> int:
         action="store_true",
         help="Linux: run each kernel without network and in a PID namespace of its own (unshare); files stay reachable",
     )
+    p.add_argument("--workers", type=int, default=1, help="submissions graded at once (each gets cores/N threads)")
+    _scheduler_option(p)
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("lessons", help="authors: re-execute committed notebooks in place, from a fresh kernel")

@@ -1,24 +1,27 @@
-"""Parameter sweeps: run a notebook over a grid of parameters, in parallel, resumably.
+"""Parameter sweeps: run a notebook over a grid of parameters, on Dask workers, resumably.
 
 ``course sweep notebooks/04_two_conv_net.ipynb -p n_conv 1 2 -p seed 0 1 2`` runs the six
 combinations, keeps each executed notebook in the output folder, and collects parameters and
 recorded metrics into ``results.csv`` plus a figure of each metric (mean +- std over seeds).
-A finished run leaves a small JSON record; running the same sweep again skips those runs.
+Each run is one task of a Dask cluster (`course_tools.cluster`): a local one on this machine by
+default, or the one at ``--scheduler ADDRESS``. The task runs the notebook on its worker and
+returns the record and the executed notebook; this machine writes them. A finished run leaves a
+small JSON record; running the same sweep again skips those runs.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing
 import os
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
 
-from .runner import RunResult, execute, format_metrics, validate_parameters
+from .cluster import check_workers, dask_client, my_threads, run_all, scheduler_address, threads_per_worker
+from .runner import RunResult, effective_parameters, execute, format_metrics, validate_parameters
 
 
 def grid(values: dict[str, list]) -> list[dict]:
@@ -45,12 +48,18 @@ def run_id(params: dict) -> str:
     return "__".join(f"{k}={safe(v)}" for k, v in params.items()) or "defaults"
 
 
-def _run_one(notebook: str, out_dir: str, params: dict, threads: int, timeout: int | None) -> dict:
-    rid = run_id(params)
-    result = execute(notebook, Path(out_dir) / f"{rid}.ipynb", params, timeout=timeout, threads=threads)
-    record = result.to_dict() | {"run": rid, "swept": params}
-    (Path(out_dir) / f"{rid}.json").write_text(json.dumps(record, indent=1, default=str))
-    return record
+def run_on_worker(name: str, text: str, folder: str, params: dict, threads: dict, timeout: int | None) -> dict:
+    """One run, as a Dask task: the notebook ``text`` executed on this worker, in its course's
+    ``folder`` (the kernel's working folder, when this machine has it). Returns the record and
+    the executed notebook's text; nothing stays on the worker."""
+    here = Path(folder)
+    with tempfile.TemporaryDirectory(prefix="course-sweep-") as tmp:
+        source, output = Path(tmp, name), Path(tmp, f"{run_id(params)}.ipynb")
+        source.write_text(text, encoding="utf-8")
+        cwd = here if here.is_dir() else tmp
+        result = execute(source, output, params, timeout=timeout, threads=my_threads(threads), cwd=cwd)
+        executed = output.read_text(encoding="utf-8") if output.exists() else None
+    return {"record": result.to_dict(), "executed": executed}
 
 
 def run_sweep(
@@ -61,11 +70,14 @@ def run_sweep(
     timeout: int | None = None,
     quick: bool = False,
     echo=print,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Run every combination of ``values`` (strings, checked and typed here) and collect results.
 
-    Each of the ``workers`` processes gets ``available_cores() // workers`` torch threads: two
-    runs that each try to use every core fight over them and both crawl.
+    ``scheduler``: a Dask scheduler's address (else ``$DASK_SCHEDULER_ADDRESS``, else a local
+    cluster of ``workers`` processes). On the local cluster each run gets
+    ``available_cores() // workers`` torch threads: two runs that each try to use every core
+    fight over them and both crawl.
     """
     notebook, out_dir = Path(notebook), Path(out_dir)
     typed = {name: [validate_parameters(notebook, {name: v})[name] for v in vals] for name, vals in values.items()}
@@ -84,33 +96,62 @@ def run_sweep(
             todo.append(params)
     if records:
         echo(f"resuming: {len(records)} of {len(runs)} runs already finished in {out_dir}")
-    workers = max(1, min(workers, len(todo) or 1))
-    threads = max(1, available_cores() // workers)
-    start = time.perf_counter()
-    from tqdm.auto import tqdm
+    if todo:
+        address = scheduler_address(scheduler)
+        workers = max(1, min(workers, len(todo)))
+        with dask_client(address, workers, echo) as client:
+            reports = check_workers(client, datasets=_datasets_here())
+            local = None if address else max(1, available_cores() // workers)
+            threads = threads_per_worker(client, reports, local)
+            text = notebook.read_text(encoding="utf-8")
+            folder = str(notebook.resolve().parent)
+            jobs = {run_id(p): (notebook.name, text, folder, p, threads, timeout) for p in todo}
+            params_of = {run_id(p): p for p in todo}
+            start = time.perf_counter()
+            from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=None)  # None: only in a terminal
-    # "spawn" starts clean workers: forking a process that has torch loaded can deadlock.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_run_one, str(notebook), str(out_dir), p, threads, timeout) for p in todo]
-        for i, future in enumerate(as_completed(futures), 1):
-            record = future.result()
-            records[record["run"]] = record
-            elapsed = time.perf_counter() - start
-            left = elapsed / i * (len(todo) - i)
-            bar.update()
-            message = (
-                f"[{i}/{len(todo)}] {record['run']}: {record['status']} in "
-                f"{record['seconds']:.0f}s"
-                + (f" {format_metrics(record['metrics'], ' ')}" if record["metrics"] else "")
-                + (f" ({record['error']})" if record["error"] else "")
-                + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left"
-            )
-            bar.write(message) if not bar.disable else echo(message)
-    bar.close()
+            bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=None)  # None: only in a terminal
+            for i, (rid, result, error) in enumerate(run_all(client, run_on_worker, jobs), 1):
+                record = _keep(notebook, out_dir, rid, params_of[rid], result, error)
+                records[rid] = record
+                elapsed = time.perf_counter() - start
+                left = elapsed / i * (len(todo) - i)
+                bar.update()
+                message = (
+                    f"[{i}/{len(todo)}] {record['run']}: {record['status']} in "
+                    f"{record['seconds']:.0f}s"
+                    + (f" {format_metrics(record['metrics'], ' ')}" if record["metrics"] else "")
+                    + (f" ({record['error']})" if record["error"] else "")
+                    + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left"
+                )
+                bar.write(message) if not bar.disable else echo(message)
+            bar.close()
     table = results_table([records[run_id(p)] for p in runs])
     table.to_csv(out_dir / "results.csv", index=False)
     return table
+
+
+def _keep(notebook: Path, out_dir: Path, rid: str, params: dict, result: dict | None, error: str | None) -> dict:
+    """Write a finished task's executed notebook, then its JSON record (which marks it done)."""
+    output = out_dir / f"{rid}.ipynb"
+    if result is None:  # no result came back: the task raised, or its workers kept dying
+        record = RunResult(str(notebook), str(output), effective_parameters(notebook, params), "failed", error=error)
+        record = record.to_dict()
+    else:
+        record = result["record"] | {"notebook": str(notebook), "output": str(output)}
+        if result["executed"] is not None:
+            output.write_text(result["executed"], encoding="utf-8")
+    record |= {"run": rid, "swept": params}
+    (out_dir / f"{rid}.json").write_text(json.dumps(record, indent=1, default=str))
+    return record
+
+
+def _datasets_here() -> list[str]:
+    """The datasets every worker of a sweep must have: those this machine has, else MNIST."""
+    from course_utils.datafiles import DATASETS, verify_split
+
+    here = [name for name in DATASETS if not verify_split(name, True) + verify_split(name, False)]
+    return here or ["mnist"]
 
 
 def results_table(records: list[dict]) -> pd.DataFrame:
