@@ -3,17 +3,19 @@
 #   make test   set up .venv if needed, then run the unit tests and every notebook under nbval
 #   make lint   ruff: style and common bugs in the code and the notebooks (make test runs it first)
 #   make test-fast  the authors' inner loop: kernel-free unit tests + a smoke run of every lesson
+#   make site   the course's web site (Jupyter Book) from the executed notebooks, in build/site/
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
+SITE_STAMP := $(VENV)/.site-installed
 
 # Test workers: each gets cores / workers threads (tests/conftest.py). On 2 cores two 1-thread
 # workers beat one 2-thread run; see the README's section for authors.
 TEST_WORKERS ?= 2
 
-.PHONY: setup run test test-fast lint lessons exercises clean
+.PHONY: setup run test test-fast lint lessons exercises site clean
 
 setup: $(STAMP)
 
@@ -24,8 +26,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
 
-# What only the tests need (Playwright, which drives Debian's Chromium in the browser tests).
-$(TEST_STAMP): requirements-test.txt $(STAMP)
+# What only the tests need (Playwright, which drives Debian's Chromium in the browser tests, and
+# the site's requirements: requirements-test.txt includes requirements-site.txt).
+$(TEST_STAMP): requirements-test.txt requirements-site.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $(TEST_STAMP)
 
@@ -55,6 +58,16 @@ lessons: $(STAMP)
 
 exercises: $(STAMP)
 	$(BIN)/course exercises
+
+# The site: Jupyter Book 1 and its theme (requirements-site.txt, held to requirements.txt's pins),
+# then `course site`, which builds build/site/ from the committed executed notebooks (no execution).
+# The first build downloads MathJax once into build/cache/ (checksum-verified), so the site works offline.
+$(SITE_STAMP): requirements-site.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-site.txt
+	touch $(SITE_STAMP)
+
+site: $(SITE_STAMP)
+	$(BIN)/course site
 
 clean:
 	rm -rf build

@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import tomllib
 import urllib.request
 from pathlib import Path
@@ -359,39 +360,49 @@ def book_config(repo: str, footer: str) -> dict:
 
 # ---------------------------------------------------------------------------- MathJax
 def fetch_mathjax(cache: Path) -> Path:
-    """MathJax's es5/ folder, downloaded once into ``cache`` and checked against the pinned SHA-512."""
+    """MathJax's es5/ folder, downloaded once into ``cache`` and checked against the pinned SHA-512.
+
+    Safe when two builds fetch at once: each downloads and unpacks into a folder of its own, and
+    the first to finish puts its copy in place.
+    """
     version = MATHJAX["version"]
     es5 = cache / f"mathjax-{version}" / "es5"
     if (es5 / "tex-chtml.js").is_file():
         return es5
+    cache.mkdir(parents=True, exist_ok=True)
     tarball = cache / f"mathjax-{version}.tgz"
     if not tarball.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = tarball.with_suffix(".part")
-        try:
-            with urllib.request.urlopen(MATHJAX["url"], timeout=60) as response, open(partial, "wb") as out:
-                shutil.copyfileobj(response, out)
-        except OSError as err:
-            partial.unlink(missing_ok=True)
-            raise SiteError(
-                f"cannot download MathJax {version} from {MATHJAX['url']} ({err}). The site serves MathJax "
-                f"itself so that it works offline; download that file on a machine with internet access and "
-                f"put it at {tarball} (its SHA-512 is checked), then build again."
-            ) from None
-        partial.replace(tarball)
+        with tempfile.NamedTemporaryFile(dir=cache, suffix=".part", delete=False) as out:
+            try:
+                with urllib.request.urlopen(MATHJAX["url"], timeout=60) as response:
+                    shutil.copyfileobj(response, out)
+            except OSError as err:
+                Path(out.name).unlink(missing_ok=True)
+                raise SiteError(
+                    f"cannot download MathJax {version} from {MATHJAX['url']} ({err}). The site serves MathJax "
+                    f"itself so that it works offline: download that file where there is internet access and "
+                    f"put it at {tarball} (its SHA-512 is checked), then build again."
+                ) from None
+        Path(out.name).replace(tarball)
     digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
     if digest != MATHJAX["sha512"]:
         raise SiteError(
             f"{tarball} is not MathJax {version}: its SHA-512 is {digest}, expected {MATHJAX['sha512']}. "
             "Delete it and build again."
         )
-    unpacked = cache / f"mathjax-{version}"
-    shutil.rmtree(unpacked, ignore_errors=True)
-    with tarfile.open(tarball) as archive:
-        members = [m for m in archive.getmembers() if m.name.startswith("package/es5/") and m.isfile()]
-        archive.extractall(unpacked / "tmp", members=members, filter="data")
-    (unpacked / "tmp" / "package" / "es5").rename(es5)
-    shutil.rmtree(unpacked / "tmp")
+    unpacking = Path(tempfile.mkdtemp(dir=cache, prefix="mathjax-unpacking-"))
+    try:
+        with tarfile.open(tarball) as archive:
+            members = [m for m in archive.getmembers() if m.name.startswith("package/es5/") and m.isfile()]
+            archive.extractall(unpacking, members=members, filter="data")
+        es5.parent.mkdir(exist_ok=True)
+        try:
+            (unpacking / "package" / "es5").rename(es5)
+        except OSError:  # another build put its copy in place first
+            if not (es5 / "tex-chtml.js").is_file():
+                raise
+    finally:
+        shutil.rmtree(unpacking, ignore_errors=True)
     return es5
 
 
@@ -439,10 +450,13 @@ sys.exit(result if isinstance(result, int) else 1)
 """
 
 
-def build_site(root: Path | None = None, out: Path | None = None, *, reuse: bool = False) -> Path:
+def build_site(
+    root: Path | None = None, out: Path | None = None, *, reuse: bool = False, cache: Path | None = None
+) -> Path:
     """Build the site of the course at ``root`` into ``out`` (default ``build/site``); returns ``out``.
 
-    With ``reuse``, a build whose inputs are unchanged is kept as it is.
+    With ``reuse``, a build whose inputs are unchanged is kept as it is. MathJax is kept in
+    ``cache`` (default ``build/cache``).
     """
     from . import course_folder
 
@@ -471,7 +485,7 @@ def build_site(root: Path | None = None, out: Path | None = None, *, reuse: bool
     (staging / "_config.yml").write_text(json.dumps(book_config(repo, footer), indent=1) + "\n")
     static = staging / "_course_static"
     shutil.copytree(SITE_ASSETS, static)
-    copy_mathjax(fetch_mathjax(build / "cache"), static / "mathjax")
+    copy_mathjax(fetch_mathjax(Path(cache) if cache else build / "cache"), static / "mathjax")
     if out.exists():
         shutil.rmtree(out)
     env = dict(os.environ, PYTHONWARNINGS="ignore")

@@ -133,6 +133,18 @@ class Visit:
         assert not found["errors"], f"{what}: MathJax could not typeset: {found['errors']}"
         return found
 
+    def check_links(self, site: Path, what: str):
+        """Every link of the page to the site itself leads to a file of the site."""
+        hrefs = self.page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        broken = []
+        for href in hrefs:
+            parts = urlsplit(href)
+            if parts.netloc == self.host:
+                path = parts.path.lstrip("/") or "index.html"
+                if not (site / path).is_file() and not (site / path / "index.html").is_file():
+                    broken.append(href)
+        assert not broken, f"{what}: links to pages the site does not have: {broken}"
+
     def close(self):
         self.context.close()
 
@@ -151,7 +163,7 @@ def shoot(visit: Visit, name: str) -> None:
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_page(lesson, server, browser):
+def test_lesson_page(lesson, site, server, browser):
     visit = Visit(browser, server)
     try:
         visit.open(f"{server}/notebooks/{lesson.stem}.html")
@@ -170,6 +182,7 @@ def test_lesson_page(lesson, server, browser):
         assert not has_math or found["rendered"] > 0, f"{lesson.name}: the page has math but MathJax rendered none"
         assert "Executed" in page.inner_text(".course-executed")
         shoot(visit, lesson.stem)
+        visit.check_links(site, lesson.name)
         visit.check_clean(lesson.name)
 
         # The "next" link: to the next lesson, or after the last one to the exercises.
@@ -202,6 +215,7 @@ def test_other_pages_are_offline_and_clean(site, server, browser):
         for page in other_pages(site):
             visit.open(f"{server}/{page}")
             visit.check_figures_and_math(page)
+            visit.check_links(site, page)
             if not page.endswith("index.html"):  # every notebook's page
                 assert visit.page.query_selector(".course-executed"), f"{page} does not say when it was executed"
             visit.check_clean(page)

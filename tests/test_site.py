@@ -1,0 +1,269 @@
+"""course site: what goes on the site and how, without a browser (tests/test_site_browser.py opens it).
+
+The staging step runs on the real course (lesson order, exercise links, published solutions);
+two small sites are built from a toy course, with and without a repository URL, to check the
+offline configuration and the launch buttons in the HTML itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_tools import site
+from course_tools.exercises import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "build" / "cache"  # MathJax, downloaded once for every build on this machine
+REPO = "https://github.com/example/cnn-mnist-course"
+# A 1x1 PNG: a notebook figure.
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082"
+    )
+).decode()
+
+
+# ---------------------------------------------------------------------------- the real course, staged
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    staging = tmp_path_factory.mktemp("site") / "site-src"
+    toc, warnings = site.stage(ROOT, staging, repo="")
+    return staging, toc, warnings
+
+
+def test_lessons_in_order_then_exercises_and_solutions(staged):
+    staging, toc, _ = staged
+    lessons = site.lesson_notebooks(ROOT)
+    assert lessons == sorted(lessons) and lessons, "lessons are notebooks/NN_*.ipynb"
+    captions = [part["caption"] for part in toc["parts"]]
+    assert captions == ["Lessons", "Exercises", "Solutions"]
+    assert [c["file"] for c in toc["parts"][0]["chapters"]] == [f"notebooks/{p.stem}" for p in lessons]
+    assert toc["root"] == "README" and (staging / "README.md").is_file()
+    solutions = sorted((ROOT / "solutions").glob("[0-9]*.ipynb"))
+    assert [c["file"] for c in toc["parts"][2]["chapters"]][1:] == [f"solutions/{p.stem}" for p in solutions]
+
+
+def test_every_lesson_page_says_when_it_ran_and_links_its_exercises(staged):
+    staging, _, _ = staged
+    for lesson in site.lesson_notebooks(ROOT):
+        page = nbformat.read(staging / "notebooks" / lesson.name, as_version=4)
+        head = page.cells[0].source
+        assert head.startswith("# "), f"{lesson.name}: the title stays first"
+        assert site.executed_line(nbformat.read(lesson, as_version=4)) in head
+        exercise, solution = site.exercise_pair(ROOT, lesson)
+        for path in (exercise, solution):
+            if path:
+                assert f"../{path.parent.name}/{path.name}" in head
+        assert page.metadata.get("widgets") is None
+
+
+def test_published_solutions_have_no_hidden_tests(staged):
+    staging, _, _ = staged
+    for solution in sorted((ROOT / "solutions").glob("[0-9]*.ipynb")):
+        text = (staging / "solutions" / solution.name).read_text(encoding="utf-8")
+        for marker in (BEGIN_HIDDEN, END_HIDDEN, BEGIN_SOLUTION, END_SOLUTION):
+            assert marker not in text, f"{solution.name} still has {marker!r}"
+
+
+def test_readme_links_point_at_the_site(staged):
+    staging, _, warnings = staged
+    readme = (staging / "README.md").read_text(encoding="utf-8")
+    first = site.lesson_notebooks(ROOT)[0].name
+    if f"(notebooks/{first})" in (ROOT / "README.md").read_text(encoding="utf-8"):
+        assert f"(notebooks/{first})" in readme
+    assert "](exercises/)" not in readme and "](solutions/)" not in readme
+    for link in re.findall(r"\]\(([^)#]+)", readme):
+        if not link.startswith("http"):
+            assert (staging / link).is_file(), f"the README's link to {link} has no page"
+    assert isinstance(warnings, list)
+
+
+# ---------------------------------------------------------------------------- pieces
+def notebook(*cells, **metadata):
+    made = nbformat.v4.new_notebook(cells=list(cells))
+    made.metadata.update(metadata)
+    return made
+
+
+def test_publish_solution_strips_hidden_tests_and_their_outputs():
+    visible = nbformat.v4.new_code_cell(
+        "\n".join(["def f(x):", f"    {BEGIN_SOLUTION}", "    return 2 * x", f"    {END_SOLUTION}", "check(f)"])
+    )
+    visible.outputs = [nbformat.v4.new_output("stream", text="passed\n")]
+    mixed = nbformat.v4.new_code_cell("\n".join(["check(f(1) == 2)", BEGIN_HIDDEN, "secret_check(f)", END_HIDDEN]))
+    mixed.outputs = [nbformat.v4.new_output("stream", text="passed\nsecret passed\n")]
+    hidden_only = nbformat.v4.new_code_cell("\n".join([BEGIN_HIDDEN, "assert f(3) == 6", END_HIDDEN]))
+    original = notebook(nbformat.v4.new_markdown_cell("# Exercises"), visible, mixed, hidden_only)
+    published = site.publish_solution(original)
+    sources = [c.source for c in published.cells]
+    assert sources == ["# Exercises", "def f(x):\n    return 2 * x\ncheck(f)", "check(f(1) == 2)"]
+    assert published.cells[1].outputs and published.cells[2].outputs == []  # its outputs could name the hidden tests
+    assert len(original.cells) == 4 and BEGIN_HIDDEN in original.cells[2].source  # the original is untouched
+
+
+def test_publish_solution_refuses_unpaired_markers():
+    with pytest.raises(site.MarkerError):
+        site.publish_solution(notebook(nbformat.v4.new_code_cell(f"{BEGIN_HIDDEN}\nsecret()")))
+
+
+def test_executed_line():
+    executed = {"date": "2026-11-26", "torch": "2.14.1", "python": "3.11.7", "cpu_capability": "AVX512"}
+    line = site.executed_line(notebook(course={"executed": executed}))
+    assert line == "Executed 2026-11-26 · torch 2.14.1 · Python 3.11.7 · CPU AVX512."
+    assert "not recorded" in site.executed_line(notebook())
+    assert "torch not recorded" in site.executed_line(notebook(course={"executed": {"date": "2026-11-26"}}))
+
+
+def test_lessons_command_records_what_executed_it():
+    from course_tools.lessons import execution_record
+
+    record = execution_record()
+    assert set(record) >= {"date", "torch", "python"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", record["date"])
+
+
+def test_widgets_become_static_and_hidden_sources_fold():
+    cell = nbformat.v4.new_code_cell("pad = cu.DrawingPad()")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"text/plain": "DrawingPad()", site.WIDGET_VIEW: {"model_id": "abc"}}
+        )
+    ]
+    check = nbformat.v4.new_code_cell("checks()", metadata={"jupyter": {"source_hidden": True}})
+    page = site.prepare_page(
+        notebook(nbformat.v4.new_markdown_cell("# Lesson 1 — Title\n\nText."), cell, check, widgets={"state": {}}),
+        ["INFO"],
+    )
+    assert page.cells[0].source == "# Lesson 1 — Title\n\nINFO\n\n\nText."
+    assert page.cells[1].outputs[0]["data"] == {"text/plain": site.WIDGET_NOTE}
+    assert "hide-input" in page.cells[2].metadata["tags"]
+    assert "widgets" not in page.metadata
+
+
+def test_rewrite_links(tmp_path):
+    (tmp_path / "course_tools").mkdir()
+    (tmp_path / "course_tools" / "exercises.py").write_text("")
+    pages = {"notebooks/01_a.ipynb", "exercises/index.md"}
+    text = (
+        "[one](notebooks/01_a.ipynb) [ex](exercises/) [code](course_tools/exercises.py) [up](#top) [w](https://x.org)"
+    )
+    with_repo, _ = site.rewrite_links(text, "README.md", pages, tmp_path, REPO)
+    assert with_repo == (
+        f"[one](notebooks/01_a.ipynb) [ex](exercises/index.md) [code]({REPO}/blob/main/course_tools/exercises.py) "
+        "[up](#top) [w](https://x.org)"
+    )
+    without, warnings = site.rewrite_links(text, "README.md", pages, tmp_path, "")
+    assert "[code]" not in without and " code " in without and len(warnings) == 1
+
+
+def test_repository_url_is_read_from_pyproject(tmp_path):
+    assert site.repository_url(tmp_path) == ""
+    (tmp_path / "pyproject.toml").write_text(f'[tool.course]\nrepository_url = "{REPO}/"\n')
+    assert site.repository_url(tmp_path) == REPO
+
+
+def test_mathjax_download_failure_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setitem(site.MATHJAX, "url", "http://127.0.0.1:9/mathjax.tgz")  # nothing listens on port 9
+    with pytest.raises(site.SiteError, match=r"cannot download MathJax.*put it at .*mathjax-3\.2\.2\.tgz"):
+        site.fetch_mathjax(tmp_path)
+
+
+def test_a_mathjax_tarball_with_the_wrong_checksum_is_refused(tmp_path):
+    (tmp_path / f"mathjax-{site.MATHJAX['version']}.tgz").write_bytes(b"not mathjax")
+    with pytest.raises(site.SiteError, match="is not MathJax"):
+        site.fetch_mathjax(tmp_path)
+
+
+# ---------------------------------------------------------------------------- toy sites, built
+def toy_course(root: Path, repo: str) -> Path:
+    for folder in ("notebooks", "exercises", "solutions"):
+        (root / folder).mkdir(parents=True)
+    figure = nbformat.v4.new_code_cell("plot()")
+    figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
+    executed = {"course": {"executed": {"date": "2026-11-26", "torch": "2.14.1", "python": "3.11.7"}}}
+    for number, title in ((1, "First"), (2, "Second")):
+        lesson = notebook(
+            nbformat.v4.new_markdown_cell(
+                f"# Lesson {number} — {title}\n\nThe loss $L = -\\log p_y$ and\n\n$$z = Wx + b$$"
+            ),
+            figure,
+            **executed,
+        )
+        nbformat.write(lesson, root / "notebooks" / f"0{number}_{title.lower()}.ipynb")
+    solution = notebook(
+        nbformat.v4.new_markdown_cell("# Exercises 1: First"),
+        nbformat.v4.new_code_cell(f"x = 1\n{BEGIN_HIDDEN}\nassert x == 1\n{END_HIDDEN}"),
+        **executed,
+    )
+    nbformat.write(solution, root / "solutions" / "01_first_exercises.ipynb")
+    nbformat.write(solution, root / "exercises" / "01_first_exercises.ipynb")
+    (root / "README.md").write_text("# CNNs on MNIST\n\nStart with [lesson 1](notebooks/01_first.ipynb).\n")
+    (root / "pyproject.toml").write_text(f'[tool.course]\nrepository_url = "{repo}"\n')
+    return root
+
+
+def build_toy(tmp_path, repo: str, capsys) -> tuple[Path, str]:
+    if importlib.util.find_spec("jupyter_book") is None:
+        reason = "jupyter_book is not installed (pip install -r requirements-site.txt)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        site.fetch_mathjax(CACHE)
+    except site.SiteError as err:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(str(err))
+    root = toy_course(tmp_path / "course", repo)
+    out = site.build_site(root, root / "build" / "site", cache=CACHE)
+    return out, capsys.readouterr().out
+
+
+def html_pages(out: Path) -> dict[str, str]:
+    return {str(p.relative_to(out)): p.read_text(encoding="utf-8") for p in out.rglob("*.html")}
+
+
+def test_the_built_site_needs_no_other_host(tmp_path, capsys):
+    out, printed = build_toy(tmp_path, REPO, capsys)
+    pages = html_pages(out)
+    assert {"README.html", "notebooks/01_first.html", "notebooks/02_second.html"} <= set(pages)
+    for name, html in pages.items():
+        for tag in re.findall(r"<(?:script|link)\b[^>]*>", html):
+            assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", tag), f"{name} loads from another host: {tag}"
+        for cdn in ("unpkg.com", "jsdelivr", "cdnjs", "googleapis", "require.js"):
+            assert cdn not in html, f"{name} mentions {cdn}"
+    lesson = pages["notebooks/01_first.html"]
+    assert 'src="../_static/mathjax/tex-chtml.js' in lesson
+    assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (out / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    assert "Executed 2026-11-26 · torch 2.14.1 · Python 3.11.7." in lesson
+    assert "secret" not in pages["solutions/01_first_exercises.html"]
+    assert "assert x == 1" not in pages["solutions/01_first_exercises.html"]
+    assert 'href="notebooks/01_first.html"' in pages["README.html"]
+    assert "repository_url" not in printed  # no warning: the URL is set
+
+
+def test_launch_buttons_iff_the_repository_url_is_set(tmp_path, capsys):
+    out, printed = build_toy(tmp_path / "with", REPO, capsys)
+    lesson = html_pages(out)["notebooks/01_first.html"]
+    assert (
+        "https://colab.research.google.com/github/example/cnn-mnist-course/blob/main/notebooks/01_first.ipynb" in lesson
+    )
+    assert "https://mybinder.org/v2/gh/example/cnn-mnist-course/main" in lesson
+    assert f'href="{REPO}"' in lesson  # the repository button
+
+    shutil.rmtree(tmp_path / "with")
+    out, printed = build_toy(tmp_path / "without", "", capsys)
+    for name, html in html_pages(out).items():
+        assert "colab.research.google.com" not in html and "mybinder" not in html, name
+        assert "github.com" not in html, name
+    assert "repository_url in pyproject.toml is empty" in printed
