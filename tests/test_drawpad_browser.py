@@ -5,7 +5,7 @@ folder that holds a copy of the lesson (its outputs stripped, so the committed n
 written to), opens it in Debian's Chromium driven by Playwright, runs all cells, draws digits on
 the pad (a 7 and a 0 with the mouse, a 1 with a finger) and checks that the bar chart updates and
 names at least one of them; then it uploads a photo of a 7. It saves build/screenshots/drawpad.png
-(and drawpad_photo.png): look at them.
+(and drawpad_photo.png, drawpad_from_python.png): look at them.
 
 Skips where Chromium or Playwright is missing, except under CI=true, where that is a failure.
 """
@@ -28,7 +28,7 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LESSON = Path(os.environ.get("DRAWPAD_TEST_NOTEBOOK", REPO / "notebooks" / "12_draw_your_own_digit.ipynb"))
+LESSON = REPO / "notebooks" / "12_draw_your_own_digit.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "build" / "screenshots"
 SERVER_START_S = 90  # JupyterLab answering
@@ -174,6 +174,15 @@ def _wait_for_run_all(page) -> None:
     assert state == "done", f"running the lesson in JupyterLab: {state} after {RUN_ALL_S} s"
 
 
+# In the page: how much ink the canvas holds (the sum of its pixels' opacity, 0-255 each).
+INK = """canvas => {
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let ink = 0;
+  for (let i = 3; i < data.length; i += 4) ink += data[i];
+  return ink;
+}"""
+
+
 def _probabilities(page) -> list:
     values = page.eval_on_selector_all(".course-drawpad-bar", "bars => bars.map(b => b.dataset.probability || '')")
     return [float(v) for v in values] if all(values) and len(values) == 10 else []
@@ -261,7 +270,9 @@ def test_drawing_digits_on_the_pad_updates_the_bars_and_names_the_digit(jupyterl
             pad = page.locator(".course-drawpad").first
             pad.scroll_into_view_if_needed()
             canvas = pad.locator("canvas.course-drawpad-canvas")
-            assert _probabilities(page) == [], "the bars show probabilities before anything was drawn"
+            if _probabilities(page):  # the lesson put a drawing on the pad from Python (set_drawing)
+                assert canvas.evaluate(INK), "a drawing set from Python is not shown on the canvas"
+                pad.screenshot(path=str(SCREENSHOTS / "drawpad_from_python.png"))
             for digit, strokes in DIGITS.items():
                 draw = partial(_draw, page, canvas, strokes, finger=digit == 1)
                 probabilities = _bars_after(page, pad, draw, f"drawing a {digit}")
