@@ -30,6 +30,7 @@ MODEL_CHAIN = (
     "notebooks/09_deeper_networks.ipynb",
     "notebooks/11_what_the_network_sees.ipynb",
     "notebooks/12_draw_your_own_digit.ipynb",
+    "tests/test_drawpad.py",
     "tests/test_drawpad_browser.py",
 )
 DURATIONS = [REPO / "build" / "test-durations.json", REPO / "tests" / "test-durations.json"]

@@ -42,11 +42,12 @@ def test_the_lessons_that_read_lesson_4s_model_run_after_it_in_one_unit():
 
 
 def test_the_chain_keeps_its_own_order_whatever_the_collection_order():
-    # pytest collects tests/ before notebooks/: the browser test must still run after lesson 4.
-    nodeids = ["tests/test_drawpad_browser.py::test_draw", "tests/test_a.py::t"]
-    nodeids += [f"{path}::Cell 0" for path in MODEL_CHAIN if path.endswith(".ipynb")]
-    order = [n for n in heaviest_first(nodeids, {}, nodeid=str) if unit_of(n.split("::")[0]) != "tests/test_a.py"]
-    assert order == [f"{path}::{'test_draw' if path.endswith('.py') else 'Cell 0'}" for path in MODEL_CHAIN]
+    # pytest collects tests/ before notebooks/: the drawing pad's tests must still run after lesson 4.
+    chain = [f"{path}::t" for path in MODEL_CHAIN]
+    nodeids = [n for n in chain if n.startswith("tests/")] + ["tests/test_a.py::t"]
+    nodeids += [n for n in chain if not n.startswith("tests/")]
+    order = heaviest_first(nodeids, {}, nodeid=str)
+    assert [n for n in order if n != "tests/test_a.py::t"] == chain
 
 
 def test_the_committed_durations_name_every_notebook():
