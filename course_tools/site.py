@@ -95,7 +95,7 @@ def executed_line(notebook: nbformat.NotebookNode) -> str:
     """The line every notebook page shows: when, and with which torch and Python, it was executed."""
     record = notebook.metadata.get("course", {}).get("executed") or {}
     if not record:
-        return "Executed: date, torch and Python versions not recorded."
+        return "Executed: not recorded (the notebook names no date, torch or Python version)."
     parts = [
         f"Executed {record.get('date', 'on a date not recorded')}",
         f"torch {record.get('torch', 'not recorded')}",
@@ -141,8 +141,14 @@ def publish_solution(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return published
 
 
-def prepare_page(notebook: nbformat.NotebookNode, info: list[str]) -> nbformat.NotebookNode:
-    """Put ``info`` (MyST blocks) under the page's title; fold hidden cells; make widgets static."""
+def solution_title(title: str) -> str:
+    """A solution page's title: "Exercises 1: ..." becomes "Solutions 1: ..." (the two pages differ)."""
+    return "Solutions" + title.removeprefix("Exercises") if title.startswith("Exercises") else f"{title} (solutions)"
+
+
+def prepare_page(notebook: nbformat.NotebookNode, info: list[str], retitle=None) -> nbformat.NotebookNode:
+    """Put ``info`` (MyST blocks) under the page's title (``retitle`` changes it); fold hidden cells;
+    make widgets static."""
     notebook.metadata.pop("widgets", None)  # widget state: nothing on a static page can use it
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
@@ -164,7 +170,8 @@ def prepare_page(notebook: nbformat.NotebookNode, info: list[str]) -> nbformat.N
         if cell.cell_type == "markdown" and cell.source.strip():
             lines = cell.source.strip("\n").split("\n")
             if lines[0].startswith("# "):
-                cell.source = "\n".join([lines[0], "", block, "", *lines[1:]])
+                title = retitle(lines[0][2:].strip()) if retitle else lines[0][2:].strip()
+                cell.source = "\n".join([f"# {title}", "", block, "", *lines[1:]])
             else:
                 notebook.cells.insert(index, nbformat.v4.new_markdown_cell(block))
             break
@@ -255,21 +262,23 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
     for path in exercises:
         notebook = nbformat.read(path, as_version=4)
         solved = nbformat.read(root / "solutions" / path.name, as_version=4)
-        line = "Not executed: an exercise notebook for you to run and complete. Its solution: " + executed_line(solved)
-        info = [
-            container("course-executed", line),
-            container("course-exercises", f"[The solution](../solutions/{path.name})."),
-        ]
+        ran = executed_line(solved)
+        line = "Not executed: an exercise notebook to download (⬇ above) and complete. "
+        line += f"Its solution: {ran[0].lower()}{ran[1:]}"
+        title = solution_title(notebook_title(root / "solutions" / path.name))
+        solution = f"**Solution:** [{title}](../solutions/{path.name})."
+        info = [container("course-executed", line), container("course-exercises", solution)]
         write(f"exercises/{path.name}", prepare_page(notebook, info))
     for path in solutions:
         notebook = publish_solution(nbformat.read(path, as_version=4))
         info = [container("course-executed", executed_line(notebook))]
         if (root / "exercises" / path.name).is_file():
-            info.append(container("course-exercises", f"[The exercise notebook](../exercises/{path.name})."))
-        write(f"solutions/{path.name}", prepare_page(notebook, info))
+            exercise = f"**Exercises:** [{notebook_title(root / 'exercises' / path.name)}](../exercises/{path.name})."
+            info.append(container("course-exercises", exercise))
+        write(f"solutions/{path.name}", prepare_page(notebook, info, retitle=solution_title))
 
     exercise_pages = [(notebook_title(p), p.name) for p in exercises]
-    solution_pages = [(notebook_title(p), p.name) for p in solutions]
+    solution_pages = [(solution_title(notebook_title(p)), p.name) for p in solutions]
     (staging / "exercises" / "index.md").write_text(
         index_page(
             "Exercises",

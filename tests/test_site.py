@@ -72,6 +72,11 @@ def test_published_solutions_have_no_hidden_tests(staged):
         text = (staging / "solutions" / solution.name).read_text(encoding="utf-8")
         for marker in (BEGIN_HIDDEN, END_HIDDEN, BEGIN_SOLUTION, END_SOLUTION):
             assert marker not in text, f"{solution.name} still has {marker!r}"
+        page = nbformat.reads(text, as_version=4)
+        title = next(c.source for c in page.cells if c.cell_type == "markdown").split("\n")[0]
+        assert title == "# " + site.solution_title(site.notebook_title(solution)), "a solution page says it is one"
+    assert site.solution_title("Exercises 1: First") == "Solutions 1: First"
+    assert site.solution_title("Practice") == "Practice (solutions)"
 
 
 def test_readme_links_point_at_the_site(staged):
