@@ -136,6 +136,21 @@ def test_lessons_command_records_what_executed_it():
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", record["date"])
 
 
+@pytest.mark.kernel
+def test_course_lessons_writes_the_record_into_the_notebook(tmp_path):
+    from course_tools import cli
+
+    path = tmp_path / "lesson.ipynb"
+    made = notebook(nbformat.v4.new_code_cell("x = 1"), course={"introduces": ["ReLU"]})
+    made.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(made, path)
+    assert cli.main(["lessons", str(path)]) == 0
+    course = nbformat.read(path, as_version=4).metadata["course"]
+    assert course["introduces"] == ["ReLU"]  # kept
+    assert set(course["executed"]) >= {"date", "torch", "python"}
+    assert site.executed_line(nbformat.read(path, as_version=4)).startswith(f"Executed {course['executed']['date']}")
+
+
 def test_widgets_become_static_and_hidden_sources_fold():
     cell = nbformat.v4.new_code_cell("pad = cu.DrawingPad()")
     cell.outputs = [
