@@ -59,7 +59,7 @@ def dask_client(address: str | None = None, workers: int = 1, echo=print):
             threads_per_worker=1,  # one run at a time in each worker process
             processes=True,
             host="127.0.0.1",  # never reachable from another machine
-            dashboard_address="127.0.0.1:0" if dashboard else None,
+            dashboard_address="127.0.0.1:0",  # the scheduler's HTTP server (the dashboard, with bokeh)
             memory_limit=0,  # the kernels are processes of their own; no nanny restarts for memory
             silence_logs=logging.ERROR,
         )

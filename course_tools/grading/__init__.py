@@ -12,6 +12,12 @@ to the runner over Unix sockets): no network, and no other process to see, signa
 but the files are as reachable as without it; ``bwrap`` (with read-only binds of the course) or
 a container also hide the file system.
 
+Each submission is one task of a Dask cluster (`course_tools.cluster`): a local one on this
+machine by default (``--workers N`` processes), or the one at ``--scheduler ADDRESS``. The task
+gets the submission's bytes, its solution and the checks, grades in a temporary folder of its
+worker (the runner, its time limit and its process-tree kill all run there) and returns the row,
+the executed copy and the log, which this machine writes.
+
 The package, one job a module: `assemble` (find the solution, assemble and arm the notebook),
 `reading` (read the student's code, never run it: ``review``, ``course.forbid``, written
 answers), `isolate` (run it in a process of its own and leave nothing behind), and this module
@@ -215,6 +221,7 @@ def grade_one(
     sandbox: bool = False,
     checks_source: bytes | None = None,
     solution_texts: dict | None = None,
+    threads: int | None = None,
 ) -> Row:
     """Grade one submission into a `Row`; never raises, never writes to ``path``.
 
@@ -251,7 +258,7 @@ def grade_one(
         row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
         for task, problem in forbidden_uses(solution, runnable).items():
             missing.setdefault(task, []).append(problem)
-        executed, result = run_isolated(runnable, timeout, executed_path.with_suffix(".log"), sandbox)
+        executed, result = run_isolated(runnable, timeout, executed_path.with_suffix(".log"), sandbox, threads)
         if executed is None:  # the run stopped before the runner could send the notebook back
             executed = runnable
         executed.metadata["grading"] = result
@@ -272,6 +279,39 @@ def grade_one(
     finally:
         row.seconds = round(time.monotonic() - start, 1)
     return row
+
+
+def grade_on_worker(
+    name: str, raw: bytes, solution: dict, checks_source: bytes, timeout: int, sandbox: bool, threads: dict, shown: dict
+) -> dict:
+    """One submission, as a Dask task: `grade_one` in a temporary folder of this worker.
+
+    ``solution``: ``{file name: text}`` of its solution (empty: none matched); ``shown``: the
+    names this machine's paths have in the messages (the solutions folder, the executed copy).
+    Returns the row and the texts of the executed copy, its log and its checks copy.
+    """
+    from ..cluster import my_threads
+
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        folder, solutions, work = Path(tmp, "submission"), Path(tmp, "solutions"), Path(tmp, "work")
+        for made in (folder, solutions, work):
+            made.mkdir()
+        path = folder / name
+        path.write_bytes(raw)
+        texts = {}
+        for solution_name, text in solution.items():
+            (solutions / solution_name).write_text(text, encoding="utf-8")
+            texts[solutions / solution_name] = text
+        executed_path = work / shown["copy_name"]
+        row = grade_one(path, solutions, executed_path, timeout, sandbox, checks_source, texts, my_threads(threads))
+        for here, there in ((executed_path.with_suffix(".log"), shown["log"]), (solutions, shown["solutions"])):
+            row.feedback = [line.replace(str(here), there) for line in row.feedback]
+        files = {}
+        for key, made in (("executed", executed_path), ("log", executed_path.with_suffix(".log"))):
+            files[key] = made.read_bytes() if made.is_file() else None
+        checks_copy = executed_path.with_name(executed_path.stem + ".checks.py")
+        files["checks"] = checks_copy.read_bytes() if checks_copy.is_file() else None
+    return {"row": row, **files}
 
 
 def write_gradebook(rows: list[Row], out: Path) -> None:
@@ -323,6 +363,29 @@ def write_written_answers(rows: list[Row], out: Path) -> None:
                 )
 
 
+def _solution_for(path: Path, raw: bytes, solutions_dir: Path) -> Path | None:
+    """The solution `find_solution` picks for these bytes (None for a file that is no notebook)."""
+    try:
+        return find_solution(path, nbformat.reads(raw.decode("utf-8"), as_version=4), solutions_dir)
+    except Exception:
+        return None
+
+
+def _keep(result: dict | None, error: str | None, executed_path: Path) -> Row:
+    """Write a graded submission's executed copy, log and checks copy here; its row."""
+    if result is None:  # the task gave nothing back: it raised, or the workers running it kept dying
+        return Row(submission="", feedback=[f"grader error: {error}"])
+    copies = {
+        "executed": executed_path,
+        "log": executed_path.with_suffix(".log"),
+        "checks": executed_path.with_name(executed_path.stem + ".checks.py"),
+    }
+    for key, target in copies.items():
+        if result[key] is not None:
+            _replace(target, result[key].decode("utf-8", errors="replace"))
+    return result["row"]
+
+
 def _replace(path: Path, text: str) -> None:
     """Write ``path`` by renaming a new file onto it: a link planted there is replaced, not followed."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".grading-")
@@ -338,14 +401,21 @@ def grade_main(
     work="build/grading",
     solutions=None,
     sandbox: bool = False,
+    scheduler: str | None = None,
+    workers: int = 1,
 ) -> int:
     """``course grade``: grade every submission, write the gradebook, print a summary.
 
+    ``scheduler``: a Dask scheduler's address (else ``$DASK_SCHEDULER_ADDRESS``, else a local
+    cluster of ``workers`` processes, each kernel with cores // workers threads).
     Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
-    not), 2 for a path that does not exist, when there are no solutions to grade against, or
-    when --sandbox cannot work here.
+    not), 2 for a path that does not exist, when there are no solutions to grade against, when
+    --sandbox cannot work here, or when the cluster cannot grade (no scheduler, a worker
+    without the course).
     """
     from .. import course_folder
+    from ..cluster import ClusterError, check_workers, dask_client, run_all, scheduler_address, threads_per_worker
+    from ..sweep import available_cores
 
     paths = expand(submissions)
     absent = [str(p) for p in paths if not p.is_file()]
@@ -365,7 +435,8 @@ def grade_main(
     # beside the gradebook, named after it unless it has the default name: two runs never share one
     written = out.with_name(WRITTEN_ANSWERS if out.name == "gradebook.csv" else f"{out.stem}_{WRITTEN_ANSWERS}")
     work.mkdir(parents=True, exist_ok=True)
-    before = {p: _sha256(p) for p in paths}
+    raws = {p: p.read_bytes() for p in paths}  # read once; the workers get these bytes, never the file
+    before = {p: hashlib.sha256(raw).hexdigest() for p, raw in raws.items()}
     protected = {p.resolve() for p in paths}
     for option, target in (("--out", out), ("the written answers", written)):
         if target.resolve() in protected:
@@ -381,17 +452,41 @@ def grade_main(
     checks_source = checks_file().read_bytes()  # read once: what the course ships now
     solution_texts = {p: p.read_text(encoding="utf-8") for p in sorted(solutions_dir.glob("*.ipynb"))}
     print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
-    rows = []
-    for path, executed_path in zip(paths, copies, strict=True):
-        row = grade_one(path, solutions_dir, executed_path, timeout, sandbox, checks_source, solution_texts)
-        rows.append(row)
-        write_gradebook(rows, out)  # after every submission: a run stopped half-way keeps what it graded
-        print(
-            f"{path}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, {row.status}, {row.seconds:.1f}s"
-            + (f" - {'; '.join(row.feedback)}" if row.feedback else "")
-            + (f" [review: {'; '.join(row.review)}]" if row.review else ""),
-            flush=True,
-        )
+    jobs = {}
+    for number, (path, executed_path) in enumerate(zip(paths, copies, strict=True)):
+        solution = _solution_for(path, raws[path], solutions_dir)
+        shown = {
+            "copy_name": executed_path.name,
+            "log": str(executed_path.with_suffix(".log")),
+            "solutions": str(solutions_dir),
+        }
+        chosen = {solution.name: solution_texts[solution]} if solution else {}
+        jobs[number] = (path.name, raws[path], chosen, checks_source, timeout, sandbox, None, shown)
+    address = scheduler_address(scheduler)
+    workers = max(1, min(workers, len(paths)))
+    graded: dict[int, Row] = {}
+    try:
+        with dask_client(address, workers) as client:
+            reports = check_workers(client)
+            threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
+            jobs = {number: (*args[:6], threads, args[7]) for number, args in jobs.items()}
+            for number, result, error in run_all(client, grade_on_worker, jobs):
+                row = _keep(result, error, copies[number])
+                row.submission = str(paths[number])
+                graded[number] = row
+                # after every submission: a run stopped half-way keeps what it graded
+                write_gradebook([graded[n] for n in sorted(graded)], out)
+                print(
+                    f"[{len(graded)}/{len(paths)}] {paths[number]}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, "
+                    f"{row.status}, {row.seconds:.1f}s"
+                    + (f" - {'; '.join(row.feedback)}" if row.feedback else "")
+                    + (f" [review: {'; '.join(row.review)}]" if row.review else ""),
+                    flush=True,
+                )
+    except ClusterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    rows = [graded[n] for n in sorted(graded)]
     write_gradebook(rows, out)
     write_written_answers(rows, written)
     print(f"\ngradebook: {out}; written answers: {written}; executed copies: {work}/")

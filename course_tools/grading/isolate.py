@@ -35,8 +35,13 @@ STARTUP_ALLOWANCE = 120  # seconds to start the runner and the kernel, on top of
 PR_SET_CHILD_SUBREAPER = 36  # prctl option (Linux): orphaned descendants are re-parented to us
 
 
-def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False):
+PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal for us when our parent dies
+
+
+def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False, threads: int | None = None):
     """Execute ``runnable`` in a child process; return ``(executed notebook or None, status dict)``.
+
+    ``threads``: the OMP/MKL threads of the runner and its kernel (their environment only).
 
     The notebook goes to the runner through a pipe and comes back through another that the kernel
     never inherits, so no file on disk holds the check cells' tokens, and the code under test can
@@ -50,10 +55,11 @@ def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False):
     before = _descendants(os.getpid())
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)  # never write through a link
     received, child = [], None
+    env = {**os.environ, **{var: str(threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}} if threads else None
     try:
         with os.fdopen(os.open(log, flags, 0o600), "wb") as out:
             child = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_end,)
+                command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_end,), env=env
             )
             os.close(write_end)
             reader = threading.Thread(target=lambda: received.append(_read_all(read_end)), daemon=True)
@@ -133,6 +139,24 @@ def _become_subreaper() -> bool:
         return False
 
 
+def _stop_with_parent() -> None:
+    """Linux: when the process that started the runner dies (a Dask worker killed mid-run), the
+    runner gets SIGTERM and stops as at a time-out: the kernel and all it started are killed."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit("the grader that started this runner is gone")
+
+    signal.signal(signal.SIGTERM, stop)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # it died before we asked
+        raise SystemExit("the grader that started this runner is gone")
+
+
 def _reap_children() -> None:
     """Kill every descendant of this process, then collect their exit statuses."""
     _kill_descendants(os.getpid())
@@ -169,6 +193,7 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     _become_subreaper()
+    _stop_with_parent()
 
     class CappedClient(NotebookClient):
         """nbclient, keeping at most OUTPUT_CAP characters of output per cell (errors and tokens always)."""

@@ -1,0 +1,234 @@
+"""course sweep and course grade on a real Dask cluster: a scheduler and two workers started here.
+
+The cluster (module fixture) is a ``dask scheduler`` and two ``dask worker`` processes on
+127.0.0.1 (random ports, one thread each), as an instructor would start them on other machines.
+A quick 4-run sweep of lesson 3 goes through its address while one worker process (not its
+nanny) is killed mid-run: every run still ends in results.csv once, ok, and no kernel survives.
+The local default (no address) gives the same rows (it re-runs half of the runs, resuming).
+Four submissions (full, empty, endless loop, corrupt) are graded through the address.
+Every process started here is killed at the end.
+"""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import psutil
+import pytest
+
+from course_tools import cli
+from course_tools.cluster import ClusterError, check_workers
+
+REPO = Path(__file__).resolve().parents[1]
+LESSON = REPO / "notebooks" / "03_shape_arithmetic.ipynb"  # the cheapest lesson to run
+EXERCISE = "03_shape_arithmetic_exercises.ipynb"
+DASK = str(Path(sys.executable).with_name("dask"))
+SWEEP = ["-p", "seed", "0", "1", "2", "3", "--quick"]
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """Kill a process we started and every process below it."""
+    try:
+        tree = psutil.Process(process.pid).children(recursive=True) + [psutil.Process(process.pid)]
+    except psutil.NoSuchProcess:
+        tree = []
+    for member in tree:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(tree, timeout=10)
+    process.wait(timeout=10)
+
+
+def kernels_below(pids) -> set[int]:
+    """The Jupyter kernels running below these processes."""
+    found = set()
+    for pid in pids:
+        try:
+            below = psutil.Process(pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for process in below:
+            try:
+                if "ipykernel_launcher" in " ".join(process.cmdline()):
+                    found.add(process.pid)
+            except psutil.NoSuchProcess:
+                pass
+    return found
+
+
+def alive(pids) -> list[int]:
+    living = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                living.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return living
+
+
+def wait_until_gone(pids, seconds: float = 15) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive(pids)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, mnist_root):
+    """A scheduler and two one-thread workers on 127.0.0.1; every process killed afterwards."""
+    from distributed import Client
+
+    tmp = tmp_path_factory.mktemp("dask")
+    scheduler_file = tmp / "scheduler.json"
+    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "COURSE_DATA_DIR": str(mnist_root)}
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": tmp}
+    started = []
+    try:
+        started.append(
+            subprocess.Popen(
+                [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+                + ["--scheduler-file", str(scheduler_file)],
+                **quiet,
+            )
+        )
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for _ in range(2):
+            worker = [DASK, "worker", "--scheduler-file", str(scheduler_file), "--host", "127.0.0.1"]
+            worker += ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--memory-limit", "0"]
+            started.append(subprocess.Popen(worker, **quiet))
+        client = Client(scheduler_file=str(scheduler_file), timeout=60)
+        client.wait_for_workers(2, timeout=60)
+        yield {"client": client, "address": client.scheduler.address, "tmp": tmp}
+        client.close()
+    finally:
+        for process in reversed(started):
+            kill_tree(process)
+
+
+def worker_pids(client) -> dict[str, int]:
+    """Worker address -> the pid of the worker process itself (the nanny's child)."""
+    return client.run(os.getpid)
+
+
+@pytest.mark.kernel
+def test_a_sweep_survives_a_killed_worker_and_matches_the_local_default(cluster, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    client, out = cluster["client"], tmp_path / "remote"
+    pids = worker_pids(client)
+    argv = ["sweep", str(LESSON), *SWEEP, "--out", str(out), "--scheduler", cluster["address"]]
+    done = []
+    sweep = threading.Thread(target=lambda: done.append(cli.main(argv)))
+    sweep.start()
+    seen, victim = set(), None
+    while sweep.is_alive():
+        running = {pid: kernels_below([pid]) for pid in pids.values()}
+        seen |= set().union(*running.values())
+        if victim is None:
+            victim = next((pid for pid, kernels in running.items() if kernels), None)
+            if victim is not None:
+                time.sleep(0.5)  # mid-run: the kernel has started on the lesson
+                seen |= kernels_below([victim])
+                os.kill(victim, signal.SIGKILL)
+        time.sleep(0.2)
+    sweep.join()
+    printed = capsys.readouterr().out
+    assert victim is not None, "no worker was seen running a kernel"
+    assert done == [0], printed
+    results = pd.read_csv(out / "results.csv")
+    assert sorted(results["seed"]) == [0, 1, 2, 3]  # each run once
+    assert (results["status"] == "ok").all(), results["error"].tolist()
+    assert "elapsed" in printed and "left" in printed and "[4/4]" in printed
+    assert len(list(out.glob("*.ipynb"))) == 4
+    assert wait_until_gone(seen) == []  # the killed worker's kernel too
+
+    # The local default (no address) on the same folder, as after an interrupted sweep: the runs
+    # whose records are gone (half of them, to save time) run again there, the others are kept.
+    local = tmp_path / "local"
+    shutil.copytree(out, local)
+    for seed in (1, 3):
+        (local / f"seed={seed}__quick=True.json").unlink()
+    assert cli.main(["sweep", str(LESSON), *SWEEP, "--out", str(local), "--workers", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming: 2 of 4 runs already finished" in printed and "[2/2]" in printed
+    here = pd.read_csv(local / "results.csv")
+    assert here.drop(columns="seconds").equals(results.drop(columns="seconds"))
+
+
+@pytest.mark.kernel
+def test_grading_through_the_address(cluster, tmp_path):
+    client = cluster["client"]
+    solution, exercise = REPO / "solutions" / EXERCISE, REPO / "exercises" / EXERCISE
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    shutil.copy(solution, folder / f"alice_{EXERCISE}")  # full marks
+    (folder / f"bob_{EXERCISE}").write_bytes(b"")  # empty
+    loop = nbformat.read(exercise, as_version=4)
+    answer = next(c for c in loop.cells if c.metadata.get("course", {}).get("role") == "answer")
+    answer.source = "import time\nwhile True:\n    time.sleep(0.1)"  # an endless loop in its first task
+    nbformat.write(loop, folder / f"carol_{EXERCISE}")
+    (folder / f"dave_{EXERCISE}").write_bytes(solution.read_bytes()[:500])  # corrupt
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    out, work = tmp_path / "gradebook.csv", tmp_path / "work"
+    argv = ["grade", str(folder), "--timeout", "10", "--out", str(out), "--work", str(work)]
+    assert cli.main([*argv, "--scheduler", cluster["address"]]) == 0
+    rows = {Path(s).name.split("_")[0]: r for s, r in pd.read_csv(out, dtype=str).set_index("submission").iterrows()}
+    assert (rows["alice"]["status"], rows["alice"]["total"], rows["alice"]["out_of"]) == ("ok", "4", "4")
+    assert (rows["bob"]["status"], rows["dave"]["status"], rows["carol"]["status"]) == ("error", "error", "timeout")
+    assert "the file is empty" in rows["bob"]["feedback"] and "not a valid notebook" in rows["dave"]["feedback"]
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()} == before
+    assert len(list(work.glob("*.ipynb"))) == 2  # executed copies written here, by the client
+    assert kernels_below(worker_pids(client).values()) == set()
+
+
+def test_a_worker_without_the_course_or_the_data_is_named():
+    class FakeClient:
+        def wait_for_workers(self, n, timeout):
+            pass
+
+        def get_versions(self, check):
+            pass
+
+        def run(self, function, *args, on_error):
+            return {
+                "tcp://10.0.0.2:4000": {"host": "b", "cores": 2, "course_utils": "0.0.9", "problems": []},
+                "tcp://10.0.0.3:4000": ModuleNotFoundError("No module named 'course_tools'"),
+                "tcp://10.0.0.4:4000": {
+                    "host": "c",
+                    "cores": 2,
+                    "course_utils": __import__("course_utils").__version__,
+                    "problems": ["mnist not usable at /data (COURSE_DATA_DIR not set): missing file /data/x"],
+                },
+            }
+
+    with pytest.raises(ClusterError) as caught:
+        check_workers(FakeClient(), ["mnist"])
+    message = str(caught.value)
+    assert "worker tcp://10.0.0.2:4000: course_utils 0.1.0 needed, is 0.0.9" in message
+    assert "worker tcp://10.0.0.3:4000: course_utils 0.1.0 not installed" in message
+    assert "worker tcp://10.0.0.4:4000: mnist not usable at /data (COURSE_DATA_DIR not set)" in message
+
+
+def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    import socket
+
+    monkeypatch.setattr("course_tools.cluster.CONNECT_SECONDS", 2)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["sweep", str(LESSON), "-p", "seed", "0", "--out", str(tmp_path), "--scheduler", f"tcp://127.0.0.1:{port}"]
+    assert cli.main(argv) == 2
+    assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in capsys.readouterr().err
