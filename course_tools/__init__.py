@@ -10,6 +10,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `grading`   ``course grade``: run submissions in separate processes, write a gradebook (a package)
 - `lessons`   ``course lessons``: re-execute committed notebooks in place (for authors)
 - `colab`     ``course colab``: the generated Colab set-up cell after each parameters cell (for authors)
+- `site`      ``course site``: the course's web site (Jupyter Book 1) in build/site/
 """
 
 from pathlib import Path
