@@ -45,8 +45,8 @@ def kill_tree(process: subprocess.Popen) -> None:
             member.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(tree, timeout=10)
     process.wait(timeout=10)
+    wait_until_gone([member.pid for member in tree], seconds=10)  # a zombie counts as gone
 
 
 def kernels_below(pids) -> set[int]:
