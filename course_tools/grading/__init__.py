@@ -452,7 +452,7 @@ def grade_main(
     checks_source = checks_file().read_bytes()  # read once: what the course ships now
     solution_texts = {p: p.read_text(encoding="utf-8") for p in sorted(solutions_dir.glob("*.ipynb"))}
     print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
-    jobs = {}
+    tasks = {}  # what each task gets, but the threads of its worker
     for number, (path, executed_path) in enumerate(zip(paths, copies, strict=True)):
         solution = _solution_for(path, raws[path], solutions_dir)
         shown = {
@@ -461,26 +461,30 @@ def grade_main(
             "solutions": str(solutions_dir),
         }
         chosen = {solution.name: solution_texts[solution]} if solution else {}
-        jobs[number] = (path.name, raws[path], chosen, checks_source, timeout, sandbox, None, shown)
+        tasks[number] = (path.name, raws[path], chosen, checks_source, timeout, sandbox, shown)
     address = scheduler_address(scheduler)
     workers = max(1, min(workers, len(paths)))
     graded: dict[int, Row] = {}
+    start = time.monotonic()
     try:
         with dask_client(address, workers) as client:
             reports = check_workers(client)
             threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
-            jobs = {number: (*args[:6], threads, args[7]) for number, args in jobs.items()}
+            jobs = {number: (*given[:6], threads, given[6]) for number, given in tasks.items()}
             for number, result, error in run_all(client, grade_on_worker, jobs):
                 row = _keep(result, error, copies[number])
                 row.submission = str(paths[number])
                 graded[number] = row
                 # after every submission: a run stopped half-way keeps what it graded
                 write_gradebook([graded[n] for n in sorted(graded)], out)
+                elapsed = time.monotonic() - start
+                left = elapsed / len(graded) * (len(paths) - len(graded))
                 print(
                     f"[{len(graded)}/{len(paths)}] {paths[number]}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, "
                     f"{row.status}, {row.seconds:.1f}s"
                     + (f" - {'; '.join(row.feedback)}" if row.feedback else "")
-                    + (f" [review: {'; '.join(row.review)}]" if row.review else ""),
+                    + (f" [review: {'; '.join(row.review)}]" if row.review else "")
+                    + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left",
                     flush=True,
                 )
     except ClusterError as err:
