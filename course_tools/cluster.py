@@ -54,6 +54,7 @@ def dask_client(address: str | None = None, workers: int = 1, echo=print):
         except (OSError, TimeoutError) as err:
             raise ClusterError(f"no Dask scheduler answers at {address}: {err}") from None
     else:
+        saved = dict(os.environ)  # Dask's nannies set OMP_NUM_THREADS=1 & co. in the process that runs them
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,  # one run at a time in each worker process
@@ -64,6 +65,7 @@ def dask_client(address: str | None = None, workers: int = 1, echo=print):
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)
+        _restore(saved)
     try:
         if dashboard:
             echo(f"Dask dashboard: {client.dashboard_link}")
@@ -72,6 +74,14 @@ def dask_client(address: str | None = None, workers: int = 1, echo=print):
         client.close()
         if cluster is not None:
             cluster.close()
+            _restore(saved)  # a nanny that restarted a killed worker set them again
+
+
+def _restore(saved: dict) -> None:
+    """Put back the environment variables a local cluster's nannies changed in this process."""
+    for name in [name for name in os.environ if name not in saved]:
+        del os.environ[name]
+    os.environ.update({name: value for name, value in saved.items() if os.environ.get(name) != value})
 
 
 def describe_worker(datasets: list[str]) -> dict:

@@ -1,6 +1,11 @@
-"""course run / params / sweep: parameters checked before running, failures reported, sources untouched."""
+"""course run / params / sweep: parameters checked before running, failures reported, sources untouched.
+
+The sweep here runs on a local Dask cluster (the default); tests/test_dask_cluster.py covers a
+scheduler and workers started separately, a worker killed mid-sweep and grading on them.
+"""
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -101,7 +106,9 @@ def test_grid_and_run_ids():
 @pytest.mark.kernel
 def test_sweep_rows_failures_and_resume(good, tmp_path):
     out = tmp_path / "sweep"
+    environ = dict(os.environ)
     table = run_sweep(good, {"epochs": ["1", "2"], "seed": ["0", "13"]}, out, workers=2, echo=lambda m: None)
+    assert dict(os.environ) == environ  # the runs' threads went to their kernels, not to this process
     assert len(table) == 4
     assert set(table["status"]) == {"ok", "failed"}
     failed = table[table["status"] == "failed"]
