@@ -100,11 +100,8 @@ def describe_worker(datasets: list[str]) -> dict:
     if datasets:
         from course_utils.datafiles import data_root, verify_split
 
-        where = (
-            f"COURSE_DATA_DIR={os.environ['COURSE_DATA_DIR']}"
-            if "COURSE_DATA_DIR" in os.environ
-            else "no COURSE_DATA_DIR"
-        )
+        given = os.environ.get("COURSE_DATA_DIR")
+        where = f"COURSE_DATA_DIR={given}" if given else "COURSE_DATA_DIR not set"
         for dataset in datasets:
             problems = verify_split(dataset, True) + verify_split(dataset, False)
             if problems:
@@ -137,7 +134,8 @@ def check_workers(client, datasets: list[str] = ()) -> dict[str, dict]:
         errors += [f"worker {worker}: {problem}" for problem in report["problems"]]
     if errors:
         raise ClusterError(
-            "\n".join(errors) + f"\n(every worker needs the course installed: {INSTALL}, pip install -e .)"
+            "\n".join(errors) + "\n(every worker needs the course installed at this version (pip install -e . "
+            f"in a checkout, and {INSTALL}) and, for sweeps, the data at COURSE_DATA_DIR)"
         )
     return reports
 

@@ -21,7 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from .cluster import check_workers, dask_client, my_threads, run_all, scheduler_address, threads_per_worker
-from .runner import RunResult, effective_parameters, execute, format_metrics, validate_parameters
+from .runner import (
+    RunResult,
+    child_environment,
+    effective_parameters,
+    execute,
+    format_metrics,
+    validate_parameters,
+)
 
 
 def grid(values: dict[str, list]) -> list[dict]:
@@ -57,7 +64,8 @@ def run_on_worker(name: str, text: str, folder: str, params: dict, threads: dict
         source, output = Path(tmp, name), Path(tmp, f"{run_id(params)}.ipynb")
         source.write_text(text, encoding="utf-8")
         cwd = here if here.is_dir() else tmp
-        result = execute(source, output, params, timeout=timeout, threads=my_threads(threads), cwd=cwd)
+        env = child_environment(my_threads(threads), dask_worker=True)
+        result = execute(source, output, params, timeout=timeout, cwd=cwd, env=env)
         executed = output.read_text(encoding="utf-8") if output.exists() else None
     return {"record": result.to_dict(), "executed": executed}
 
@@ -100,7 +108,8 @@ def run_sweep(
         address = scheduler_address(scheduler)
         workers = max(1, min(workers, len(todo)))
         with dask_client(address, workers, echo) as client:
-            reports = check_workers(client, datasets=_datasets_here())
+            # a cluster's workers must have the data; a local one shares this machine's (or downloads it)
+            reports = check_workers(client, datasets=_datasets_here() if address else [])
             local = None if address else max(1, available_cores() // workers)
             threads = threads_per_worker(client, reports, local)
             text = notebook.read_text(encoding="utf-8")

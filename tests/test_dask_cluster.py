@@ -225,7 +225,7 @@ def test_a_worker_without_the_course_or_the_data_is_named():
 def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path, monkeypatch, capsys):
     import socket
 
-    monkeypatch.setattr("course_tools.cluster.CONNECT_SECONDS", 2)
+    monkeypatch.setattr("course_tools.cluster.CONNECT_SECONDS", 1)
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -221,7 +221,7 @@ def grade_one(
     sandbox: bool = False,
     checks_source: bytes | None = None,
     solution_texts: dict | None = None,
-    threads: int | None = None,
+    env: dict | None = None,
 ) -> Row:
     """Grade one submission into a `Row`; never raises, never writes to ``path``.
 
@@ -258,7 +258,7 @@ def grade_one(
         row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
         for task, problem in forbidden_uses(solution, runnable).items():
             missing.setdefault(task, []).append(problem)
-        executed, result = run_isolated(runnable, timeout, executed_path.with_suffix(".log"), sandbox, threads)
+        executed, result = run_isolated(runnable, timeout, executed_path.with_suffix(".log"), sandbox, env)
         if executed is None:  # the run stopped before the runner could send the notebook back
             executed = runnable
         executed.metadata["grading"] = result
@@ -291,6 +291,7 @@ def grade_on_worker(
     Returns the row and the texts of the executed copy, its log and its checks copy.
     """
     from ..cluster import my_threads
+    from ..runner import child_environment
 
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         folder, solutions, work = Path(tmp, "submission"), Path(tmp, "solutions"), Path(tmp, "work")
@@ -303,7 +304,8 @@ def grade_on_worker(
             (solutions / solution_name).write_text(text, encoding="utf-8")
             texts[solutions / solution_name] = text
         executed_path = work / shown["copy_name"]
-        row = grade_one(path, solutions, executed_path, timeout, sandbox, checks_source, texts, my_threads(threads))
+        env = child_environment(my_threads(threads), dask_worker=True)
+        row = grade_one(path, solutions, executed_path, timeout, sandbox, checks_source, texts, env)
         for here, there in ((executed_path.with_suffix(".log"), shown["log"]), (solutions, shown["solutions"])):
             row.feedback = [line.replace(str(here), there) for line in row.feedback]
         files = {}

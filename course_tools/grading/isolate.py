@@ -38,10 +38,10 @@ PR_SET_CHILD_SUBREAPER = 36  # prctl option (Linux): orphaned descendants are re
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal for us when our parent dies
 
 
-def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False, threads: int | None = None):
+def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False, env: dict | None = None):
     """Execute ``runnable`` in a child process; return ``(executed notebook or None, status dict)``.
 
-    ``threads``: the OMP/MKL threads of the runner and its kernel (their environment only).
+    ``env``: the environment of the runner and its kernel (default: this process's).
 
     The notebook goes to the runner through a pipe and comes back through another that the kernel
     never inherits, so no file on disk holds the check cells' tokens, and the code under test can
@@ -55,7 +55,6 @@ def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False, threa
     before = _descendants(os.getpid())
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)  # never write through a link
     received, child = [], None
-    env = {**os.environ, **{var: str(threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}} if threads else None
     try:
         with os.fdopen(os.open(log, flags, 0o600), "wb") as out:
             child = subprocess.Popen(
