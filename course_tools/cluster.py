@@ -54,16 +54,19 @@ def dask_client(address: str | None = None, workers: int = 1, echo=print):
         except (OSError, TimeoutError) as err:
             raise ClusterError(f"no Dask scheduler answers at {address}: {err}") from None
     else:
+        import dask
+
         saved = dict(os.environ)  # Dask's nannies set OMP_NUM_THREADS=1 & co. in the process that runs them
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,  # one run at a time in each worker process
-            processes=True,
-            host="127.0.0.1",  # never reachable from another machine
-            dashboard_address="127.0.0.1:0",  # the scheduler's HTTP server (the dashboard, with bokeh)
-            memory_limit=0,  # the kernels are processes of their own; no nanny restarts for memory
-            silence_logs=logging.ERROR,
-        )
+        with dask.config.set({"distributed.worker.profile.enabled": False}):  # a sampling thread per worker
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,  # one run at a time in each worker process
+                processes=True,
+                host="127.0.0.1",  # never reachable from another machine
+                dashboard_address="127.0.0.1:0",  # the scheduler's HTTP server (the dashboard, with bokeh)
+                memory_limit=0,  # the kernels are processes of their own; no nanny restarts for memory
+                silence_logs=logging.ERROR,
+            )
         client = Client(cluster)
         _restore(saved)
     try:
