@@ -9,10 +9,10 @@ later lesson teaches it ("we meet dropout in lesson 9").
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 VOCABULARY = tomllib.loads((REPO / "course_tools" / "vocabulary.toml").read_text())["concepts"]
