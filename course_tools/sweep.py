@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import course_folder
 from .cluster import check_workers, dask_client, my_threads, run_all, scheduler_address, threads_per_worker
 from .runner import (
     RunResult,
@@ -56,13 +57,16 @@ def run_id(params: dict) -> str:
 
 
 def run_on_worker(name: str, text: str, folder: str, params: dict, threads: dict, timeout: int | None) -> dict:
-    """One run, as a Dask task: the notebook ``text`` executed on this worker, in its course's
-    ``folder`` (the kernel's working folder, when this machine has it). Returns the record and
-    the executed notebook's text; nothing stays on the worker."""
+    """One run, as a Dask task: the notebook ``text`` executed on this worker. The kernel works in
+    ``folder`` (the notebook's folder on the client) if this machine has it, else in the folder of
+    that name of this machine's course, else in a temporary folder. Returns the record and the
+    executed notebook's text; nothing stays on the worker."""
     here = Path(folder)
     with tempfile.TemporaryDirectory(prefix="course-sweep-") as tmp:
         source, output = Path(tmp, name), Path(tmp, f"{run_id(params)}.ipynb")
         source.write_text(text, encoding="utf-8")
+        if not here.is_dir():  # another machine: its own checkout's folder of that name, if any
+            here = course_folder(here.name)
         cwd = here if here.is_dir() else tmp
         env = child_environment(my_threads(threads), dask_worker=True)
         result = execute(source, output, params, timeout=timeout, cwd=cwd, env=env)
