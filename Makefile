@@ -28,7 +28,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # What only the tests need (Playwright, which drives Debian's Chromium in the browser tests, and
 # the site's requirements: requirements-test.txt includes requirements-site.txt).
-$(TEST_STAMP): requirements-test.txt requirements-site.txt $(STAMP)
+$(TEST_STAMP): requirements-test.txt requirements-site.txt requirements-instructors.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $(TEST_STAMP)
 
