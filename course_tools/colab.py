@@ -8,6 +8,8 @@ Anywhere else the cell does nothing, so lessons, papermill and nbval runs are un
 
     course colab        # write the current cell into every lesson and solution, then `course exercises`
 
+It also writes the README's Colab and Binder badges (between the badge markers) from the same URL.
+
 tests/test_colab.py checks that every notebook carries the current cell and what it would run.
 """
 
@@ -80,6 +82,29 @@ def with_setup_cell(nb: nbformat.NotebookNode, source: str) -> bool:
     return True
 
 
+BADGES = "<!-- badges: written by `course colab` from [tool.course] repository_url -->", "<!-- /badges -->"
+
+
+def readme_badges(repository_url: str, branch: str = "main") -> str:
+    """Markdown badges for the README: open lesson 1 in Colab, and in Binder. Empty while the URL is unset."""
+    if not repository_url:
+        return ""
+    lesson = "notebooks/01_data_exploration.ipynb"
+    github = repository_url.removeprefix("https://github.com/")
+    colab = f"https://colab.research.google.com/github/{github}/blob/{branch}/{lesson}"
+    binder = f"https://mybinder.org/v2/gh/{github}/{branch}?labpath={lesson}"
+    badges = [f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder})"]
+    if github != repository_url:  # Colab opens notebooks straight from GitHub only
+        badges.insert(0, f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})")
+    return " ".join(badges)
+
+
+def with_badges(readme: str, badges: str) -> str:
+    """The README with the text between the badge markers replaced by ``badges``."""
+    start, end = readme.index(BADGES[0]) + len(BADGES[0]), readme.index(BADGES[1])
+    return readme[:start] + ("\n" + badges + "\n" if badges else "\n") + readme[end:]
+
+
 def colab_main(args: list[str]) -> int:
     config = course_config()
     if not config["repository_url"]:
@@ -93,5 +118,10 @@ def colab_main(args: list[str]) -> int:
         if with_setup_cell(nb, source):
             nbformat.write(nb, path)
             print(f"updated {path}")
+    readme = repo_root() / "README.md"
+    text = readme.read_text()
+    if BADGES[0] in text and (updated := with_badges(text, readme_badges(config["repository_url"]))) != text:
+        readme.write_text(updated)
+        print(f"updated the badges in {readme}")
     print("done; run `course exercises` so exercises/ carries the cell too", file=sys.stderr)
     return 0

@@ -9,7 +9,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_tools.colab import TAG, course_config, install_requirement, setup_cell_source, with_setup_cell
+from course_tools.colab import (
+    BADGES,
+    TAG,
+    course_config,
+    install_requirement,
+    readme_badges,
+    setup_cell_source,
+    with_badges,
+    with_setup_cell,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(
@@ -85,3 +94,15 @@ def test_every_notebook_has_the_current_setup_cell_after_its_parameters(path):
     assert cells[found[0]].source == setup_cell_source(config["repository_url"], config["version"]), (
         f"{path.name}: the Colab cell is out of date; run `course colab`"
     )
+
+
+def test_the_readme_badges_follow_the_repository_url():
+    readme = (REPO / "README.md").read_text()
+    config = course_config(REPO)
+    assert with_badges(readme, readme_badges(config["repository_url"])) == readme, "run `course colab`"
+    badges = readme_badges("https://github.com/someone/course")
+    assert "colab.research.google.com/github/someone/course/blob/main/notebooks/01_" in badges
+    assert "mybinder.org/v2/gh/someone/course/main" in badges
+    assert readme_badges("") == "" and "colab" not in readme_badges("https://gitlab.example/x/y")
+    filled = with_badges(readme, badges)
+    assert badges in filled and with_badges(filled, "") == readme and filled.count(BADGES[1]) == 1
