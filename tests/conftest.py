@@ -57,21 +57,25 @@ def make_tiny_dataset(root: Path, folder: str = "MNIST", n_train: int = 120, n_t
     return root
 
 
-@pytest.fixture(scope="session")
-def mnist_root() -> Path:
-    """The real MNIST at the course's data root ($COURSE_DATA_DIR, else <repo>/data), verified.
+def verified_data_root(dataset: str = "mnist") -> Path:
+    """The real ``dataset`` at the course's data root ($COURSE_DATA_DIR, else <repo>/data), verified.
 
-    Skips a test where the dataset is absent; under CI=true, where it must be there, fails instead.
+    Skips the calling test where the dataset is absent; under CI=true, where it must be there, fails instead.
     """
     from course_utils.datafiles import data_root, verify_split
 
-    problems = verify_split("mnist", True) + verify_split("mnist", False)
+    problems = verify_split(dataset, True) + verify_split(dataset, False)
     if problems:
-        message = f"needs the real MNIST at {data_root()} (set COURSE_DATA_DIR): " + "; ".join(problems)
+        message = f"needs the real {dataset} at {data_root()} (set COURSE_DATA_DIR): " + "; ".join(problems)
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     return data_root()
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    return verified_data_root("mnist")
 
 
 @pytest.fixture

@@ -5,27 +5,16 @@ The cells run in this process (setup in quick mode: one epoch on 1,000 Fashion-M
 seconds), as in tests/test_fair_exercises.py.
 """
 
-import os
 import re
 
 import nbformat
 import pytest
-from solution_cells import cell
+from conftest import verified_data_root
+from solution_cells import cell, without_hidden_tests
 
 from course_utils.checks import CheckFailed
 
 SOLUTION = "solutions/10_beyond_mnist_exercises.ipynb"
-HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-
-def visible_part(source: str) -> str:
-    kept, inside = [], False
-    for line in source.split("\n"):
-        if line.strip() in HIDDEN:
-            inside = line.strip() == HIDDEN[0]
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def run(namespace: dict, name: str, source: str) -> None:
@@ -35,14 +24,7 @@ def run(namespace: dict, name: str, source: str) -> None:
 @pytest.fixture(scope="module")
 def exercise():
     """The solution notebook and a namespace with its setup run in quick mode (no answers yet)."""
-    from course_utils.datafiles import data_root, verify_split
-
-    problems = verify_split("fashion_mnist", True) + verify_split("fashion_mnist", False)
-    if problems:
-        message = f"needs Fashion-MNIST at {data_root()} (set COURSE_DATA_DIR): " + "; ".join(problems)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    verified_data_root("fashion_mnist")
     from pathlib import Path
 
     notebook = nbformat.read(Path(__file__).resolve().parents[1] / SOLUTION, as_version=4)
@@ -58,7 +40,7 @@ def check_task(exercise, task: int, answer: str, hidden: bool = False) -> None:
     notebook, namespace = exercise
     run(namespace, f"task{task}-answer", answer)
     check = cell(notebook, f"task{task}-check").source
-    run(namespace, f"task{task}-check", check if hidden else visible_part(check))
+    run(namespace, f"task{task}-check", check if hidden else without_hidden_tests(check))
 
 
 def solution_answer(exercise, task: int) -> str:

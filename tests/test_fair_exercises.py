@@ -11,28 +11,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from solution_cells import cell, edit
+from solution_cells import HIDDEN, cell, edit, run_cells, without_hidden_tests
 
 from course_tools.grading import grade_one
 from course_utils.checks import CheckFailed
 
 REPO = Path(__file__).resolve().parents[1]
-HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 TIMEOUT = 120  # seconds per graded notebook; each needs under 15 here
 
 
 def solution(name: str):
     return nbformat.read(REPO / "solutions" / name, as_version=4)
-
-
-def without_hidden_tests(source: str) -> str:
-    kept, inside = [], False
-    for line in source.split("\n"):
-        if line.strip() in HIDDEN:
-            inside = line.strip() == HIDDEN[0]
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def visible_and_hidden(source: str) -> tuple[str, str]:
@@ -112,15 +101,6 @@ def test_a_copied_answer_fails_and_a_plot_after_a_broken_answer_says_one_line(tm
 
 
 # --- in this process: visible and hidden checks, and later tasks with earlier bugs ---------
-
-
-def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:
-    """Run these code cells (``sources`` replaces a cell's code by its id) in one namespace."""
-    namespace = {} if namespace is None else namespace
-    for cell_id in cell_ids:
-        source = sources.get(cell_id.replace("-", "_"), cell(notebook, cell_id).source)
-        exec(compile(source, cell_id, "exec"), namespace)
-    return namespace
 
 
 @pytest.fixture(scope="module")

@@ -12,33 +12,12 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-from solution_cells import cell
+from solution_cells import cell, run_cells, without_hidden_tests
 
 import course_utils as cu
 from course_utils.checks import CheckFailed
 
 REPO = Path(__file__).resolve().parents[1]
-HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-
-def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:
-    """Run these code cells (``sources`` replaces a cell's code by its id) in one namespace."""
-    namespace = {} if namespace is None else namespace
-    for cell_id in cell_ids:
-        source = sources.get(cell_id.replace("-", "_"), cell(notebook, cell_id).source)
-        exec(compile(source, cell_id, "exec"), namespace)
-    return namespace
-
-
-def visible(source: str) -> str:
-    """A check cell's code without its hidden tests."""
-    kept, inside = [], False
-    for line in source.split("\n"):
-        if line.strip() in HIDDEN:
-            inside = line.strip() == HIDDEN[0]
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 # --- the lesson's own code ---------------------------------------------------------------------
@@ -153,7 +132,7 @@ def test_a_classic_mistake_fails_its_visible_check_with_a_hint_that_names_it(exe
     run_cells(notebook, f"{task}-answer", namespace=namespace, **{f"{task}_answer": answer.replace(right, wrong)})
     try:
         with pytest.raises(CheckFailed, match=re.escape(hint)):
-            check = visible(cell(notebook, f"{task}-check").source)
+            check = without_hidden_tests(cell(notebook, f"{task}-check").source)
             run_cells(notebook, f"{task}-check", namespace=namespace, **{f"{task}_check": check})
     finally:
         run_cells(notebook, f"{task}-answer", namespace=namespace)  # the right answer again
