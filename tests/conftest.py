@@ -57,6 +57,26 @@ def make_tiny_dataset(root: Path, folder: str = "MNIST", n_train: int = 120, n_t
     return root
 
 
+CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))  # Debian's; Playwright never downloads one
+
+
+def skip_or_fail_in_ci(message: str) -> None:
+    """Skip a test whose requirement is absent here; under CI=true, where everything must be there, fail."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def missing_for_browser_tests() -> list[str]:
+    """What the browser tests lack here: Debian's Chromium, Playwright."""
+    import importlib.util
+
+    missing = [] if CHROMIUM.is_file() else [f"Chromium at {CHROMIUM} (apt-get install chromium)"]
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("Playwright (pip install -r requirements-test.txt)")
+    return missing
+
+
 def verified_data_root(dataset: str = "mnist") -> Path:
     """The real ``dataset`` at the course's data root ($COURSE_DATA_DIR, else <repo>/data), verified.
 
@@ -66,10 +86,7 @@ def verified_data_root(dataset: str = "mnist") -> Path:
 
     problems = verify_split(dataset, True) + verify_split(dataset, False)
     if problems:
-        message = f"needs the real {dataset} at {data_root()} (set COURSE_DATA_DIR): " + "; ".join(problems)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail_in_ci(f"needs the real {dataset} at {data_root()} (set COURSE_DATA_DIR): " + "; ".join(problems))
     return data_root()
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import CHROMIUM, missing_for_browser_tests, skip_or_fail_in_ci
 
 REPO = Path(__file__).resolve().parents[1]
 LESSON = REPO / "notebooks" / "12_draw_your_own_digit.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "build" / "screenshots"
 SERVER_START_S = 90  # JupyterLab answering
 RUN_ALL_S = 300  # the lesson runs in about 2 minutes with its defaults (longer if it trains)
@@ -44,20 +44,9 @@ DIGITS = {
 
 
 def _requirements():
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(f"Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("Playwright (pip install -r requirements-test.txt)")
-    if not LESSON.exists():
-        missing.append(f"the lesson {LESSON.name}")
+    missing = missing_for_browser_tests() + ([] if LESSON.exists() else [f"the lesson {LESSON.name}"])
     if missing:
-        message = "the browser test needs " + " and ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail_in_ci("the browser test needs " + " and ".join(missing))
 
 
 def _free_port() -> int:

@@ -16,37 +16,29 @@ import functools
 import http.server
 import importlib.util
 import json
-import os
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import CHROMIUM, missing_for_browser_tests, skip_or_fail_in_ci
 
 from course_tools.site import lesson_notebooks, notebook_title
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = ROOT / "build" / "screenshots" / "site"
 LESSONS = lesson_notebooks(ROOT)
 
 
-def missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    for module, requirements in (("playwright", "requirements-test.txt"), ("jupyter_book", "requirements-site.txt")):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed (pip install -r {requirements})"
-    return None
+def missing() -> list[str]:
+    no_book = importlib.util.find_spec("jupyter_book") is None
+    return missing_for_browser_tests() + (["Jupyter Book (pip install -r requirements-site.txt)"] if no_book else [])
 
 
 @pytest.fixture(scope="module")
 def site() -> Path:
-    reason = missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the site's browser test: {reason}")
-        pytest.skip(reason)
+    if reasons := missing():
+        skip_or_fail_in_ci("the site's browser test needs " + " and ".join(reasons))
     from course_tools.site import build_site
 
     return build_site(ROOT, reuse=True)
