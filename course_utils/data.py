@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .datafiles import dataset_folder, ensure_split
+from .datafiles import dataset_folder, ensure_split, raw_files
 from .validate import whole_number
 
 CLASS_NAMES = {
@@ -47,14 +47,20 @@ def load_split(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Load a whole split as ``(images uint8 [N, 28, 28], labels int64 [N])``.
 
-    Uses ``torchvision.datasets`` (which downloads only when the files are missing) after
-    `ensure_split` has checked the files.
+    `ensure_split` checks the files first (and downloads them with torchvision if they are missing).
     """
-    import torchvision
+    folder = ensure_split(dataset, train, root, download) / dataset_folder(dataset) / "raw"
+    images, labels = raw_files(dataset, train)
+    return read_idx(folder / images), read_idx(folder / labels).long()
 
-    root = ensure_split(dataset, train, root, download)
-    ds = getattr(torchvision.datasets, dataset_folder(dataset))(root=str(root), train=train, download=False)
-    return ds.data, ds.targets
+
+def read_idx(path: Path | str) -> torch.Tensor:
+    """An IDX file (MNIST's format: zeros, a type byte, the number of sizes, the sizes, then the bytes)
+    as a uint8 tensor. Read directly: importing torchvision's reader would cost a second per start."""
+    raw = bytearray(Path(path).read_bytes())
+    ndim = raw[3]
+    sizes = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return torch.frombuffer(raw, dtype=torch.uint8)[4 + 4 * ndim :].view(*sizes)
 
 
 def normalization_stats(images: torch.Tensor) -> tuple[float, float]:

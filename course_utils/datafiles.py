@@ -184,13 +184,13 @@ def ensure_split(
     Returns the data root. A bad copy fails here with a message that says what to do, instead
     of with a cryptic reshape error inside torchvision.
     """
-    import torchvision  # imported here: it is slow to import and only the loaders need it
-
     folder_name = dataset_folder(dataset)
     root = Path(root or data_root())
     problems = verify_split(dataset, train, root)
     missing = problems and all(p.startswith("missing file") for p in problems)
     if missing and download:
+        import torchvision  # imported only to download: it takes a second to import
+
         try:
             with _download_lock(root):  # two notebooks (or test workers) may start at once
                 if verify_split(dataset, train, root):  # unless the other one fetched it already

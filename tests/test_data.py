@@ -187,3 +187,18 @@ def test_random_shift_rotate_moves_images_but_keeps_background():
     assert torch.allclose(same, x, atol=1e-5)
     again = D.random_shift_rotate(x, 2, 10, torch.Generator().manual_seed(0))
     assert torch.equal(moved, again)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+@pytest.mark.parametrize("train", [True, False])
+def test_read_idx_gives_what_torchvision_reads(dataset, train):
+    """load_split reads the IDX files itself (torchvision's import costs a second at every start);
+    the tensors must be exactly torchvision's, on the real files."""
+    import torchvision
+    from conftest import verified_data_root
+
+    root = verified_data_root(dataset)
+    images, labels = D.load_split(dataset, train, root=root, download=False)
+    reference = getattr(torchvision.datasets, F.dataset_folder(dataset))(root=str(root), train=train, download=False)
+    assert images.dtype == torch.uint8 and labels.dtype == torch.int64
+    assert torch.equal(images, reference.data) and torch.equal(labels, reference.targets)
