@@ -48,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test-fast: lint $(TEST_STAMP)
-	$(BIN)/python -m pytest -m "not kernel" tests
+	$(BIN)/python -m pytest -m "not kernel and not slow" tests
 	$(BIN)/course run --quick --out build/quick
 
 # Re-execute the committed lessons in place from a fresh kernel with default parameters

@@ -10,6 +10,7 @@ course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 course site [--out DIR]               (the course's web site, from the executed notebooks)
 course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
+course bench [--quick] [--no-lessons] [--out FILE]   (how fast the course runs here: a table and build/bench.json)
 """
 
 from __future__ import annotations
@@ -188,6 +189,12 @@ def cmd_site(args) -> int:
     return site_main(args.out)
 
 
+def cmd_bench(args) -> int:
+    from .bench import bench_main
+
+    return bench_main(quick=args.quick, out=args.out, lessons=not args.no_lessons)
+
+
 def _scheduler_option(parser) -> None:
     parser.add_argument(
         "--scheduler",
@@ -275,6 +282,12 @@ def main(argv=None) -> int:
     p = sub.add_parser("site", help="build the course's web site (Jupyter Book) into build/site/")
     p.add_argument("--out", default=None, help="folder for the site (default build/site)")
     p.set_defaults(func=cmd_site)
+
+    p = sub.add_parser("bench", help="measure training, evaluation, start-up and every lesson's run time here")
+    p.add_argument("--quick", action="store_true", help="about a minute: 8,192 images per repeat, no lessons")
+    p.add_argument("--no-lessons", action="store_true", help="leave out running the lessons (the longest part)")
+    p.add_argument("--out", default=None, help="where to write the JSON (default build/bench.json)")
+    p.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
     return args.func(args)
