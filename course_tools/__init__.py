@@ -11,6 +11,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `lessons`   ``course lessons``: re-execute committed notebooks in place (for authors)
 - `colab`     ``course colab``: the generated Colab set-up cell after each parameters cell (for authors)
 - `site`      ``course site``: the course's web site (Jupyter Book 1) in build/site/
+- `bench`     ``course bench``: training, evaluation, start-up and lesson times measured here (imports PyTorch)
 """
 
 from pathlib import Path

@@ -21,6 +21,9 @@ lessons: about a minute. The targets (set for a 2-core AVX-512 CPU) are checked 
 
 from __future__ import annotations
 
+import ast
+import datetime
+import itertools
 import json
 import os
 import platform
@@ -30,6 +33,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import psutil
+import torch
+import torchvision
+from torch import nn
+
+import course_utils as cu
 
 from . import course_folder
 
@@ -70,9 +80,6 @@ print({"imports": imported - started, "data": loaded - imported, "first_batch": 
 
 def machine(device) -> dict:
     """What the numbers were measured on: CPU, cores, threads, instruction set, versions, device."""
-    import torch
-    import torchvision
-
     cpu = platform.processor() or platform.machine()
     if Path("/proc/cpuinfo").exists():
         names = [
@@ -98,17 +105,11 @@ def machine(device) -> dict:
 
 
 def _sync(device) -> None:
-    import torch
-
     if device.type == "cuda":
         torch.cuda.synchronize()  # GPU work runs asynchronously: wait for it before reading the clock
 
 
 def _model(device, channels_last: bool):
-    import torch
-
-    import course_utils as cu
-
     torch.manual_seed(0)  # every pipeline starts from the same weights
     model = cu.ConvNet().to(device)
     return model.to(memory_format=torch.channels_last) if channels_last else model
@@ -118,8 +119,6 @@ class CoursePipeline:
     """The course's path with its defaults: what `fit` runs for one epoch, minus the validation pass."""
 
     def __init__(self, data, device, epochs: int, limit: int | None, batch_size: int = 128, lr: float = 3e-3):
-        import torch
-
         self.name, self.batch_size = f"course, batch {batch_size}", batch_size
         self.data, self.device, self.limit = data, device, limit
         self.model = _model(device, channels_last=device.type == "cpu")
@@ -131,12 +130,6 @@ class CoursePipeline:
         self.generator = torch.Generator().manual_seed(0)
 
     def epoch(self) -> int:
-        import itertools
-
-        from torch import nn
-
-        import course_utils as cu
-
         n = self.limit or len(self.data.train_y)
         batches = cu.iterate_batches(self.data.train_x, self.data.train_y, self.batch_size, True, self.generator)
         batches = itertools.islice(batches, -(-n // self.batch_size))
@@ -146,8 +139,6 @@ class CoursePipeline:
 
     def evaluation(self) -> float:
         """Accuracy on the 10,000 test images (`evaluate`: in memory, batches of 1,000)."""
-        import course_utils as cu
-
         return cu.evaluate(self.model, self.data.test_x, self.data.test_y)[1]
 
 
@@ -155,10 +146,6 @@ class TutorialPipeline:
     """The usual tutorial: a DataLoader over datasets.MNIST with per-sample transforms, Adam."""
 
     def __init__(self, device, batch_size: int, limit: int | None):
-        import torch
-
-        import course_utils as cu
-
         self.name, self.batch_size, self.device, self.limit = f"tutorial, batch {batch_size}", batch_size, device, limit
         torch.manual_seed(0)  # the DataLoader shuffles with torch's global generator
         self.loader = cu.make_dataloader(train=True, batch_size=batch_size)
@@ -167,8 +154,6 @@ class TutorialPipeline:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=TUTORIAL_LR)
 
     def epoch(self) -> int:
-        from torch import nn
-
         self.model.train()
         seen = 0
         for x, y in self.loader:
@@ -184,8 +169,6 @@ class TutorialPipeline:
 
     def evaluation(self) -> float:
         """Accuracy on the 10,000 test images, through a DataLoader with the same transforms."""
-        import torch
-
         self.model.eval()
         correct = 0
         with torch.no_grad():
@@ -204,8 +187,6 @@ def _timed(step, device) -> tuple[float, object]:
 
 def training_and_evaluation(device, quick: bool, repeats: int = 3, echo=print) -> dict:
     """(a) and (b) on one device: interleaved repeats, per-repeat ratios, test accuracy, evaluation speed."""
-    import course_utils as cu
-
     limit = QUICK_IMAGES if quick else None
     data = cu.load_data("mnist")
     pipelines = [
@@ -241,7 +222,6 @@ def training_and_evaluation(device, quick: bool, repeats: int = 3, echo=print) -
 def cold_start(repeats: int) -> dict:
     """(c) Seconds from starting a fresh Python to its first trained batch (the median of ``repeats``),
     and where the last start spent them (imports, loading the data, building the model and one step)."""
-    import ast
 
     times = []
     for _ in range(repeats):
@@ -274,8 +254,6 @@ class KernelMemory:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
-        import psutil
-
         me = psutil.Process()
         while not self._stop.is_set():
             for child in me.children():
@@ -409,12 +387,6 @@ def format_report(result: dict) -> str:
 
 
 def bench_main(quick: bool = False, out: str | None = None, lessons: bool = True, echo=print) -> int:
-    import datetime
-
-    import torch
-
-    import course_utils as cu
-
     out = Path(out) if out else course_folder("build") / "bench.json"
     device = cu.get_device(verbose=False)
     result = {"date": datetime.date.today().isoformat(), "quick": quick, "machine": machine(device), "training": {}}
