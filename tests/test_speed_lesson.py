@@ -1,0 +1,197 @@
+"""Lesson 13 (speed) and its exercises: the timers are right without depending on the machine's speed,
+torch.compile fails gracefully, classic bugs fail a visible check with their hint, other correct
+answers pass every check, hidden tests included.
+
+The exercise cells run in this process (setup in quick mode: loading MNIST, a couple of seconds),
+as in tests/test_fair_exercises.py; nothing here times real work except a few 10 ms sleeps.
+"""
+
+import re
+import statistics
+import time
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from conftest import verified_data_root
+from solution_cells import cell, without_hidden_tests
+
+from course_utils.checks import CheckFailed
+
+REPO = Path(__file__).resolve().parents[1]
+LESSON = REPO / "notebooks" / "13_speed.ipynb"
+SOLUTION = REPO / "solutions" / "13_speed_exercises.ipynb"
+
+
+def run(namespace: dict, name: str, source: str) -> None:
+    exec(compile(source, name, "exec"), namespace)
+
+
+def lesson_cell(starts: str) -> str:
+    """The source of the lesson's code cell that defines ``starts`` (lesson cells have no fixed ids)."""
+    notebook = nbformat.read(LESSON, as_version=4)
+    found = [c.source for c in notebook.cells if c.cell_type == "code" and starts in c.source]
+    assert len(found) == 1, starts
+    return found[0]
+
+
+class FakeTime:
+    """Stands in for the ``time`` module: perf_counter moves only when fake work says so."""
+
+    def __init__(self, durations):
+        self.now, self.durations, self.calls = 0.0, list(durations), 0
+
+    def perf_counter(self):
+        return self.now
+
+    def work(self):
+        self.now += self.durations[self.calls]
+        self.calls += 1
+
+
+# --- the lesson --------------------------------------------------------------------------------
+
+
+def test_the_lessons_timer_leaves_the_warm_up_untimed_takes_turns_and_the_median():
+    # warm-ups of a and b (untimed), then three rounds: a 1 s, b 2 s; a 4 s, b 1 s; a 2 s, b 1 s
+    clock = FakeTime([100.0, 100.0, 1.0, 2.0, 4.0, 1.0, 2.0, 1.0])
+    namespace = {"device": torch.device("cpu"), "repeats": 3, "statistics": statistics}
+    run(namespace, "timer", lesson_cell("def images_per_second("))
+    namespace["time"] = clock
+    rates = namespace["images_per_second"]({"a": (clock.work, 10), "b": (clock.work, 10)})
+    assert rates == pytest.approx({"a": 5.0, "b": 10.0})  # a: 10, 2.5, 5 images/s; b: 5, 10, 10
+    assert clock.calls == 8
+
+
+def test_a_failing_torch_compile_is_explained_and_skipped(capsys):
+    """No C++ compiler (or any other failure on the first call): a message, no comparison, no error."""
+
+    def broken_compile(model):
+        def first_call(*args):
+            raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found in torch._inductor.config.cpp.cxx")
+
+        return first_call
+
+    fake_torch = types.SimpleNamespace(compile=broken_compile)
+    namespace = {"time": time}
+    run(namespace, "compile", lesson_cell("def compile_and_time("))
+    namespace.update(torch=fake_torch, synchronize=lambda: None)
+    assert namespace["compile_and_time"](torch.nn.Linear(2, 2), lambda net: net(torch.zeros(1, 2))) == (None, None)
+    printed = capsys.readouterr().out
+    assert "torch.compile failed (RuntimeError: InvalidCxxCompiler" in printed
+    assert "C++ compiler" in printed and "skipped" in printed
+
+
+# --- the exercises -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exercise():
+    """The solution notebook and a namespace with its setup run in quick mode (no answers yet)."""
+    verified_data_root("mnist")
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    namespace = {}
+    run(namespace, "parameters", cell(notebook, "code-01").source.replace("quick: bool = False", "quick: bool = True"))
+    run(namespace, "setup", cell(notebook, "code-04").source)
+    run(namespace, "measured table", cell(notebook, "code-16").source)
+    return notebook, namespace
+
+
+def check_task(exercise, task: int, answer: str, hidden: bool = False) -> None:
+    """Run ``answer`` in place of the task's answer cell, then its check (visible part, or all of it)."""
+    notebook, namespace = exercise
+    run(namespace, f"task{task}-answer", answer)
+    check = cell(notebook, f"task{task}-check").source
+    run(namespace, f"task{task}-check", check if hidden else without_hidden_tests(check))
+
+
+def solution_answer(exercise, task: int) -> str:
+    return cell(exercise[0], f"task{task}-answer").source
+
+
+BUGS = [
+    (1, "    for _ in range(warmup):\n        work()\n", "", False, "call work() warmup times"),
+    (
+        1,
+        "    for _ in range(warmup):\n        work()\n    rates = []\n    for _ in range(repeats):",
+        "    rates = []\n    for _ in range(warmup + repeats):",
+        False,
+        "the warm-up run must not be timed",
+    ),
+    (1, "statistics.median(rates)", "statistics.mean(rates)", False, "not their mean"),
+    (1, "rates.append(images / (clock() - start))", "rates.append(clock() - start)", False, "images per second, not"),
+    (1, "start = clock()", "start = time.perf_counter()", False, "the median rate"),
+    (2, "range(0, len(y), batch_size)", "range(0, len(y) - batch_size + 1, batch_size)", False, "keep the last"),
+    (2, "torch.randperm(len(y), generator=generator)", "torch.randperm(len(y))", False, "generator=generator"),
+    (
+        2,
+        "torch.randperm(len(y), generator=generator)",
+        "torch.randint(len(y), (len(y),), generator=generator)",
+        False,
+        "use one permutation",
+    ),
+    (2, "yield x[indices], y[indices]", "yield x[start : start + batch_size], y[indices]", False, "the same indices"),
+    (3, 'fits = table[table["peak_memory_mb"] <= memory_limit_mb]', "fits = table", False, "fits under the limit"),
+    (3, "<= memory_limit_mb]", "< memory_limit_mb]", False, "at most the limit (<=)"),
+    (3, 'fits["images_per_s"].idxmax()', 'fits["batch_size"].idxmax()', False, "not the largest batch"),
+    (3, "float(epochs * n_images /", "float(n_images /", False, "epochs x images per epoch"),
+]
+
+
+@pytest.mark.parametrize("task, old, new, hidden, hint", BUGS, ids=[f"task{b[0]}-{b[4][:20]}" for b in BUGS])
+def test_a_classic_bug_fails_its_task_with_a_hint(exercise, task, old, new, hidden, hint):
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed, match=re.escape(hint)):
+        check_task(exercise, task, answer.replace(old, new), hidden=hidden)
+    check_task(exercise, task, answer, hidden=True)  # the solution passes again
+
+
+OTHER_CORRECT_ANSWERS = {
+    1: """
+def median_images_per_second(work, images, repeats=3, warmup=1, clock=time.perf_counter):
+    import numpy as np
+    [work() for _ in range(warmup)]
+    seconds = []
+    while len(seconds) < repeats:
+        before = clock()
+        work()
+        seconds.append(clock() - before)
+    return float(np.median([images / s for s in seconds]))
+""",
+    2: """
+def shuffled_batches(x, y, batch_size, generator):
+    order = torch.randperm(len(y), generator=generator)
+    return [(x[chunk], y[chunk]) for chunk in order.split(batch_size)]
+""",
+    3: """
+def plan_training(table, memory_limit_mb, n_images, epochs):
+    best = None
+    for row in table.itertuples():
+        if row.peak_memory_mb <= memory_limit_mb and (best is None or row.images_per_s > best.images_per_s):
+            best = row
+    if best is None:
+        raise ValueError("no batch size fits")
+    return int(best.batch_size), epochs * n_images / best.images_per_s
+""",
+}
+
+
+@pytest.mark.parametrize("task", sorted(OTHER_CORRECT_ANSWERS))
+def test_another_correct_answer_passes_every_check(exercise, task):
+    check_task(exercise, task, OTHER_CORRECT_ANSWERS[task], hidden=True)
+    check_task(exercise, task, solution_answer(exercise, task), hidden=True)
+
+
+def test_nothing_fitting_raises_a_value_error_or_fails_the_hidden_test(exercise):
+    answer = solution_answer(exercise, 3)
+    no_error = answer.replace(
+        '    if fits.empty:\n        raise ValueError(f"no batch size fits in {memory_limit_mb} MB")\n',
+        "    if fits.empty:\n        return None, None\n",
+    )
+    assert no_error != answer
+    check_task(exercise, 3, no_error)  # the visible checks pass
+    with pytest.raises(CheckFailed, match=re.escape("raise ValueError when nothing fits")):
+        check_task(exercise, 3, no_error, hidden=True)
