@@ -4,6 +4,7 @@
 #   make lint   ruff: style and common bugs in the code and the notebooks (make test runs it first)
 #   make test-fast  the authors' inner loop: kernel-free unit tests + a smoke run of every lesson
 #   make site   the course's web site (Jupyter Book) from the executed notebooks, in build/site/
+#   make bench  how fast the course runs on this machine: a table, and build/bench.json
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ SITE_STAMP := $(VENV)/.site-installed
 # workers beat one 2-thread run; see the README's section for authors.
 TEST_WORKERS ?= 2
 
-.PHONY: setup run test test-fast lint lessons exercises site clean
+.PHONY: setup run test test-fast lint lessons exercises site bench clean
 
 setup: $(STAMP)
 
@@ -68,6 +69,11 @@ $(SITE_STAMP): requirements-site.txt $(STAMP)
 
 site: $(SITE_STAMP)
 	$(BIN)/course site
+
+# Training, evaluation, start-up and every lesson's time on this machine (about 11 minutes on 2
+# cores; `.venv/bin/course bench --quick` takes about one). The README's Performance section explains it.
+bench: $(STAMP)
+	$(BIN)/course bench
 
 clean:
 	rm -rf build

@@ -6,8 +6,10 @@ Performance section says why that ratio, and no absolute figure, guards against 
 """
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -140,3 +142,30 @@ def test_quick_bench_writes_its_figures_and_the_course_stays_ahead_of_the_tutori
         f"2.4-3.3x. Run `course bench --quick` and profile what changed in course_utils' data or training path."
     )
     assert "| cpu | course, batch 128 |" in done.stdout and "cold start to first batch" in done.stdout
+
+
+QUOTED = Path(__file__).resolve().parents[1] / "benchmarks" / "amd-epyc-2core-avx512.json"
+
+
+def test_the_readme_quotes_the_committed_benchmark_and_every_lesson_time_comes_from_it():
+    """The Performance section is `course bench`'s report of the committed run, and each lesson's time in the
+    README's table (which its header repeats: tests/test_notebooks.py) is within 15% (or 3 s) of that run's."""
+    readme = (QUOTED.parents[1] / "README.md").read_text()
+    measured = json.loads(QUOTED.read_text())
+    assert QUOTED.name in readme
+    missing = [line for line in bench.format_report(measured).splitlines() if line and line not in readme]
+    assert not missing, f"the README's Performance section differs from {QUOTED.name}'s report: {missing[:3]}"
+    lessons = sorted(p.name for p in (QUOTED.parents[1] / "notebooks").glob("[0-9]*.ipynb"))
+    assert [r["lesson"] for r in measured["lessons"]["lessons"]] == lessons, (
+        "a lesson was added or renamed since the committed benchmark: run `course bench --out "
+        f"benchmarks/{QUOTED.name}` on an idle 2-core AVX-512 machine and update the README"
+    )
+    for row in measured["lessons"]["lessons"]:
+        quoted = re.search(
+            rf"^\| \d+ \| \[[^]]+\]\(notebooks/{row['lesson']}\) \|.*\| ~([\d.]+) (s|min)\*? \|$", readme, re.M
+        )
+        seconds = float(quoted.group(1)) * (60 if quoted.group(2) == "min" else 1)
+        assert abs(seconds - row["seconds"]) <= max(3, 0.15 * row["seconds"]), (
+            f"README says {row['lesson']} runs in ~{quoted.group(1)} {quoted.group(2)}; the benchmark measured "
+            f"{row['seconds']:.0f} s"
+        )
