@@ -190,9 +190,15 @@ def cmd_site(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from course_utils.datafiles import DataError
+
     from .bench import bench_main
 
-    return bench_main(quick=args.quick, out=args.out, lessons=not args.no_lessons)
+    try:
+        return bench_main(quick=args.quick, out=args.out, lessons=not args.no_lessons)
+    except (DataError, RuntimeError) as err:  # no data, or a cold-start process that failed: say which
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 def _scheduler_option(parser) -> None:

@@ -169,3 +169,13 @@ def test_the_readme_quotes_the_committed_benchmark_and_every_lesson_time_comes_f
             f"README says {row['lesson']} runs in ~{quoted.group(1)} {quoted.group(2)}; the benchmark measured "
             f"{row['seconds']:.0f} s"
         )
+
+
+def test_bench_without_data_says_what_is_missing_and_how_to_fix_it(tmp_path, monkeypatch, no_network, capsys):
+    from course_tools.cli import main
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nothing-here"))
+    assert main(["bench", "--quick", "--out", str(tmp_path / "bench.json")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: mnist is not in") and "COURSE_DATA_DIR" in error
+    assert not (tmp_path / "bench.json").exists()
