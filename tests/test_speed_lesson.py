@@ -185,13 +185,34 @@ def test_another_correct_answer_passes_every_check(exercise, task):
     check_task(exercise, task, solution_answer(exercise, task), hidden=True)
 
 
-def test_nothing_fitting_raises_a_value_error_or_fails_the_hidden_test(exercise):
+def test_nothing_fitting_must_raise_a_value_error(exercise):
     answer = solution_answer(exercise, 3)
     no_error = answer.replace(
         '    if fits.empty:\n        raise ValueError(f"no batch size fits in {memory_limit_mb} MB")\n',
         "    if fits.empty:\n        return None, None\n",
     )
     assert no_error != answer
-    check_task(exercise, 3, no_error)  # the visible checks pass
     with pytest.raises(CheckFailed, match=re.escape("raise ValueError when nothing fits")):
-        check_task(exercise, 3, no_error, hidden=True)
+        check_task(exercise, 3, no_error)  # a visible check
+
+
+def test_task_2_answered_with_the_courses_iterate_batches_fails():
+    from course_tools.grading import forbidden_uses
+
+    solution = nbformat.read(SOLUTION, as_version=4)
+    assert "iterate_batches" not in cell(solution, "code-04").source  # the setup does not hand it over
+    runnable = nbformat.read(SOLUTION, as_version=4)
+    answer = next(
+        c
+        for c in runnable.cells
+        if c.metadata.get("course", {}).get("role") == "answer" and c.metadata["course"]["task"] == 2
+    )
+    answer.metadata["grading"] = {"from": "student", "task": 2}  # as course grade's assembly marks it
+    answer.source = (
+        "from course_utils import iterate_batches\n\n\n"
+        "def shuffled_batches(x, y, batch_size, generator):\n"
+        "    return iterate_batches(x, y, batch_size, True, generator)\n"
+    )
+    assert 2 in forbidden_uses(solution, runnable)
+    answer.source = cell(solution, answer.id).source  # the solution's own answer is fine
+    assert forbidden_uses(solution, runnable) == {}
