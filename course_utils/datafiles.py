@@ -5,14 +5,16 @@ so a bad copy fails with a message that says what to do instead of a cryptic res
 inside torchvision. The files sit in torchvision's layout, ``<root>/MNIST/raw/train-images-idx3-ubyte``
 and so on, where ``<root>`` is ``$COURSE_DATA_DIR`` or else ``data/`` at the repository root.
 
-Three checks, cheapest first: the file exists; its size matches what its IDX header promises
-(a truncated download fails here); a full-size official file has the official SHA-256.
+Checks, cheapest first: the file exists; its IDX header holds N 28x28 images or N labels (as many as
+images); its size is what the header promises (a truncated download fails here); a full-size
+official file has the official SHA-256.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import urllib.request
 from functools import cache
@@ -68,8 +70,8 @@ def raw_files(dataset: str, train: bool) -> tuple[str, str]:
     return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
 
 
-def _idx_expected_size(path: Path) -> tuple[int, int]:
-    """Read an IDX header; return (number of items, total file size the header promises)."""
+def _idx_header(path: Path) -> tuple[list[int], int]:
+    """Read an IDX header; return (its sizes, the total file size it promises)."""
     with open(path, "rb") as f:
         header = f.read(4)
         if len(header) < 4 or header[0] != 0 or header[1] != 0 or header[2] != 0x08:
@@ -79,10 +81,7 @@ def _idx_expected_size(path: Path) -> tuple[int, int]:
             )
         ndim = header[3]
         dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
-    payload = 1
-    for d in dims:
-        payload *= d
-    return dims[0], 4 + 4 * ndim + payload
+    return dims, 4 + 4 * ndim + math.prod(dims)
 
 
 @cache
@@ -100,31 +99,36 @@ def verify_split(dataset: str, train: bool, root: Path | str | None = None) -> l
     Returns a list of human-readable problems; empty means the split is fine.
     """
     folder = Path(root or data_root()) / dataset_folder(dataset) / "raw"
-    problems = []
-    for name in raw_files(dataset, train):
+    problems, counts = [], []
+    for name, sizes_after_count in zip(raw_files(dataset, train), ([28, 28], []), strict=True):
         path = folder / name
         if not path.exists():
             problems.append(f"missing file {path}")
             continue
         try:
-            count, expected = _idx_expected_size(path)
+            dims, expected = _idx_header(path)
         except DataError as err:
             problems.append(str(err))
             continue
-        actual = path.stat().st_size
-        if actual != expected:
+        if not dims or dims[1:] != sizes_after_count:  # images N x 28 x 28, labels N
+            problems.append(f"{path} holds an array of shape {dims}: it is not a {dataset} file")
+            continue
+        counts.append(dims[0])
+        if path.stat().st_size != expected:
             problems.append(
                 f"{path} is truncated or corrupt: its header promises {expected:,} "
-                f"bytes but the file has {actual:,} (size mismatch)"
+                f"bytes but the file has {path.stat().st_size:,} (size mismatch)"
             )
             continue
         known = KNOWN_SHA256[dataset_folder(dataset)].get(name)
-        if count == OFFICIAL_COUNTS[train] and known:
+        if dims[0] == OFFICIAL_COUNTS[train] and known:
             stat = path.stat()
             if _sha256(str(path), stat.st_mtime, stat.st_size) != known:
                 problems.append(
                     f"{path} has the right size but the wrong SHA-256 checksum (checksum mismatch): the file is corrupt"
                 )
+    if not problems and counts[0] != counts[1]:  # torchvision would pair them up silently
+        problems.append(f"{folder}: {counts[0]:,} images but {counts[1]:,} labels; the two files must match")
     return problems
 
 
@@ -179,11 +183,8 @@ def _download_lock(root: Path):
 def ensure_split(
     dataset: str = "mnist", train: bool = True, root: Path | str | None = None, download: bool = True
 ) -> Path:
-    """Make sure a split's raw files are present and sound (downloading them if allowed).
-
-    Returns the data root. A bad copy fails here with a message that says what to do, instead
-    of with a cryptic reshape error inside torchvision.
-    """
+    """Make sure a split's raw files are present and sound (downloading them if allowed); return the
+    data root. A bad copy fails here with a message that says what to do, not a cryptic error later."""
     folder_name = dataset_folder(dataset)
     root = Path(root or data_root())
     problems = verify_split(dataset, train, root)
@@ -202,11 +203,8 @@ def ensure_split(
             ) from None
         problems = verify_split(dataset, train, root)
     if problems:
-        hint = (
-            "set COURSE_DATA_DIR to a folder that holds the dataset, or pass download=True"
-            if missing
-            else "delete the bad files and download them again (or point COURSE_DATA_DIR at a good copy)"
-        )
+        hint = "set COURSE_DATA_DIR to a folder that holds the dataset, or pass download=True" if missing else ""
+        hint = hint or "delete the bad files and download them again (or point COURSE_DATA_DIR at a good copy)"
         raise DataError(
             f"{dataset} ({'train' if train else 'test'} split) is not usable:\n  - "
             + "\n  - ".join(problems)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import make_tiny_dataset, write_idx
@@ -137,6 +138,22 @@ def test_full_size_file_with_wrong_bytes_fails_checksum(tmp_path):
     write_idx(tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte", torch.zeros(3, 28, 28).numpy())
     problems = F.verify_split("mnist", False, tmp_path)
     assert any("checksum mismatch" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    "name, array, message",
+    [
+        ("t10k-labels-idx1-ubyte", np.zeros((40, 2)), r"shape \[40, 2\]: it is not a mnist file"),
+        ("t10k-images-idx3-ubyte", np.zeros((40, 28, 27)), r"shape \[40, 28, 27\]"),
+        ("t10k-images-idx3-ubyte", np.zeros(()), r"shape \[\]"),
+        ("t10k-labels-idx1-ubyte", np.zeros(39), r"40 images but 39 labels; the two files must match"),
+    ],
+)
+def test_a_file_of_the_wrong_shape_or_count_is_named(tiny_root, name, array, message):
+    """The loader reads the IDX files itself, so these checks stand where torchvision's asserts stood."""
+    write_idx(tiny_root / "MNIST" / "raw" / name, array)
+    with pytest.raises(F.DataError, match=message):
+        D.load_split("mnist", False, root=tiny_root, download=False)
 
 
 def test_data_root_from_environment(monkeypatch, tmp_path):
