@@ -275,11 +275,10 @@ class KernelMemory:
         me = psutil.Process()
         while not self._stop.is_set():
             for child in me.children():
-                if "ipykernel" not in " ".join(child.cmdline()):  # the notebook's kernel, nothing else
-                    continue
-                try:
-                    self.peak = max(self.peak, peak_rss(child))
-                except (psutil.Error, OSError):  # the kernel ended between listing and reading
+                try:  # a kernel that has just ended (a zombie until reaped) raises here: skip it
+                    if "ipykernel" in " ".join(child.cmdline()):  # the notebook's kernel, nothing else
+                        self.peak = max(self.peak, peak_rss(child))
+                except (psutil.Error, OSError):
                     pass
             self._stop.wait(self.every)
 

@@ -1,5 +1,8 @@
 """Finding and editing a solution notebook's cells by id, for the tests that plant a student's bug,
-and a check cell's code as the student sees it (without its hidden tests)."""
+a check cell's code as the student sees it (without its hidden tests), and running a task's answer
+and check in a namespace where the notebook's setup already ran."""
+
+import nbformat
 
 HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -32,3 +35,23 @@ def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:
         source = sources.get(cell_id.replace("-", "_"), cell(notebook, cell_id).source)
         exec(compile(source, cell_id, "exec"), namespace)
     return namespace
+
+
+def quick_exercise(path, *setup_cell_ids) -> tuple:
+    """``(notebook, namespace)``: the solution notebook's parameters cell run in quick mode, then its
+    ``setup_cell_ids`` (no answers yet), as a student's kernel would have run them."""
+    notebook = nbformat.read(path, as_version=4)
+    quick = cell(notebook, "code-01").source.replace("quick: bool = False", "quick: bool = True")
+    return notebook, run_cells(notebook, "code-01", *setup_cell_ids, code_01=quick)
+
+
+def check_task(exercise, task: int, answer: str, hidden: bool = False) -> None:
+    """Run ``answer`` in place of the task's answer cell, then its check (the visible part, or all of it)."""
+    notebook, namespace = exercise
+    check = cell(notebook, f"task{task}-check").source
+    replaced = {f"task{task}_answer": answer, f"task{task}_check": check if hidden else without_hidden_tests(check)}
+    run_cells(notebook, f"task{task}-answer", f"task{task}-check", namespace=namespace, **replaced)
+
+
+def solution_answer(exercise, task: int) -> str:
+    return cell(exercise[0], f"task{task}-answer").source

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -89,10 +90,13 @@ def test_each_target_fails_on_its_own_figure():
 
 def test_kernel_memory_sees_a_kernels_peak_after_it_has_fallen_and_ignores_other_children():
     grow = "import sys, time; x = b'1' * (int(sys.argv[1]) * 2**20); del x; time.sleep(0.8)"
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # ends at once; a zombie until waited for
+    time.sleep(0.5)
     with bench.KernelMemory(every=0.1) as memory:
         other = subprocess.Popen([sys.executable, "-c", grow, "500", "not-a-kernel"])
         subprocess.run([sys.executable, "-c", grow, "300", "ipykernel_launcher"], check=True)
         other.wait()
+    zombie.wait()
     assert 300 * 2**20 <= memory.peak < 500 * 2**20
 
 
@@ -101,7 +105,7 @@ def test_lesson_runs_time_each_notebook_and_its_kernels_memory(tmp_path):
     notebooks = []
     for name, source in [
         ("01_small.ipynb", "x = 1"),
-        ("02_big.ipynb", "x = b'1' * (200 * 2**20)"),
+        ("02_big.ipynb", "x = b'1' * (200 * 2**20)\nimport time\ntime.sleep(1)"),  # sampled every 0.2 s
         ("03_bad.ipynb", "1/0"),
     ]:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])

@@ -6,45 +6,22 @@ seconds), as in tests/test_fair_exercises.py.
 """
 
 import re
+from pathlib import Path
 
-import nbformat
 import pytest
 from conftest import verified_data_root
-from solution_cells import cell, without_hidden_tests
+from solution_cells import check_task, quick_exercise, solution_answer
 
 from course_utils.checks import CheckFailed
 
-SOLUTION = "solutions/10_beyond_mnist_exercises.ipynb"
-
-
-def run(namespace: dict, name: str, source: str) -> None:
-    exec(compile(source, name, "exec"), namespace)
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "10_beyond_mnist_exercises.ipynb"
 
 
 @pytest.fixture(scope="module")
 def exercise():
     """The solution notebook and a namespace with its setup run in quick mode (no answers yet)."""
     verified_data_root("fashion_mnist")
-    from pathlib import Path
-
-    notebook = nbformat.read(Path(__file__).resolve().parents[1] / SOLUTION, as_version=4)
-    namespace = {}
-    run(namespace, "parameters", cell(notebook, "code-01").source.replace("quick: bool = False", "quick: bool = True"))
-    run(namespace, "setup", cell(notebook, "code-04").source)
-    run(namespace, "sweep table", cell(notebook, "code-19").source)
-    return notebook, namespace
-
-
-def check_task(exercise, task: int, answer: str, hidden: bool = False) -> None:
-    """Run ``answer`` in place of the task's answer cell, then its check (visible part, or all of it)."""
-    notebook, namespace = exercise
-    run(namespace, f"task{task}-answer", answer)
-    check = cell(notebook, f"task{task}-check").source
-    run(namespace, f"task{task}-check", check if hidden else without_hidden_tests(check))
-
-
-def solution_answer(exercise, task: int) -> str:
-    return cell(exercise[0], f"task{task}-answer").source
+    return quick_exercise(SOLUTION, "code-04", "code-19")  # setup, the sweep table
 
 
 BUGS = [

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import torch
 from conftest import verified_data_root
-from solution_cells import cell, without_hidden_tests
+from solution_cells import cell, check_task, quick_exercise, solution_answer
 
 from course_utils.checks import CheckFailed
 
@@ -91,24 +91,7 @@ def test_a_failing_torch_compile_is_explained_and_skipped(capsys):
 def exercise():
     """The solution notebook and a namespace with its setup run in quick mode (no answers yet)."""
     verified_data_root("mnist")
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    namespace = {}
-    run(namespace, "parameters", cell(notebook, "code-01").source.replace("quick: bool = False", "quick: bool = True"))
-    run(namespace, "setup", cell(notebook, "code-04").source)
-    run(namespace, "measured table", cell(notebook, "code-16").source)
-    return notebook, namespace
-
-
-def check_task(exercise, task: int, answer: str, hidden: bool = False) -> None:
-    """Run ``answer`` in place of the task's answer cell, then its check (visible part, or all of it)."""
-    notebook, namespace = exercise
-    run(namespace, f"task{task}-answer", answer)
-    check = cell(notebook, f"task{task}-check").source
-    run(namespace, f"task{task}-check", check if hidden else without_hidden_tests(check))
-
-
-def solution_answer(exercise, task: int) -> str:
-    return cell(exercise[0], f"task{task}-answer").source
+    return quick_exercise(SOLUTION, "code-04", "code-16")  # setup, the measured table
 
 
 BUGS = [
