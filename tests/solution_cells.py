@@ -2,7 +2,10 @@
 a check cell's code as the student sees it (without its hidden tests), and running a task's answer
 and check in a namespace where the notebook's setup already ran."""
 
+import re
+
 import nbformat
+import pytest
 
 HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -55,3 +58,15 @@ def check_task(exercise, task: int, answer: str, hidden: bool = False) -> None:
 
 def solution_answer(exercise, task: int) -> str:
     return cell(exercise[0], f"task{task}-answer").source
+
+
+def assert_bug_fails_with_hint(exercise, task: int, old: str, new: str, hidden: bool, hint: str) -> None:
+    """The solution's answer with ``old`` replaced by ``new`` (a classic bug) fails the task's check with
+    ``hint`` (its visible part, or with the hidden tests when ``hidden``); the solution then passes again."""
+    from course_utils.checks import CheckFailed
+
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed, match=re.escape(hint)):
+        check_task(exercise, task, answer.replace(old, new), hidden=hidden)
+    check_task(exercise, task, answer, hidden=True)

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import torch
 from conftest import verified_data_root
-from solution_cells import cell, check_task, quick_exercise, solution_answer
+from solution_cells import assert_bug_fails_with_hint, cell, check_task, quick_exercise, solution_answer
 
 from course_utils.checks import CheckFailed
 
@@ -125,11 +125,7 @@ BUGS = [
 
 @pytest.mark.parametrize("task, old, new, hidden, hint", BUGS, ids=[f"task{b[0]}-{b[4][:20]}" for b in BUGS])
 def test_a_classic_bug_fails_its_task_with_a_hint(exercise, task, old, new, hidden, hint):
-    answer = solution_answer(exercise, task)
-    assert answer.count(old) == 1, old
-    with pytest.raises(CheckFailed, match=re.escape(hint)):
-        check_task(exercise, task, answer.replace(old, new), hidden=hidden)
-    check_task(exercise, task, answer, hidden=True)  # the solution passes again
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden, hint)
 
 
 OTHER_CORRECT_ANSWERS = {
