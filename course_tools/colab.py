@@ -13,6 +13,7 @@ It also writes the README's Colab and Binder badges (between the badge markers) 
 tests/test_colab.py checks that every notebook carries the current cell and what it would run.
 """
 
+import copy
 import sys
 import tomllib
 from pathlib import Path
@@ -22,6 +23,8 @@ import nbformat
 from . import course_folder, repo_root
 
 TAG = "colab-setup"
+# Collapsed, as the lessons' check cells are: set-up is not what a student came to read.
+CELL_METADATA = {"jupyter": {"source_hidden": True}, "tags": [TAG]}
 PACKAGE = "cnn-mnist-course"
 
 
@@ -41,15 +44,16 @@ def install_requirement(repository_url: str, version: str) -> str:
 
 def setup_cell_source(repository_url: str, version: str) -> str:
     header = (
-        "# On Colab only: install the course package (Colab's own PyTorch stays); elsewhere this does nothing.\n"
+        "# Set-up for Colab: installs the course's helper package there; on your own machine it does nothing.\n"
         "import sys\n\n"
         'if "google.colab" in sys.modules:\n'
     )
     if not repository_url:
         return header + (
             "    raise RuntimeError(\n"
-            '        "This copy of the course names no repository to install it from: set repository_url "\n'
-            '        "under [tool.course] in pyproject.toml, run `course colab`, and open the notebooks from there."\n'
+            '        "This copy of the course cannot install itself on Colab yet. Please run the notebooks on "\n'
+            '        "your own machine (see the README), or ask your instructor for the Colab link. "\n'
+            '        "(Maintainers: set repository_url in pyproject.toml, then run `course colab`.)"\n'
             "    )"
         )
     return header + (
@@ -65,6 +69,7 @@ def with_setup_cell(nb: nbformat.NotebookNode, source: str) -> bool:
     if (
         len(old) == 1
         and nb.cells[old[0]].source == source
+        and nb.cells[old[0]].metadata == CELL_METADATA
         and "parameters" in nb.cells[old[0] - 1].metadata.get("tags", [])
     ):
         return False
@@ -73,7 +78,7 @@ def with_setup_cell(nb: nbformat.NotebookNode, source: str) -> bool:
     params = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     if not params:
         raise ValueError("the notebook has no cell tagged 'parameters' to put the Colab set-up cell after")
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]})
+    cell = nbformat.v4.new_code_cell(source, metadata=copy.deepcopy(CELL_METADATA))
     nb.cells.insert(params[0] + 1, cell)
     code = [c for c in nb.cells if c.cell_type == "code"]
     if all(c.execution_count for c in code if c is not cell):  # an executed notebook stays a clean run:

@@ -1,4 +1,4 @@
-"""Self-checks for exercises: each prints a clear pass, or fails with a hint that says what to fix.
+"""Self-checks for exercises and the lessons' "your turn" cells: a clear pass, or a hint that says what to fix.
 
 Every check either prints ``✅ <what>: passed`` or raises `CheckFailed`, whose message names
 what was expected, what was found, and a likely cause. Library frames are hidden from the
@@ -39,6 +39,23 @@ def _not_implemented(value, what):
         fail(what, "got None", "did your function forget to `return` its result?")
     if value is NotImplemented or value is Ellipsis:
         fail(what, "got a placeholder", "replace it with your own code")
+
+
+def your_turn(**answers) -> bool:
+    """True once every answer is filled in; while one is still ``None`` (or ``...``), say so and return False.
+
+    A lesson's "your turn" cell ships unanswered, so that running the notebook top to bottom still
+    works; its check runs only once the student has answered::
+
+        my_side = None  # your prediction
+        if your_turn(my_side=my_side):
+            check_equal(my_side, side, "your prediction")
+    """
+    missing = [name for name, value in answers.items() if value is None or value is Ellipsis]
+    if missing:
+        names = ", ".join(f"`{name}`" for name in missing)
+        print(f"✏️  Your turn: replace the placeholder in {names} with your own answer, then run this cell again.")
+    return not missing
 
 
 def shape_hint(expected: tuple, got: tuple) -> str:

@@ -115,7 +115,7 @@ def fit(
     lr: float = 3e-3,
     batch_size: int = 128,
     optimizer: str = "adam",
-    schedule: str | None = "onecycle",
+    schedule: str = "one-cycle",
     loss_fn=None,
     patience: int | None = None,
     seed: int = 0,
@@ -125,8 +125,8 @@ def fit(
 ) -> pd.DataFrame:
     """Train ``model`` on ``data.train_*``, validate on ``data.val_*`` after every epoch.
 
-    - ``schedule="onecycle"`` warms the learning rate up to ``lr`` and anneals it towards zero
-      (``torch.optim.lr_scheduler.OneCycleLR``); ``None`` keeps it constant.
+    - ``schedule="one-cycle"`` warms the learning rate up to ``lr`` and anneals it towards zero
+      (``torch.optim.lr_scheduler.OneCycleLR``); ``"constant"`` keeps it at ``lr``.
     - ``patience=k`` stops after k epochs without a lower validation loss.
     - ``augment(x_batch, generator)`` transforms each training batch (e.g.
       `course_utils.data.random_shift_rotate`); validation and test images are never augmented.
@@ -144,10 +144,10 @@ def fit(
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay=weight_decay)
     steps_per_epoch = -(-len(data.train_y) // batch_size)
     scheduler = None
-    if schedule == "onecycle":
+    if schedule == "one-cycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
-    elif schedule is not None:
-        raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle' or None")
+    elif schedule != "constant":
+        raise ValueError(f'schedule must be "one-cycle" or "constant", got {schedule!r}')
     generator = torch.Generator().manual_seed(seed)
 
     def epoch_batches():  # shuffled, augmented if asked, on the model's device

@@ -55,7 +55,7 @@ def test_outside_colab_the_cell_runs_nothing(monkeypatch):
 
 
 def test_with_no_repository_set_colab_users_get_a_clear_error(monkeypatch):
-    with pytest.raises(RuntimeError, match="repository_url.*pyproject.toml"):
+    with pytest.raises(RuntimeError, match="cannot install itself on Colab.*own machine.*repository_url"):
         run_cell(setup_cell_source("", "0.1.0"), monkeypatch, on_colab=True)
 
 
@@ -93,6 +93,9 @@ def test_every_notebook_has_the_current_setup_cell_after_its_parameters(path):
     assert "parameters" in cells[found[0] - 1].metadata.get("tags", []), f"{path.name}: the cell must follow parameters"
     assert cells[found[0]].source == setup_cell_source(config["repository_url"], config["version"]), (
         f"{path.name}: the Colab cell is out of date; run `course colab`"
+    )
+    assert cells[found[0]].metadata.get("jupyter", {}).get("source_hidden"), (
+        f"{path.name}: run `course colab` to collapse it"
     )
 
 

@@ -31,7 +31,15 @@ def test_best_weights_are_kept_and_patience_stops(tiny_data):
     model = ConvNet()
     # a huge constant learning rate makes validation loss get worse quickly
     history = fit(
-        model, tiny_data, epochs=20, lr=0.5, batch_size=16, optimizer="sgd", schedule=None, patience=2, progress=False
+        model,
+        tiny_data,
+        epochs=20,
+        lr=0.5,
+        batch_size=16,
+        optimizer="sgd",
+        schedule="constant",
+        patience=2,
+        progress=False,
     )
     best = history.attrs["best_epoch"]
     assert len(history) < 20 and history.attrs["stopped_early"]
@@ -55,8 +63,8 @@ def test_bad_arguments_are_explained(tiny_data):
         fit(ConvNet(), tiny_data, batch_size=0)
     with pytest.raises(ValueError, match="unknown optimizer .rmsprop."):
         make_optimizer("rmsprop", ConvNet().parameters(), 0.1)
-    with pytest.raises(ValueError, match="unknown schedule"):
-        fit(ConvNet(), tiny_data, epochs=1, schedule="cosine", progress=False)
+    with pytest.raises(ValueError, match="schedule must be .one-cycle. or .constant."):
+        fit(ConvNet(), tiny_data, epochs=1, schedule="onecycle", progress=False)
 
 
 def test_get_device_auto_and_explicit(capsys):
