@@ -189,3 +189,62 @@ def test_students_get_two_or_three_your_turn_cells_each_with_a_check(path):
         assert following is not None and not is_check_cell(following), f"{path.name}, cell {index}: no code follows"
         checks = {name for name in calls(following) if name and name.startswith("check_")}
         assert checks, f"{path.name}, cell {index}: the 'your turn' code cell ends without a visible check_* call"
+        where = f"{path.name}, the your-turn code cell after cell {index}"
+        assert following["metadata"].get("course", {}).get("your_turn"), (
+            f"{where}: give it metadata course.your_turn, one sentence saying what the student does"
+        )
+        # It ships unanswered: a placeholder the student replaces, and `your_turn` saying so in the output.
+        assert "your_turn" in calls(following), f"{where}: guard its check with `if your_turn(name=name):`"
+        printed = "".join(
+            "".join(o.get("text", "")) for o in following.get("outputs", []) if o["output_type"] == "stream"
+        )
+        assert "✏️  Your turn" in printed, f"{where}: it ships answered; put a placeholder (None) where the answer goes"
+
+
+MAX_VISIBLE_LINES = 25
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_visible_code_is_short_unless_it_is_the_lesson_subject(path):
+    """Plumbing (figures, input checks, bookkeeping) lives in course_utils; a long visible cell is
+    allowed only where its code is what the lesson teaches, said in metadata course.subject."""
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code" or cell["metadata"].get("jupyter", {}).get("source_hidden"):
+            continue
+        lines = sum(1 for line in source(cell).splitlines() if line.strip())
+        subject = cell["metadata"].get("course", {}).get("subject", "")
+        assert lines <= MAX_VISIBLE_LINES or len(subject.split()) >= 5, (
+            f"{path.name}, cell {index}: {lines} visible lines; move plotting or bookkeeping into course_utils, "
+            "or say in metadata course.subject why this code is the lesson's subject"
+        )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_every_question_has_a_collapsed_worked_answer(path):
+    """ "Questions to think about" ends each lesson; each numbered question is followed by its answer in a
+    closed <details> block, which JupyterLab, Colab and the site all render folded (markdown inside needs
+    the blank lines)."""
+    text = source(load(path)["cells"][-1])
+    questions = text[text.index("Questions to think about") :]
+    numbered = re.findall(r"^\d+\. ", questions, re.M)
+    blocks = re.findall(r"<details>\s*<summary>Answer</summary>\n\s*\n(.+?)\n\s*\n\s*</details>", questions, re.S)
+    assert numbered, f"{path.name}: no numbered questions"
+    assert len(blocks) == len(numbered) == questions.count("<details>"), (
+        f"{path.name}: {len(numbered)} questions, {len(blocks)} well-formed answers "
+        "(<details><summary>Answer</summary>, a blank line, the answer, a blank line, </details>)"
+    )
+    parts = re.split(r"^\d+\. ", questions, flags=re.M)[1:]
+    for number, part in enumerate(parts, start=1):
+        assert part.count("<details>") == 1, f"{path.name}: question {number} needs exactly one answer after it"
+        answer = part[part.index("</summary>") : part.index("</details>")]
+        assert len(answer.split()) >= 15, f"{path.name}: question {number}'s answer is too short to be worked"
+
+
+def test_lesson_1_says_what_the_recheck_line_means():
+    """The check cells' one line appears in every lesson; lesson 1, where it first appears, says what it means."""
+    cells = load(LESSONS[0])["cells"]
+    first = next(i for i, c in enumerate(cells) if is_check_cell(c))
+    nearby = " ".join(source(c) for c in cells[max(0, first - 3) : first + 3] if c["cell_type"] == "markdown")
+    assert "re-checked" in nearby and "collapsed" in nearby, (
+        "lesson 1 must explain the '✅ the numbers quoted above were re-checked' line next to its first check cell"
+    )

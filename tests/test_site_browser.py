@@ -154,6 +154,20 @@ def shoot(visit: Visit, name: str) -> None:
             page.screenshot(path=SHOTS / f"{name}_{kind}.png")
 
 
+def check_answers_fold(page, name: str) -> None:
+    """The worked answers to "Questions to think about" arrive folded and open with one click."""
+    answers = page.query_selector_all("article details")
+    assert answers, f"{name}: no folded answers on the page"
+    assert all(d.get_attribute("open") is None for d in answers), f"{name}: an answer is open before it is asked for"
+    last = answers[-1]
+    body = last.query_selector(":scope > :not(summary)")
+    assert body is not None and not body.is_visible(), f"{name}: a folded answer's text shows"
+    last.scroll_into_view_if_needed()
+    last.query_selector("summary").click()
+    assert last.get_attribute("open") is not None and body.is_visible(), f"{name}: the answer does not open"
+    assert len(body.inner_text().split()) >= 10, f"{name}: the opened answer is not rendered as text"
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_page(lesson, site, server, browser):
     visit = Visit(browser, server)
@@ -173,6 +187,7 @@ def test_lesson_page(lesson, site, server, browser):
         )
         assert not has_math or found["rendered"] > 0, f"{lesson.name}: the page has math but MathJax rendered none"
         assert "Executed" in page.inner_text(".course-executed")
+        check_answers_fold(page, lesson.name)
         shoot(visit, lesson.stem)
         visit.check_links(site, lesson.name)
         visit.check_clean(lesson.name)
