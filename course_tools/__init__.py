@@ -12,6 +12,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `colab`     ``course colab``: the generated Colab set-up cell after each parameters cell (for authors)
 - `site`      ``course site``: the course's web site (Jupyter Book 1) in build/site/
 - `bench`     ``course bench``: training, evaluation, start-up and lesson times measured here (imports PyTorch)
+- `screenshots` ``course screenshots``: lesson 12's drawing pad in use, drawn in Chromium, as a PNG (for authors)
 """
 
 from pathlib import Path

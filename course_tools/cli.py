@@ -10,6 +10,7 @@ course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 course site [--out DIR]               (the course's web site, from the executed notebooks)
 course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
+course screenshots [--out FILE]       (authors: lesson 12's drawing pad in use, drawn in Chromium, as a PNG)
 course bench [--quick] [--no-lessons] [--out FILE]   (how fast the course runs here: a table and build/bench.json)
 """
 
@@ -189,6 +190,12 @@ def cmd_site(args) -> int:
     return site_main(args.out)
 
 
+def cmd_screenshots(args) -> int:
+    from .screenshots import screenshots_main
+
+    return screenshots_main(args.out)
+
+
 def cmd_bench(args) -> int:
     from course_utils.datafiles import DataError
 
@@ -288,6 +295,13 @@ def main(argv=None) -> int:
     p = sub.add_parser("site", help="build the course's web site (Jupyter Book) into build/site/")
     p.add_argument("--out", default=None, help="folder for the site (default build/site)")
     p.set_defaults(func=cmd_site)
+
+    p = sub.add_parser(
+        "screenshots",
+        help="authors: draw a digit on lesson 12's pad in JupyterLab and Chromium, save the picture the lesson shows",
+    )
+    p.add_argument("--out", default=None, help="where to write the PNG (default notebooks/figures/12_drawpad.png)")
+    p.set_defaults(func=cmd_screenshots)
 
     p = sub.add_parser(
         "bench",

@@ -16,6 +16,8 @@ folder (``build/site-src/``), where
   (which needs a live kernel) becomes a line saying so;
 - the README's relative links point at the site's pages, or at the repository when the target
   is not a page.
+- the local pictures a notebook's markdown shows (``![alt](figures/x.png)``) are copied beside
+  its page, so the site shows them (lesson 12's picture of its drawing pad is one).
 
 The site works offline: the theme's scripts, styles and fonts come with the site, and so does
 MathJax (its npm package, downloaded once into ``build/cache/`` and checked against a pinned
@@ -178,6 +180,23 @@ def prepare_page(notebook: nbformat.NotebookNode, info: list[str], retitle=None)
     return notebook
 
 
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)[^)]*\)|<img\s[^>]*src=[\"']([^\"']+)[\"']")
+
+
+def markdown_images(notebook: nbformat.NotebookNode) -> list[str]:
+    """The local images the markdown of ``notebook`` shows (``![alt](figures/x.png)``, ``<img src=...>``),
+    as paths relative to the notebook's folder."""
+    found = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for match in IMAGE.finditer(cell.source):
+            target = match.group(1) or match.group(2)
+            if not re.match(r"^([a-z][a-z0-9+.-]*:|/|#)", target, re.I) and target not in found:
+                found.append(target)
+    return found
+
+
 def container(css_class: str, text: str) -> str:
     """A MyST block whose HTML element has ``css_class`` (the browser test looks for it)."""
     return f"```{{container}} {css_class}\n{text}\n```"
@@ -246,6 +265,13 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
         target = staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
+        for image in markdown_images(notebook):  # a picture in the markdown goes with its page
+            source = root / posixpath.dirname(relative) / image
+            if source.is_file():
+                (target.parent / image).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target.parent / image)
+            else:
+                warnings.append(f"{relative}: the image {image} does not exist")
 
     for lesson in lessons:
         notebook = nbformat.read(lesson, as_version=4)
@@ -431,7 +457,10 @@ def inputs_digest(root: Path) -> str:
     digest = hashlib.sha256()
     files = [root / "README.md", root / "pyproject.toml", Path(__file__)]
     for folder in ("notebooks", "exercises", "solutions"):
-        files += sorted((root / folder).glob("*.ipynb"))
+        notebooks = sorted((root / folder).glob("*.ipynb"))
+        files += notebooks
+        for notebook in notebooks:
+            files += [root / folder / image for image in markdown_images(nbformat.read(notebook, as_version=4))]
     files += sorted(p for p in SITE_ASSETS.rglob("*") if p.is_file())
     for path in files:
         if path.is_file():

@@ -36,7 +36,7 @@ _HOMES = {
         "train_model",
         "training_speed",
     ],
-    "models": ["ConvNet", "count_parameters"],
+    "models": ["ConvNet", "count_parameters", "to_convnet"],
     "notebook": ["check_claim", "lesson_checks", "matches_reference", "record"],
     "repro": ["get_device", "set_seed"],
     "shapes": ["conv_output_size", "layer_table", "pool_output_size", "receptive_fields"],

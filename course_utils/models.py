@@ -71,6 +71,22 @@ class ConvNet(nn.Module):
         return self.classifier(self.features(x))
 
 
+def to_convnet(net: nn.Module) -> ConvNet:
+    """A `ConvNet(n_conv=2)` holding the weights of ``net``, lesson 4's `TwoConvNet`: the same tensors, renamed.
+
+    Both classes create their layers in the same order, so their state dicts list tensors of the same
+    shapes in the same order under other names (``conv1.weight`` -> ``features.0.0.weight``, ``fc1`` ->
+    ``classifier.1``, ``fc2`` -> ``classifier.3``); the copy pairs them up in that order. With the same
+    weights the two networks compute the same outputs.
+    """
+    convnet = ConvNet(n_conv=2).to(next(net.parameters()).device)
+    names, tensors = list(convnet.state_dict()), list(net.state_dict().values())
+    if [tuple(t.shape) for t in tensors] != [tuple(t.shape) for t in convnet.state_dict().values()]:
+        raise ValueError("to_convnet needs a network with ConvNet(n_conv=2)'s layers, created in the same order")
+    convnet.load_state_dict(dict(zip(names, tensors, strict=True)))
+    return convnet
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters: weights and biases of every layer."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -97,3 +97,44 @@ def receptive_fields(layers: list[tuple[str, int, int]]) -> pd.DataFrame:
         jump *= stride
         rows.append({"layer": name, "kernel": kernel_size, "stride": stride, "receptive field": rf, "jump": jump})
     return pd.DataFrame(rows)
+
+
+def block_sizes(n_blocks: int, image_size: int = 28, kernel_size: int = 5, padding: int = 1) -> list[int]:
+    """The side of the maps after each layer of ``n_blocks`` conv blocks (a convolution, then 2x2 pooling).
+
+    ``block_sizes(3)`` is ``[28, 26, 13, 11, 5, 3, 1]``: the image, then conv, pool, conv, pool, conv, pool.
+    The list stops early where the maps are too small for the next layer (``block_sizes(4)`` ends at 1).
+    """
+    sizes = [image_size]
+    for _ in range(n_blocks):
+        try:
+            sizes.append(conv_output_size(sizes[-1], kernel_size, padding=padding))
+            sizes.append(pool_output_size(sizes[-1]))
+        except ValueError:  # nothing left to convolve or pool
+            break
+    return sizes
+
+
+def multiplications(model: nn.Module, input_shape=(1, 1, 28, 28)) -> int:
+    """Multiplications a model's ``Conv2d`` and ``Linear`` layers do for one input: each output number
+    costs one per weight it uses (``in_channels x k x k`` for a convolution, ``in_features`` for a Linear).
+
+    Example:
+        >>> multiplications(nn.Conv2d(1, 4, 3), input_shape=(1, 1, 5, 5))  # 4 x 3 x 3 outputs, 9 weights each
+        324
+    """
+    counts = []
+    layers = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    hooks = [
+        m.register_forward_hook(lambda m, _, out: counts.append(out[0].numel() * m.weight[0].numel())) for m in layers
+    ]
+    device = next(model.parameters()).device
+    training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(input_shape, device=device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(training)
+    return sum(counts)

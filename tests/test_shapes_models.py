@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from course_utils.models import ConvNet, count_parameters
-from course_utils.shapes import conv_output_size, layer_table, pool_output_size, receptive_fields
+from course_utils.shapes import block_sizes, conv_output_size, layer_table, pool_output_size, receptive_fields
 
 
 @pytest.mark.parametrize(
@@ -103,3 +103,29 @@ def test_vgg_and_inception_networks_classify_28x28_images():
     # batch normalization replaces the convolutions' biases
     assert not any(isinstance(m, nn.Conv2d) and m.bias is not None for m in VGGNet().modules())
     assert all(m.bias is not None for m in VGGNet(batchnorm=False).modules() if isinstance(m, nn.Conv2d))
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 3])
+def test_block_sizes_follow_the_real_convnet(n_blocks):
+    """Lesson 5's map sizes: the last one, squared, times the channels, is what fc1 receives."""
+    sizes = block_sizes(n_blocks)
+    assert len(sizes) == 2 * n_blocks + 1 and sizes[:3] == [28, 26, 13]
+    fc = ConvNet(n_conv=n_blocks).classifier[1]
+    assert fc.in_features == 10 * 2 ** (n_blocks - 1) * sizes[-1] ** 2
+
+
+def test_block_sizes_stop_where_the_maps_vanish():
+    assert block_sizes(4) == [28, 26, 13, 11, 5, 3, 1]  # a fourth 5x5 convolution does not fit a 1x1 map
+    with pytest.raises(ValueError, match="do not fit"):
+        ConvNet(n_conv=4)
+
+
+def test_multiplications_count_one_per_weight_used_and_leave_the_mode_alone():
+    from course_utils.shapes import multiplications
+
+    assert multiplications(nn.Conv2d(1, 4, 3), input_shape=(1, 1, 5, 5)) == (4 * 3 * 3) * 9
+    assert multiplications(nn.Sequential(nn.Flatten(), nn.Linear(6, 2)), input_shape=(1, 6)) == 12
+    # lesson 4's network: conv1 (10 x 26 x 26 outputs, 25 weights each), conv2 (20 x 11 x 11, 250), fc1, fc2
+    model = ConvNet().train()
+    assert multiplications(model) == 10 * 676 * 25 + 20 * 121 * 250 + 500 * 50 + 50 * 10
+    assert model.training

@@ -99,6 +99,26 @@ def notebook(*cells, **metadata):
     return made
 
 
+def test_pictures_in_the_lessons_markdown_go_with_their_pages(staged):
+    """A lesson that shows a committed picture (lesson 12's drawing pad) has it on the site too."""
+    staging, _, warnings = staged
+    shown = {p.name: site.markdown_images(nbformat.read(p, as_version=4)) for p in site.lesson_notebooks(ROOT)}
+    assert "figures/12_drawpad.png" in shown["12_draw_your_own_digit.ipynb"]
+    for name, images in shown.items():
+        for image in images:
+            assert (staging / "notebooks" / image).is_file(), f"{name} shows {image}, which is not staged"
+    assert not [w for w in warnings if "image" in w], warnings
+
+
+def test_markdown_images_finds_local_pictures_only():
+    page = notebook(
+        nbformat.v4.new_markdown_cell('![a pad](figures/pad.png "title") and <img src="figures/b.png" alt="b">'),
+        nbformat.v4.new_markdown_cell("![remote](https://example.org/x.png) [a link](figures/c.png)"),
+        nbformat.v4.new_code_cell("# ![not markdown](figures/d.png)"),
+    )
+    assert site.markdown_images(page) == ["figures/pad.png", "figures/b.png"]
+
+
 def test_publish_solution_strips_hidden_tests_and_their_outputs():
     visible = nbformat.v4.new_code_cell(
         "\n".join(["def f(x):", f"    {BEGIN_SOLUTION}", "    return 2 * x", f"    {END_SOLUTION}", "check(f)"])

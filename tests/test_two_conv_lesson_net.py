@@ -1,6 +1,7 @@
 """Lesson 4's own network, `TwoConvNet`, is the course's `ConvNet(n_conv=2)` under other names.
 
-The lesson trains its plain class but saves a `ConvNet`, which lessons 5, 6 and 9 build and load.
+The lesson trains its plain class but saves a `ConvNet` (copied by `to_convnet`), which lessons 5, 6 and 9
+build and load.
 This takes the class from the notebook (the code cell whose metadata says
 ``course.defines = "TwoConvNet"``), so the two can never drift apart. Fast: no data, no training.
 """
@@ -12,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import ConvNet, count_parameters, set_seed
+from course_utils import ConvNet, count_parameters, set_seed, to_convnet
 
 LESSON = Path(__file__).resolve().parents[1] / "notebooks" / "04_two_conv_net.ipynb"
 
@@ -38,15 +39,20 @@ def test_both_networks_have_30840_parameters(TwoConvNet):
 
 def test_same_weights_give_identical_outputs(TwoConvNet):
     set_seed(0)
-    ours, theirs = TwoConvNet(), ConvNet(n_conv=2)
-    # The lesson's renaming: the same tensors, in the same order, under ConvNet's names.
-    shapes = [tuple(t.shape) for t in ours.state_dict().values()]
-    assert shapes == [tuple(t.shape) for t in theirs.state_dict().values()]
-    theirs.load_state_dict(dict(zip(theirs.state_dict(), ours.state_dict().values(), strict=True)))
+    ours = TwoConvNet()
+    theirs = to_convnet(ours)  # the lesson's copy: the same tensors, in the same order, under ConvNet's names
+    assert isinstance(theirs, ConvNet)
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
     x = torch.randn(16, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(ours(x), theirs(x))
         assert not torch.equal(ours(x), ConvNet(n_conv=2)(x))  # other weights, other outputs: the test can fail
+
+
+def test_to_convnet_refuses_a_network_with_other_layers():
+    with pytest.raises(ValueError, match="ConvNet\\(n_conv=2\\)'s layers"):
+        to_convnet(ConvNet(n_conv=1))
 
 
 def test_the_same_seed_gives_the_same_initial_weights(TwoConvNet):
