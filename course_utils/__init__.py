@@ -8,11 +8,16 @@ Modules, each short enough to read on one screen:
 - `shapes`    conv/pool output-size arithmetic and a layer-by-layer shape table
 - `training`  the training loop: `train_epoch`, `fit`, `evaluate`, `predict`
 - `experiments` one call per experiment: `train_model`, `load_or_train` a saved model, `training_speed`
+- `comparisons` runs over seeds and settings: one table of histories, mean and range, a learning-rate sweep
 - `plots`     digit grids, learning curves, confusion matrices, filters, feature maps
+- `plots_basics` lesson 1's and 2's figures: how MNIST was made, PCA / t-SNE maps, optimizer paths
+- `plots_probabilities` lesson 2's figures: softmax, the loss, gradient descent, training curves, weights
+- `plots_shapes` lesson 3's figures: a convolution by numbers, strides in 1-D, receptive fields, edges
 - `checks`    self-checks with helpful hints, used by the exercises
 - `repro`     `set_seed`, `get_device`
 - `notebook`  `lesson_checks`: hidden check cells that record metrics and assert the prose's numbers
 - `gradcheck` numerical gradients and relative errors, for checking hand-written backward passes
+- `timing`    lesson 13's helpers around its timer: a clock per pipeline stage, jobs side by side
 - `validate`  `whole_number`, the one check for arguments that must be whole numbers
 - `digits`    MNIST's preprocessing for your own digits (`to_mnist`), photos of paper, made-up digits
 - `drawpad`   `DrawingPad`: a widget to draw a digit on and see the network's probabilities
@@ -49,6 +54,7 @@ __version__ = "0.1.0"
 
 _MODULES = [
     "checks",
+    "comparisons",
     "data",
     "datafiles",
     "digits",
@@ -58,8 +64,12 @@ _MODULES = [
     "models",
     "notebook",
     "plots",
+    "plots_basics",
+    "plots_probabilities",
+    "plots_shapes",
     "repro",
     "shapes",
+    "timing",
     "training",
     "validate",
 ]

@@ -229,271 +229,6 @@ def plot_accuracy_when_changed(changes, title: str | None = None, chance: float 
     return fig
 
 
-# --- Lessons 1-3: the figures of data exploration, optimizers and shape arithmetic ---
-
-
-def _mark_centre(ax, row: float, col: float, label: str = "centre of mass"):
-    """A red x at a centre of mass (row, column) and a blue + at pixel (14, 14), where MNIST centres it."""
-    ax.plot(col, row, "x", color="crimson", markersize=12, mew=3, label=label)
-    ax.plot(14, 14, "+", color="tab:blue", markersize=14, mew=2, label="pixel (14, 14)")
-
-
-def plot_box_and_centre(image, box, centre, heights, widths, centres, title: str = "one training image"):
-    """How MNIST was made, in three panels (lesson 1).
-
-    Left: ``image`` with its bounding ``box`` (top, left, height, width) and its ``centre`` of mass
-    (row, column). Middle: how many images have each box height, width and longer side (``heights``
-    and ``widths`` hold one size per image). Right: where the centres of mass of all images lie
-    (``centres`` = (rows, columns)), around pixel (14, 14).
-    """
-    top, left, height, width = (int(v) for v in box)
-    row, col = (float(v) for v in centre)
-    fig, (ax_digit, ax_sizes, ax_com) = plt.subplots(1, 3, figsize=(13, 4.2))
-    ax_digit.imshow(_as_image(image), cmap="gray_r")
-    box = dict(fill=False, edgecolor="tab:orange", linewidth=2, label=f"bounding box ({height} rows x {width} columns)")
-    ax_digit.add_patch(plt.Rectangle((left - 0.5, top - 0.5), width, height, **box))
-    _mark_centre(ax_digit, row, col, f"centre of mass (row {row:.1f}, column {col:.1f})")
-    ax_digit.set(title=title, xlabel="column", ylabel="row")
-    ax_digit.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8)
-
-    heights, widths = torch.as_tensor(heights), torch.as_tensor(widths)
-    sides = (("height", heights), ("width", widths), ("longer side", torch.maximum(heights, widths)))
-    for shift, (name, values) in zip((-0.28, 0.0, 0.28), sides, strict=True):
-        ax_sizes.bar(np.arange(29) + shift, torch.bincount(values, minlength=29).numpy(), width=0.28, label=name)
-    ax_sizes.set_yscale("log")
-    ax_sizes.set(xlabel="bounding-box size (pixels)", ylabel="number of images (log scale)")
-    ax_sizes.set_title("the longer side is (almost) always 20")
-    ax_sizes.legend()
-
-    rows, cols = (torch.as_tensor(v).numpy() for v in centres)
-    near = [13.25, 14.75]  # half a pixel around the centre pixel, and a quarter more
-    *_, counts = ax_com.hist2d(cols, rows, bins=40, range=[near, near], cmap="Blues", cmin=1)
-    ax_com.add_patch(plt.Rectangle((13.5, 13.5), 1, 1, fill=False, ec="crimson", ls="--", label="pixel (14, 14)"))
-    ax_com.set(xlim=near, ylim=near[::-1], aspect="equal")  # rows grow downwards, as in the image
-    ax_com.set(xlabel="centre of mass: column", ylabel="centre of mass: row")
-    ax_com.set_title(f"centres of mass of {len(rows):,} images")
-    ax_com.legend(loc="upper right", fontsize=8)
-    fig.colorbar(counts, ax=ax_com, label="number of images")
-    fig.tight_layout()
-    return fig
-
-
-def show_centre_of_mass(image, centre, title: str | None = None):
-    """One image (dark = ink) with its centre of mass (red x; ``centre`` = (row, column)) and pixel (14, 14)."""
-    fig, ax = plt.subplots(figsize=(3.4, 3.6))
-    ax.imshow(_as_image(image), cmap="gray_r")
-    _mark_centre(ax, float(centre[0]), float(centre[1]), "its centre of mass")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize=8)
-    ax.axis("off")
-    return fig
-
-
-def _spread_labels(centres, ax, min_gap: float = 0.1, rounds: int = 200):
-    """Label positions near ``centres``, at least ``min_gap`` apart (in units of the axes' width and height)."""
-    low = np.array([ax.get_xlim()[0], ax.get_ylim()[0]])
-    span = np.array([np.ptp(ax.get_xlim()), np.ptp(ax.get_ylim())])
-    spots = (np.asarray(centres, dtype=float) - low) / span  # from 0 to 1 across the axes
-    for _ in range(rounds):  # push every pair that is too close apart, a little at a time
-        for a in range(len(spots)):
-            for b in range(a + 1, len(spots)):
-                gap = spots[b] - spots[a]
-                distance = np.hypot(*gap)
-                if distance < min_gap:
-                    push = (gap / distance if distance > 0 else np.array([1.0, 0.0])) * (min_gap - distance) / 2
-                    spots[a] -= push
-                    spots[b] += push
-    return spots * span + low
-
-
-def plot_embeddings(panels, labels, title: str | None = None):
-    """2-D pictures of the same images side by side, each point coloured by its label (0-9).
-
-    ``panels`` lists ``(points [n, 2], panel title, axis name)``. Each class's median point is marked
-    with a black dot and joined to a big label, nudged so that no two labels overlap.
-    """
-    labels = np.asarray(labels)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5.6), squeeze=False)
-    present = [digit for digit in range(10) if (labels == digit).any()]
-    for ax, (xy, panel_title, axis_name) in zip(axes[0], panels, strict=True):
-        xy = np.asarray(xy)
-        for digit in present:
-            here = labels == digit
-            ax.scatter(xy[here, 0], xy[here, 1], s=6, alpha=0.6, color=plt.cm.tab10(digit), label=str(digit))
-        medians = np.array([np.median(xy[labels == digit], axis=0) for digit in present])
-        for digit, (cx, cy), (tx, ty) in zip(present, medians, _spread_labels(medians, ax), strict=True):
-            ax.plot([cx, tx], [cy, ty], color="black", linewidth=0.8)  # from the class median to its label
-            ax.plot(cx, cy, "o", color="black", markersize=3)
-            box = dict(boxstyle="round,pad=0.15", facecolor="white", alpha=0.7, edgecolor=plt.cm.tab10(digit))
-            ax.text(tx, ty, str(digit), fontsize=15, fontweight="bold", ha="center", va="center", bbox=box)
-        ax.set(title=panel_title, xlabel=f"{axis_name} 1", ylabel=f"{axis_name} 2")
-    axes[0, -1].legend(title="digit", markerscale=3, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def plot_optimizer_paths(paths, loss, xlim=(-4.5, 1.5), ylim=(-1.3, 1.3)):
-    """Optimizers on a loss of two weights (lesson 2): their paths over its contour lines, and the loss per step.
-
-    ``paths`` maps a name to ``(weights visited [steps + 1, 2], loss after each step)``; ``loss(w)``
-    gives the loss of ``w = (w1, w2)`` (NumPy arrays work), for the contour lines. The minimum is at (0, 0).
-    """
-    fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1.7, 1]})
-    w1, w2 = np.meshgrid(np.linspace(*xlim, 300), np.linspace(*ylim, 200))
-    ax_path.contour(w1, w2, loss((w1, w2)), levels=np.geomspace(0.05, 80, 12), colors="lightgray")
-    for (name, (path, losses)), color in zip(paths.items(), plt.cm.tab10.colors, strict=False):
-        ax_path.plot(path[:, 0], path[:, 1], "o-", color=color, markersize=3, linewidth=1, label=name)
-        ax_loss.plot(losses, color=color, label=name)
-    ax_path.plot(0, 0, "*", color="black", markersize=12)
-    ax_path.set(aspect="equal", xlabel="$w_1$ (gentle direction)", ylabel="$w_2$ (steep)")
-    ax_path.set_title("Paths on the valley (star: the minimum)")
-    ax_path.legend(fontsize=8, loc="upper right")
-    ax_loss.set_yscale("log")
-    ax_loss.set(xlabel="step", ylabel="loss", title="Loss after each step (colours as on the left)")
-    ax_loss.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    return fig
-
-
-def _write_values(ax, values, dark):
-    """Write each value of a small 2-D array in its cell, in white where ``dark(value)`` (a dark cell)."""
-    for a in range(values.shape[0]):
-        for b in range(values.shape[1]):
-            v = float(values[a, b]) + 0.0  # + 0.0 turns -0 into 0
-            ax.text(b, a, f"{v:.0f}", ha="center", va="center", fontsize=12, color="white" if dark(v) else "black")
-    ax.set_xticks(range(values.shape[1]))
-    ax.set_yticks(range(values.shape[0]))
-
-
-def show_conv_example(image, kernel, feature_map, pooled, at=(1, 0)):
-    """A convolution and a 2x2 max-pooling on a tiny image, every number written in its cell (lesson 3).
-
-    Red boxes: the image patch that gives output ``at`` (row, column), and that output. Black lines:
-    the 2x2 blocks the pooling takes the largest number of.
-    """
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), gridspec_kw={"width_ratios": [6, 3, 4, 2]})
-    n, k, m, q = image.shape[0], kernel.shape[0], feature_map.shape[0], pooled.shape[0]
-    strong = lambda v: abs(v) > 2.5  # noqa: E731  (a dark red or blue cell gets white numbers)
-    panels = [
-        (image, f"image ({n}x{n})\nred: the patch for output {tuple(at)}", "gray_r", 1, lambda v: v > 0.5),
-        (kernel, f"kernel K ({k}x{k})", "RdBu_r", 3, strong),
-        (feature_map, f"feature map ({m}x{m})\nblack lines: the 2x2 pooling blocks", "RdBu_r", 3, strong),
-        (pooled, f"after 2x2 max-pooling ({q}x{q})", "RdBu_r", 3, strong),
-    ]
-    for ax, (values, title, cmap, high, dark) in zip(axes, panels, strict=True):
-        ax.imshow(values, cmap=cmap, vmin=0 if cmap == "gray_r" else -high, vmax=high)
-        _write_values(ax, values, dark)
-        ax.set_title(title, fontsize=10)
-    row, col = at
-    red = dict(fill=False, edgecolor="crimson", linewidth=3)
-    axes[0].add_patch(plt.Rectangle((col - 0.5, row - 0.5), k, k, **red))
-    axes[2].add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, **red))
-    for edge in range(2, feature_map.shape[0], 2):
-        axes[2].axhline(edge - 0.5, color="black", linewidth=2)
-        axes[2].axvline(edge - 0.5, color="black", linewidth=2)
-    fig.tight_layout()
-    return fig
-
-
-def plot_conv_1d(examples, size: int = 7, kernel: int = 3):
-    """Which input pixels each output of a 1-D convolution reads, one row per setting (lesson 3).
-
-    ``examples`` lists ``(title, padding, stride, dilation)``; padding pixels (zeros) are hatched.
-    """
-    from course_utils.shapes import conv_output_size
-
-    fig, axes = plt.subplots(len(examples), 1, figsize=(9, 2.1 * len(examples) + 0.1), squeeze=False)
-    for ax, (title, p, s, d) in zip(axes[:, 0], examples, strict=True):
-        n_out = conv_output_size(size, kernel, stride=s, padding=p, dilation=d)
-        for col in range(-p, size + p):
-            padded = not 0 <= col < size
-            cell = dict(facecolor="0.9", hatch="///") if padded else dict(facecolor="white")
-            ax.add_patch(plt.Rectangle((col - 0.42, 0.6), 0.84, 0.84, edgecolor="black", **cell))
-            words = dict(facecolor="white", edgecolor="none", pad=1) if padded else None
-            ax.text(col, 1.02, "0" if padded else f"$x_{col}$", ha="center", va="center", fontsize=10, bbox=words)
-        for i in range(n_out):
-            taps = [i * s - p + t * d for t in range(kernel)]  # the input positions output i reads
-            centre, colour = (taps[0] + taps[-1]) / 2, plt.cm.tab10(i)
-            for t in taps:
-                ax.plot([centre, t], [-0.58, 0.58], color=colour, linewidth=1.5)
-            ax.add_patch(plt.Rectangle((centre - 0.42, -1.42), 0.84, 0.84, facecolor=colour, alpha=0.35, ec="black"))
-            ax.text(centre, -1.0, f"$y_{i}$", ha="center", va="center", fontsize=10)
-        ax.text(-3.3, 1.02, "input", va="center")
-        ax.text(-3.3, -1.0, "output", va="center")
-        formula = f"N = floor(({size} + 2*{p} - {d}*({kernel}-1) - 1) / {s}) + 1 = {n_out}"
-        ax.set_title(f"{title} (k={kernel}, p={p}, s={s}, d={d}):  {formula}", fontsize=10)
-        ax.set(xlim=(-3.5, size + 1.5), ylim=(-1.6, 1.6))
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
-def plot_receptive_fields(image, footprints, fields):
-    """Receptive fields drawn on a digit (left) and their sizes per layer (right) (lesson 3).
-
-    ``footprints`` maps a layer name to the rows and columns its middle unit sees, ``(r0, r1, c0, c1)``;
-    ``fields`` is the table of `course_utils.shapes.receptive_fields` (columns ``layer``, ``receptive field``).
-    """
-    from matplotlib import patheffects
-
-    colours = ["#e41a1c", "#ff7f00", "#00b4d8", "#4daf4a", "#984ea3", "#a65628"]  # bright, visible on black ink
-    fig, (ax_img, ax_rf) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.2]})
-    ax_img.imshow(_as_image(image), cmap="gray_r")
-    halo = [patheffects.withStroke(linewidth=5, foreground="white")]
-    for name, colour in zip(fields["layer"], colours, strict=False):
-        r0, r1, c0, c1 = footprints[name]
-        inset = 0.25 if name.startswith("conv") else 0.0  # a conv box shares two edges with the pooling box after it
-        height, width = r1 - r0 + 1, c1 - c0 + 1
-        look = dict(fill=False, linewidth=2.5, edgecolor=colour, path_effects=halo, label=f"{name}: {height}x{width}")
-        corner = (c0 - 0.5 + inset, r0 - 0.5 + inset)
-        ax_img.add_patch(plt.Rectangle(corner, width - 2 * inset, height - 2 * inset, **look))
-    ax_img.set(title="receptive field of the middle unit of each layer", xlabel="column", ylabel="row")
-    ax_img.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-
-    sizes = list(fields["receptive field"])
-    ax_rf.bar(fields["layer"], sizes, color=colours[: len(sizes)])
-    for i, value in enumerate(sizes):
-        ax_rf.text(i, value + 0.4, f"{value}x{value}", ha="center")
-    ax_rf.axhline(28, color="gray", linestyle=":", label="image size (28)")
-    ax_rf.set(ylim=(0, 31), xlabel="layer", ylabel="receptive field (pixels per side)")
-    ax_rf.set_title("receptive fields grow with depth")
-    ax_rf.legend(loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_edge_maps(image, kernels, edges, patch_at, title: str):
-    """Two edge-detecting kernels at work on a digit (lesson 3), one row per kernel.
-
-    Left: the input (``title``; red box: the 3x3 patch at ``patch_at`` = (row, column)) above the edge
-    strength, the length of the two outputs taken as a vector. Middle: each kernel, given in ``kernels`` as
-    ``(kernel, name, what it finds)``. Right: its output ``edges[i]``, red positive, blue negative, white 0.
-    """
-    fig, axes = plt.subplots(2, 3, figsize=(12, 7.6))
-    limit = edges.abs().max().item()  # one symmetric colour scale, so 0 is white in both maps
-    axes[0, 0].imshow(_as_image(image), cmap="gray_r")
-    row, col = patch_at
-    axes[0, 0].add_patch(plt.Rectangle((col - 0.5, row - 0.5), 3, 3, fill=False, edgecolor="crimson", linewidth=2))
-    axes[0, 0].set_title(title)
-    im = axes[1, 0].imshow(edges.pow(2).sum(dim=0).sqrt(), cmap="Greys")
-    fig.colorbar(im, ax=axes[1, 0], shrink=0.8, label="edge strength")
-    axes[1, 0].set_title(r"edge strength $\sqrt{y_x^2 + y_y^2}$" + f" ({edges.shape[1]}x{edges.shape[2]})")
-    for i, (kernel, name, what) in enumerate(kernels):
-        im = axes[i, 1].imshow(kernel, cmap="RdBu_r", vmin=-2, vmax=2)
-        _write_values(axes[i, 1], kernel, lambda v: False)
-        axes[i, 1].set_title(f"kernel {name} ({kernel.shape[0]}x{kernel.shape[1]})")
-        fig.colorbar(im, ax=axes[i, 1], shrink=0.8, label="weight")
-        im = axes[i, 2].imshow(edges[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes[i, 2].set_title(f"output with {name}: {what} ({edges.shape[1]}x{edges.shape[2]})")
-        fig.colorbar(im, ax=axes[i, 2], shrink=0.8, label="output value")
-    for ax in axes[:, [0, 2]].flat:
-        ax.set(xlabel="column", ylabel="row")
-    fig.tight_layout()
-    return fig
-
-
 def show_im2col(image, cols, k: int = 3):
     """A small image with its k x k windows outlined, beside its im2col matrix (lesson 7).
 
@@ -731,5 +466,129 @@ def plot_accuracy_vs_parameters(runs, title: str = "more parameters did not mean
     ax.set(xlabel="trainable parameters (log scale)", ylabel="test accuracy (%)", title=title)
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_speed_bars(panels: dict, title: str | None = None):
+    """Side-by-side horizontal bar charts of speeds, ``{panel title: {name: images per second}}``.
+
+    Linear scales from zero, so a bar 100 times longer means 100 times as fast; each bar is labelled
+    with its value, so a bar too short to see still reads.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 1.2 + 0.8 * max(map(len, panels.values()))))
+    thousands = plt.FuncFormatter(lambda value, _: f"{value:,.0f}")  # 1,200,000 rather than 1.2 and "1e6"
+    for i, (ax, (panel, rates)) in enumerate(zip(np.atleast_1d(axes), panels.items(), strict=True)):
+        bars = ax.barh(list(rates), list(rates.values()), color=["tab:gray", "tab:blue", "tab:green"][: len(rates)])
+        ax.bar_label(bars, labels=[f" {r:,.0f}" for r in rates.values()])
+        ax.set(title=panel, xlabel="images per second", xlim=(0, 1.3 * max(rates.values())))
+        ax.xaxis.set_major_formatter(thousands)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+        if i:
+            ax.set_yticks([])
+    if title:
+        fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def plot_batch_sizes(images_per_s: dict, fixed_ms: float, per_image_ms: float, fitted, title: str | None = None):
+    """Training speed against batch size, with a straight line of milliseconds per step fitted to ``fitted``.
+
+    Left: milliseconds per step (linear axes) and the line ``fixed_ms + batch * per_image_ms``, solid over
+    the batch sizes it was fitted to, dashed beyond. Right: images per second, measured and as the line
+    predicts them (``1000 * batch / (fixed_ms + batch * per_image_ms)``).
+    """
+    batches = np.array(list(images_per_s))
+    rates = np.array(list(images_per_s.values()))
+    step_ms = 1000 * batches / rates
+    fig, (ax_ms, ax_rate) = plt.subplots(1, 2, figsize=(11, 3.8))
+    line = f"line: {fixed_ms:.2f} ms + {1000 * per_image_ms:.0f} µs per image"
+    inside = np.linspace(0, max(fitted), 50)
+    beyond = np.linspace(max(fitted), batches.max(), 50)
+    ax_ms.plot(inside, fixed_ms + inside * per_image_ms, "-", color="tab:orange", label=f"{line} (fitted)")
+    ax_ms.plot(beyond, fixed_ms + beyond * per_image_ms, "--", color="tab:orange", label="the line, extended")
+    ax_ms.plot(batches, step_ms, "o", color="tab:blue", label="measured")
+    for b, ms in zip(batches, step_ms, strict=True):
+        if b >= max(fitted):  # the small batches sit too close together to label
+            ax_ms.annotate(f"{ms:.1f} ms", (b, ms), textcoords="offset points", xytext=(-6, 6), ha="right", fontsize=9)
+    ax_ms.annotate(
+        f"fixed cost {fixed_ms:.2f} ms",
+        (0, fixed_ms),
+        xytext=(0.25 * batches.max(), 0.05 * step_ms.max()),
+        arrowprops={"arrowstyle": "->", "color": "gray"},
+        fontsize=9,
+    )
+    ax_ms.set(xlabel="batch size (images per step)", ylabel="milliseconds per training step", xlim=(0, None))
+    ax_ms.set_ylim(0, 1.15 * step_ms.max())
+    ax_ms.set_title("time per step", fontsize=10)
+    sizes = np.geomspace(batches.min(), batches.max(), 100)
+    predicted = 1000 * sizes / (fixed_ms + sizes * per_image_ms)
+    ax_rate.plot(sizes, predicted, "--", color="tab:orange", label="as the line predicts")
+    ax_rate.plot(batches, rates, "o-", color="tab:blue", label="measured")
+    for b, rate in zip(batches, rates, strict=True):
+        ax_rate.annotate(f"{rate:,.0f}", (b, rate), textcoords="offset points", xytext=(0, -14), ha="center")
+    ax_rate.set_xscale("log", base=2)
+    ax_rate.set_xticks(batches, [str(b) for b in batches])
+    ax_rate.set(xlabel="batch size (log scale)", ylabel="training images per second", ylim=(0, 1.25 * rates.max()))
+    ax_rate.set_title("images per second", fontsize=10)
+    for ax in (ax_ms, ax_rate):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrices(panels: dict, frames=(), size: tuple = (9, 7.5)):
+    """Row-normalized confusion matrices side by side, ``{panel title: (matrix, class names)}``.
+
+    Each group of class names in ``frames`` gets a red square on every panel where its classes sit
+    next to each other (in any order); where they are scattered, no square is drawn.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]))
+    for ax, (title, (matrix, names)) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        plot_confusion_matrix(matrix, list(names), normalize=True, ax=ax, title=title)
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.tick_params(axis="y", labelrotation=0)
+        for group in frames:
+            where = sorted(list(names).index(c) for c in group if c in names)
+            if len(where) == len(group) and where[-1] - where[0] == len(group) - 1:  # side by side
+                corner, side = (where[0], where[0]), len(group)
+                ax.add_patch(plt.Rectangle(corner, side, side, fill=False, edgecolor="tab:red", linewidth=2.5))
+    fig.tight_layout()
+    return fig
+
+
+def show_image_rows(rows: dict, n: int = 9, title: str | None = None, label_width: float = 2.6):
+    """One row of up to ``n`` images per entry of ``rows`` (``{row label: images}``), the label on the left.
+
+    A row with fewer than ``n`` images leaves its last places empty.
+    """
+    fig, axes = plt.subplots(len(rows), n, figsize=(0.95 * n + label_width, 1.05 * len(rows)), squeeze=False)
+    for row, (label, images) in zip(axes, rows.items(), strict=True):
+        for j, ax in enumerate(row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_frame_on(j < len(images))
+            if j < len(images):
+                ax.imshow(_as_image(images[j]), cmap="gray_r")
+        row[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_titled_row(images, titles, title: str | None = None):
+    """A single row of images, each with its own title (e.g. what a network read in it)."""
+    fig, axes = plt.subplots(1, len(images), figsize=(1.5 * len(images), 2.2), squeeze=False)
+    for ax, image, text in zip(axes[0], images, titles, strict=True):
+        ax.imshow(_as_image(image), cmap="gray_r")
+        ax.set_title(text, fontsize=9)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, y=1.05)
     fig.tight_layout()
     return fig

@@ -7,6 +7,7 @@ these are the parts around it that a reader need not see to follow the lesson.
 from __future__ import annotations
 
 import copy
+import itertools
 import multiprocessing
 import statistics
 import time
@@ -101,19 +102,20 @@ def _training_job(connection, dataset, seed, channels_last):
         threads, batch, images = request
         torch.set_num_threads(threads)
         batches = iterate_batches(data.train_x, data.train_y, batch, shuffle=True, generator=generator)
-        for _, (xb, yb) in zip(range(max(1, round(images / batch))), batches):
+        steps = max(1, round(images / batch))
+        for xb, yb in itertools.islice(batches, steps):
             loss = torch.nn.functional.cross_entropy(model(xb.contiguous(memory_format=layout)), yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        connection.send(max(1, round(images / batch)) * batch)
+        connection.send(steps * batch)
 
 
 def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: int = 0, channels_last=True):
     """Two one-thread training jobs at once against one two-thread job doing the same total work.
 
     Two separate processes (two training runs) each load the data and build lesson 4's network. For
-    each batch size, taking turns ``repeats`` times after an untimed warm-up of both ways: (a) both
+    each batch size, after an untimed warm-up of a few steps each way, taking turns ``repeats`` times: (a) both
     train ``images`` images with 1 thread each, at the same time; (b) one of them trains
     ``2 * images`` images with 2 threads while the other waits. Returns ``{(way, batch): median
     images per second}``, way "two 1-thread jobs" (both together) or "one 2-thread job".
@@ -130,12 +132,12 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
         for pipe in pipes:
             pipe.recv()  # "ready": PyTorch imported, the data loaded, the network built
 
-        def two_single(batch):
+        def two_single(batch, images=images):
             for pipe in pipes:
                 pipe.send((1, batch, images))
             return sum(pipe.recv() for pipe in pipes)
 
-        def one_double(batch):
+        def one_double(batch, images=images):
             pipes[0].send((2, batch, 2 * images))
             return pipes[0].recv()
 
@@ -143,7 +145,7 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
         rates = {(way, batch): [] for batch in batches for way in ways}
         for batch in batches:
             for run in ways.values():
-                run(batch)  # warm-up
+                run(batch, 3 * batch)  # warm-up: three steps, untimed
             for _ in range(repeats):
                 for way, run in ways.items():  # taking turns
                     start = time.perf_counter()
@@ -168,3 +170,19 @@ def speed_table(rows: dict) -> pd.DataFrame:
         [(name, round(rate), f"{rate / baseline:.2f}x") for name, (rate, baseline) in rows.items()],
         columns=["(section) experiment", "images/s", "speed-up"],
     ).set_index("(section) experiment")
+
+
+def report_compile(what: str, compile_seconds: dict, by_compile: dict, difference: dict) -> None:
+    """Print what compiling cost and bought for ``what`` ("evaluation" or "training"), if it was measured."""
+    seconds = compile_seconds.get(what)
+    if seconds is None:
+        return
+    origin = "read from the disk cache of an earlier run" if seconds < 2 else "compiled here"
+    print(f"compiling for {what}: {seconds:5.1f} s ({origin})")
+    if what in by_compile:
+        eager, compiled = by_compile[what]["eager"], by_compile[what]["compiled"]
+        speeds = f"eager {eager:>8,.0f} images/s, compiled {compiled:>8,.0f} images/s"
+        print(f"{what}: {speeds} ({compiled / eager:.2f} times as fast)")
+        verdict = "gained" if compiled > 1.05 * eager else "lost" if compiled < 0.95 * eager else "changed little"
+        print(f"    for {what}, compiling {verdict} in this run")
+        print(f"largest difference between the compiled and eager outputs: {difference[what]:.1e}")
