@@ -13,6 +13,7 @@ Modules, each short enough to read on one screen:
 - `plots_basics` lesson 1's and 2's figures: how MNIST was made, PCA / t-SNE maps, optimizer paths
 - `plots_probabilities` lesson 2's figures: softmax, the loss, gradient descent, training curves, weights
 - `plots_shapes` lesson 3's figures: a convolution by numbers, strides in 1-D, receptive fields, edges
+- `plots_inside` lesson 11's figures: hidden units and logits, a receptive field, saliency and occlusion maps
 - `checks`    self-checks with helpful hints, used by the exercises
 - `repro`     `set_seed`, `get_device`
 - `notebook`  `lesson_checks`: hidden check cells that record metrics and assert the prose's numbers
@@ -65,6 +66,7 @@ _MODULES = [
     "notebook",
     "plots",
     "plots_basics",
+    "plots_inside",
     "plots_probabilities",
     "plots_shapes",
     "repro",

@@ -40,9 +40,10 @@ def seed_summary(table: pd.DataFrame, by, value: str, columns: str | None = None
     table = table.astype({name: str for name in by if table[name].dtype.kind == "f"})  # 0.1, not 0.1000
     summary = table.groupby(list(by) + ([columns] if columns else []), sort=False)[value].agg(mean_and_range)
     if not columns:
-        return summary.to_frame()
+        return summary.to_frame(f"{value}: mean (lowest-highest seed)")
     rows = summary.index.droplevel(columns).unique()  # in the order of the runs, not sorted
-    return summary.unstack(columns).reindex(rows).rename(columns=lambda c: f"{columns} {c}")
+    table = summary.unstack(columns).reindex(rows).rename(columns=lambda c: f"{columns} {c}")
+    return table.rename_axis(columns="mean (lowest-highest seed)")
 
 
 def plot_lr_sweep(table: pd.DataFrame, y: str, zoom=(90, 98), chance: float | None = 10, title: str | None = None):
@@ -62,7 +63,7 @@ def plot_lr_sweep(table: pd.DataFrame, y: str, zoom=(90, 98), chance: float | No
         ax.grid(alpha=0.3)
     if chance is not None:
         axes[0].axhline(chance, color="gray", linestyle=":", label=f"chance ({chance:g}%)")
-    axes[0].legend(fontsize=9)
+    axes[0].legend(fontsize=9, loc="lower left")
     axes[1].get_legend().remove()
     axes[0].set_title("every run: too large a rate and training diverges")
     axes[1].set_title(f"zoomed in on {zoom[0]}-{zoom[1]}%: the best rates")

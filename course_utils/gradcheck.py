@@ -7,9 +7,9 @@ one input number ``x_i`` by a tiny ``eps`` up and down and see how the output mo
     d f / d x_i  ~  (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)         (central differences)
 
 The error of this estimate shrinks like ``eps**2``; rounding adds about ``1e-16 |f| / eps``, so
-in float64 with ``eps = 1e-6`` a correct backward pass agrees to roughly 1e-8 or better, while
-a wrong one is off by 1e-2 or more. (In float32 the rounding term is about 1e-7 / eps and the
-check is useless: always check in float64.)
+in float64 with ``eps = 1e-6`` a correct backward pass agrees to 1e-8 or less (typically about
+1e-9), while a wrong one is off by 1e-2 or more. (In float32 the rounding term is about 1e-7 / eps
+and the check is useless: always check in float64.)
 
 A layer has an array output, not a number. Its backward pass receives the gradient of the loss
 with respect to that output (``upstream``) and returns the gradient with respect to its input,
@@ -87,8 +87,8 @@ def relative_error(a, b) -> float:
     """``|a - b| / max(|a|, |b|)`` with Euclidean norms over all entries; 0.0 when both are zero.
 
     A single number that does not depend on the arrays' scale: about 1e-16 means equal up to
-    float64 rounding, 1e-8 is typical of a correct gradient against central differences, and
-    1e-2 or more means a bug. Accepts NumPy arrays, PyTorch tensors and plain numbers.
+    float64 rounding, 1e-8 or less (typically about 1e-9) is a correct gradient against central
+    differences, and 1e-2 or more means a bug. Accepts NumPy arrays, PyTorch tensors and plain numbers.
     """
     a = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
     b = np.asarray(b.detach().cpu() if hasattr(b, "detach") else b, dtype=np.float64)

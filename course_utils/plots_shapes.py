@@ -121,7 +121,8 @@ def plot_edge_maps(image, kernels, edges, patch_at, title: str):
 
     Left: the input (``title``; red box: the 3x3 patch at ``patch_at`` = (row, column)) above the edge
     strength, the length of the two outputs taken as a vector. Middle: each kernel, given in ``kernels`` as
-    ``(kernel, name, what it finds)``. Right: its output ``edges[i]``, red positive, blue negative, white 0.
+    ``(kernel, name, what it finds)``, its values written in (white on the darkest cells). Right: its output
+    ``edges[i]``, red positive, blue negative, white 0.
     """
     fig, axes = plt.subplots(2, 3, figsize=(12, 7.6))
     limit = edges.abs().max().item()  # one symmetric colour scale, so 0 is white in both maps
@@ -134,7 +135,7 @@ def plot_edge_maps(image, kernels, edges, patch_at, title: str):
     axes[1, 0].set_title(r"edge strength $\sqrt{y_x^2 + y_y^2}$" + f" ({edges.shape[1]}x{edges.shape[2]})")
     for i, (kernel, name, what) in enumerate(kernels):
         im = axes[i, 1].imshow(kernel, cmap="RdBu_r", vmin=-2, vmax=2)
-        _write_values(axes[i, 1], kernel, lambda v: False)
+        _write_values(axes[i, 1], kernel, lambda v: abs(v) >= 2)  # white on the darkest cells
         axes[i, 1].set_title(f"kernel {name} ({kernel.shape[0]}x{kernel.shape[1]})")
         fig.colorbar(im, ax=axes[i, 1], shrink=0.8, label="weight")
         im = axes[i, 2].imshow(edges[i], cmap="RdBu_r", vmin=-limit, vmax=limit)

@@ -12,7 +12,6 @@ import multiprocessing
 import statistics
 import time
 
-import pandas as pd
 import torch
 
 
@@ -164,8 +163,10 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
 # --- tables -----------------------------------------------------------------------------------
 
 
-def speed_table(rows: dict) -> pd.DataFrame:
+def speed_table(rows: dict):
     """``{experiment: (images per second, baseline)}`` as a table with the speed-up over each row's baseline."""
+    import pandas as pd  # here, not at the top: the side-by-side jobs import this module and need no pandas
+
     return pd.DataFrame(
         [(name, round(rate), f"{rate / baseline:.2f}x") for name, (rate, baseline) in rows.items()],
         columns=["(section) experiment", "images/s", "speed-up"],
