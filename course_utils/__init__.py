@@ -14,6 +14,8 @@ Modules, each short enough to read on one screen:
 - `plots_probabilities` lesson 2's figures: softmax, the loss, gradient descent, training curves, weights
 - `plots_shapes` lesson 3's figures: a convolution by numbers, strides in 1-D, receptive fields, edges
 - `plots_inside` lesson 11's figures: hidden units and logits, a receptive field, saliency and occlusion maps
+- `plots_digits` lesson 12's figures: preprocessing steps, a photo's threshold, a digit and its probabilities
+- `plots_speed` lesson 13's figures: speeds as bars, the batch-size curve and its straight line
 - `checks`    self-checks with helpful hints, used by the exercises
 - `repro`     `set_seed`, `get_device`
 - `notebook`  `lesson_checks`: hidden check cells that record metrics and assert the prose's numbers
@@ -66,9 +68,11 @@ _MODULES = [
     "notebook",
     "plots",
     "plots_basics",
+    "plots_digits",
     "plots_inside",
     "plots_probabilities",
     "plots_shapes",
+    "plots_speed",
     "repro",
     "shapes",
     "timing",

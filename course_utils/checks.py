@@ -1,11 +1,7 @@
 """Self-checks for exercises and the lessons' "your turn" cells: a clear pass, or a hint that says what to fix.
 
-Every check either prints ``✅ <what>: passed`` or raises `CheckFailed`, whose message names
-what was expected, what was found, and a likely cause. Library frames are hidden from the
-traceback (IPython honours ``__tracebackhide__``) so a student sees the hint, not our code.
-`explain_errors` does the same for errors inside a student's code; `using_course` runs a check with
-the course's versions of earlier answers (one bug, one lost task); `check_own_work` refuses copies.
-For example ``check_equal(26, 26, "conv1 output size")`` prints ``✅ conv1 output size: passed``.
+Each prints ``✅ <what>: passed`` or raises `CheckFailed` (one line: expected, found, likely cause); so does
+`explain_errors` for a student's own errors; `using_course` lends earlier answers; `check_own_work` refuses copies.
 """
 
 from __future__ import annotations
@@ -42,20 +38,12 @@ def _not_implemented(value, what):
 
 
 def your_turn(**answers) -> bool:
-    """True once every answer is filled in; while one is still ``None`` (or ``...``), say so and return False.
-
-    A lesson's "your turn" cell ships unanswered, so that running the notebook top to bottom still
-    works; its check runs only once the student has answered::
-
-        my_side = None  # your prediction
-        if your_turn(my_side=my_side):
-            check_equal(my_side, side, "your prediction")
-    """
-    missing = [name for name, value in answers.items() if value is None or value is Ellipsis]
-    if missing:
-        names = ", ".join(f"`{name}`" for name in missing)
+    """False, saying so, while an answer is still a placeholder (None or ...): a lesson's "your turn"
+    cell ships unanswered and runs top to bottom; ``if your_turn(my_side=my_side): check_equal(...)``."""
+    names = ", ".join(f"`{name}`" for name, value in answers.items() if value is None or value is Ellipsis)
+    if names:
         print(f"✏️  Your turn: replace the placeholder in {names} with your own answer, then run this cell again.")
-    return not missing
+    return not names
 
 
 def shape_hint(expected: tuple, got: tuple) -> str:
@@ -190,11 +178,8 @@ def check_own_work(answer, course_objects, what: str) -> None:
 
 
 class using_course:
-    """Within the block, names in ``namespace`` (a notebook's ``globals()``) mean the course's ``references``.
-
-    A later task's check runs the student's code with the course's versions of earlier answers, so
-    that one mistake costs one task: ``with using_course(globals(), train_step=course_train_step):``.
-    """
+    """Within the block, names in a notebook's ``globals()`` mean the course's ``references``, so that
+    one mistake costs one task: ``with using_course(globals(), train_step=course_train_step):``."""
 
     def __init__(self, namespace: dict, **references):
         self.namespace, self.references = namespace, references
@@ -211,11 +196,9 @@ class using_course:
 
 
 class explain_errors:
-    """Turn an error raised inside a student's code (called by a check or a plot) into a one-line `CheckFailed`.
-
-    ``with explain_errors("forward pass", "flatten before fc1"): out = model(x)`` reads as one line and
-    a hint, not a library traceback. `NotImplementedError` (not done yet) and `CheckFailed` pass through.
-    """
+    """An error raised inside a student's code becomes a one-line `CheckFailed` with a hint:
+    ``with explain_errors("forward pass", "flatten before fc1"): out = model(x)``. `NotImplementedError`
+    (not done yet) and `CheckFailed` pass through."""
 
     def __init__(self, what: str, hint: str | None = None):
         self.what, self.hint = what, hint

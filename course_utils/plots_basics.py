@@ -1,6 +1,7 @@
 """Figures of the first two lessons: how MNIST was made, 2-D maps of its images, optimizers on a toy loss.
 
-Lesson 1 checks MNIST's preparation (`plot_box_and_centre`, `show_centre_of_mass`) and draws PCA and
+Lesson 1 counts classes and pixel values (`plot_class_balance`, `plot_pixel_values`), checks MNIST's
+preparation (`plot_box_and_centre`, `show_centre_of_mass`) and draws PCA and
 t-SNE pictures (`plot_embeddings`); lesson 2 follows optimizers down a valley (`plot_optimizer_paths`).
 Each function draws one figure and returns it, as in `course_utils.plots`.
 """
@@ -12,6 +13,31 @@ import numpy as np
 import torch
 
 from course_utils.plots import _as_image
+
+
+def plot_class_balance(train_pct, test_pct, n_train: int, n_test: int):
+    """Side-by-side bars: the share (%) of each digit 0-9 in the training and the test split (lesson 1)."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    digits = np.arange(10)
+    ax.bar(digits - 0.2, np.asarray(train_pct), width=0.4, label=f"training ({n_train:,} images)")
+    ax.bar(digits + 0.2, np.asarray(test_pct), width=0.4, label=f"test ({n_test:,} images)")
+    ax.axhline(10, color="gray", linestyle=":", label="perfectly balanced (10%)")
+    ax.set(xticks=digits, xlabel="digit", ylabel="share of the split (%)", ylim=(0, 13.5))  # room for the legend
+    ax.set_title("Class balance: every digit makes up roughly a tenth of each split")
+    ax.legend(loc="upper center", ncol=3, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pixel_values(value_counts):
+    """How many pixels take each value 0-255 (``value_counts``, 256 counts), on a log scale (lesson 1)."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    ax.bar(np.arange(256), np.asarray(value_counts), width=1.0, color="tab:blue")
+    ax.set(yscale="log", xlim=(-2, 257), xticks=np.arange(0, 256, 32).tolist() + [255])
+    ax.set(xlabel="pixel value (0 = background, 255 = full ink)", ylabel="number of pixels (log scale)")
+    ax.set_title("Pixel values over the training split")
+    fig.tight_layout()
+    return fig
 
 
 def _mark_centre(ax, row: float, col: float, label: str = "centre of mass"):
