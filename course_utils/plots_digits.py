@@ -67,7 +67,8 @@ def show_evened_lighting(paper, flat, level, ink):
     """The paper's estimated brightness, the photo divided by it, that one's histogram (log scale)
     with Otsu's ``level``, and the ink found."""
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
-    for ax, image, title in zip(axes, (paper, flat), ("the paper's brightness, estimated", "photo / paper: evenly lit")):
+    titles = ("the paper's brightness, estimated", "photo / paper: evenly lit")
+    for ax, image, title in zip(axes[:2], (paper, flat), titles, strict=True):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
         ax.set_title(title)
     _histogram(axes[2], flat, level, "grey level (photo / paper)", log=True)
@@ -95,7 +96,7 @@ def show_prediction(images: dict, probabilities, title: str | None = None):
     p = 100 * np.asarray(probabilities, dtype=float).ravel()
     widths = [1] * len(images) + [2.2]
     fig, axes = plt.subplots(1, len(widths), figsize=(2.8 * sum(widths), 3), gridspec_kw=dict(width_ratios=widths))
-    for ax, (name, image) in zip(axes, images.items()):
+    for ax, (name, image) in zip(axes[:-1], images.items(), strict=True):
         show_digit(ax, image, name)
     best = int(p.argmax())
     bars = axes[-1].bar(range(10), p, color=["tab:orange" if k == best else "tab:blue" for k in range(10)])
