@@ -51,9 +51,8 @@ def setup_cell_source(repository_url: str, version: str) -> str:
     if not repository_url:
         return header + (
             "    raise RuntimeError(\n"
-            '        "This copy of the course cannot install itself on Colab yet. Please run the notebooks on "\n'
-            '        "your own machine (see the README), or ask your instructor for the Colab link. "\n'
-            '        "(Maintainers: set repository_url in pyproject.toml, then run `course colab`.)"\n'
+            '        "This copy of the course is not set up for Colab yet: please run the notebooks on your "\n'
+            '        "own machine (the README says how), or ask your instructor for the course\'s Colab link."\n'
             "    )"
         )
     return header + (

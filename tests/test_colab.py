@@ -55,7 +55,7 @@ def test_outside_colab_the_cell_runs_nothing(monkeypatch):
 
 
 def test_with_no_repository_set_colab_users_get_a_clear_error(monkeypatch):
-    with pytest.raises(RuntimeError, match="cannot install itself on Colab.*own machine.*repository_url"):
+    with pytest.raises(RuntimeError, match="not set up for Colab yet.*own machine.*Colab link"):
         run_cell(setup_cell_source("", "0.1.0"), monkeypatch, on_colab=True)
 
 
