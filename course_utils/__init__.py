@@ -14,7 +14,7 @@ Modules, each short enough to read on one screen:
 - `plots_probabilities` lesson 2's figures: softmax, the loss, gradient descent, training curves, weights
 - `plots_shapes` lesson 3's figures: a convolution by numbers, strides in 1-D, receptive fields, edges
 - `plots_numpy` lesson 7's figures: im2col's windows and matrix, where a NumPy network's time goes
-- `plots_training` lessons 5, 8 and 9's figures: accuracy vs parameters, early stopping, augmentations, the gap
+- `plots_training` lessons 5, 8, 9's figures: accuracy vs size, learning curves, early stopping, augmentations, the gap
 - `plots_beyond` lesson 10's figures: confusion matrices side by side, rows of example images
 - `plots_inside` lesson 11's figures: hidden units and logits, a receptive field, saliency and occlusion maps
 - `plots_digits` lesson 12's figures: preprocessing steps, a photo's threshold, a digit and its probabilities

@@ -1,6 +1,6 @@
-"""Figures of lesson 12, your own digits: MNIST's preprocessing step by step, a photo's histogram and
-Otsu's threshold, the lighting evened out, inks found at several levels, and a digit beside the
-network's ten probabilities.
+"""Figures of lesson 12, your own digits: accuracy when digits move or shrink, MNIST's preprocessing
+step by step, a photo's histogram and Otsu's threshold, the lighting evened out, inks found at
+several levels, and a digit beside the network's ten probabilities.
 
 Each function draws one figure and returns it, as in `course_utils.plots`; digits are drawn as dark
 ink on light paper with `plots.show_digit`.
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy import ndimage
 
-from .plots import show_digit
+from .plots import _as_image, show_digit
 
 
 def show_preprocessing(panels, box=None, centre=(14, 14)):
@@ -103,5 +103,41 @@ def show_prediction(images: dict, probabilities, title: str | None = None):
     axes[-1].bar_label(bars, labels=[f"{v:.0f}%" if k == best else "" for k, v in enumerate(p)])
     axes[-1].set(xticks=range(10), xlabel="digit", ylabel="probability (%)", ylim=(0, 112))
     axes[-1].set_title(title or f"the network says {best} ({p[best]:.0f}% sure)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_when_changed(changes, title: str | None = None, chance: float | None = None):
+    """Accuracy against how much the images were changed, one column per kind of change.
+
+    ``changes`` lists ``(name, xlabel, values, accuracies, examples)``: accuracies are 0-1, one per
+    value, and ``examples`` one image per value (the same digit changed that much), drawn in a strip
+    under the curve. Values that decrease (e.g. a shrinking scale) run left to right as given.
+    ``chance`` draws a dotted line at the accuracy of a random guess (0.1 for ten classes).
+    """
+    fig, axes = plt.subplots(
+        2, len(changes), figsize=(6 * len(changes), 5.4), gridspec_kw=dict(height_ratios=[3, 1]), squeeze=False
+    )
+    for column, (name, xlabel, values, accuracies, examples) in enumerate(changes):
+        ax, strip_ax = axes[0, column], axes[1, column]
+        ax.plot(values, [100 * a for a in accuracies], "o-")
+        if chance is not None:
+            ax.axhline(100 * chance, color="gray", linestyle=":", label=f"a random guess ({chance:.0%})")
+            ax.legend(fontsize=8, loc="center left")
+        if values[0] > values[-1]:
+            ax.invert_xaxis()
+        ax.set(xlabel=xlabel, ylabel="test accuracy (%)", ylim=(0, 102), title=name)
+        ax.set_xticks(values)
+        ax.grid(alpha=0.3)
+        images = [_as_image(image) for image in examples]
+        side = images[0].shape[-1]
+        strip_ax.imshow(np.concatenate(images, axis=1), cmap="gray_r")
+        for i in range(1, len(images)):  # a line between neighbours: where one frame ends
+            strip_ax.axvline(i * side - 0.5, color="tab:blue", linewidth=1)
+        strip_ax.set_xticks([side * i + side / 2 - 0.5 for i in range(len(values))], [str(v) for v in values])
+        strip_ax.set_yticks([])
+        strip_ax.set_title("the first test digit, changed that much", fontsize=9)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

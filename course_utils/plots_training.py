@@ -1,5 +1,5 @@
 """Figures of the training experiments in lessons 5, 8 and 9: accuracy against parameters,
-early stopping, augmented images, and the train-validation accuracy gap.
+learning curves over seeds, early stopping, augmented images, and the train-validation accuracy gap.
 
 Each function draws one figure and returns it, as in `course_utils.plots`.
 """
@@ -7,28 +7,56 @@ Each function draws one figure and returns it, as in `course_utils.plots`.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import seaborn as sns
 import torch
 
 from course_utils.plots import show_images
 
 
-def plot_accuracy_vs_parameters(runs, title: str = "more parameters did not mean more accuracy"):
-    """One marker per run: test accuracy against trainable parameters (log axis), one colour per configuration.
+def plot_accuracy_vs_parameters(
+    runs, title: str = "more parameters did not mean more accuracy", column: str = "test accuracy (%)"
+):
+    """One marker per run: accuracy against trainable parameters (log axis), one colour per configuration.
 
-    ``runs`` has the columns ``configuration``, ``seed``, ``parameters`` and ``test accuracy (%)`` (lesson 5).
+    ``runs`` has the columns ``configuration``, ``seed``, ``parameters`` and ``column`` (lesson 5).
     The runs of a configuration are shifted slightly sideways, so that equal accuracies do not hide each other.
     """
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for k, (name, group) in enumerate(runs.groupby("configuration", sort=False)):
         shift = 1 + 0.015 * (group["seed"] - group["seed"].mean())  # a small sideways shift per seed, on the log axis
-        ax.scatter(group["parameters"] * shift, group["test accuracy (%)"], s=60, marker="os^Dv<>"[k % 7], label=name)
+        ax.scatter(group["parameters"] * shift, group[column], s=60, marker="os^Dv<>"[k % 7], label=name)
     ax.set_xscale("log")
     ax.set_xlim(22_000, 110_000)
     ax.set_xticks([25_000, 30_000, 40_000, 60_000, 85_000], ["25k", "30k", "40k", "60k", "85k"])
     ax.minorticks_off()
-    ax.set(xlabel="trainable parameters (log scale)", ylabel="test accuracy (%)", title=title)
+    ax.set(xlabel="trainable parameters (log scale)", ylabel=column, title=title)
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(curves, title: str = "validation accuracy against epochs"):
+    """Validation accuracy (%) against epochs, mean ± std over seeds, one colour per configuration (lesson 5).
+
+    ``curves`` has the columns ``configuration``, ``seed``, ``epoch`` and ``val_acc`` (a fraction), epoch 0 being
+    the untrained network. Left: every epoch, with the 10% of guessing; right: from epoch 1, zoomed in.
+    """
+    curves = curves.assign(val_pct=100 * curves["val_acc"])
+    fig, (ax_all, ax_zoom) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, first in ((ax_all, 0), (ax_zoom, 1)):
+        shown = curves[curves["epoch"] >= first]
+        sns.lineplot(
+            data=shown, x="epoch", y="val_pct", hue="configuration", errorbar="sd", marker="o", ax=ax, legend=first == 0
+        )  # one legend is enough: the colours are the same in both panels
+        ax.set_xticks(range(first, int(curves["epoch"].max()) + 1))
+        ax.set_ylabel("validation accuracy (%)")
+        ax.grid(alpha=0.3)
+    ax_all.axhline(10, color="gray", linestyle=":", label="guessing (10%)")
+    ax_all.legend(loc="center right", fontsize=9)
+    ax_all.set_title("from the untrained network (epoch 0)")
+    ax_zoom.set_title("the same curves from epoch 1, zoomed in (same colours)")
+    fig.suptitle(f"{title} (mean ± std over seeds)")
     fig.tight_layout()
     return fig
 
@@ -103,5 +131,29 @@ def plot_accuracy_gap(history, zoom: float = 1.5):
     ax.set(xticks=history["epoch"], xlabel="epoch", ylabel="points")
     ax.set_title("training minus validation accuracy (below 0: training accuracy is the lower one)")
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_and_push(p_true, losses: dict, pushes: dict, untrained: float = 0.1):
+    """Two panels against the true class's probability ``p_true`` (lesson 8): each loss of one image
+    (``losses``: label -> values) and each loss's push on the true logit (``pushes``: label -> values).
+
+    The confidently wrong region (``p_true`` below ``untrained``) is shaded, and ``untrained`` (an
+    untrained network's ``1 / classes``) is a dotted line.
+    """
+    fig, (ax_loss, ax_push) = plt.subplots(1, 2, figsize=(11, 3.8))
+    p = torch.as_tensor(p_true).numpy()
+    for ax, curves in ((ax_loss, losses), (ax_push, pushes)):
+        for label, values in curves.items():
+            ax.plot(p, torch.as_tensor(values).detach().numpy(), label=label)
+        ax.axvspan(0, untrained, color="crimson", alpha=0.08, label="confidently wrong")
+        ax.axvline(untrained, color="gray", linestyle=":", label=f"untrained network (1/{round(1 / untrained)})")
+        ax.set_xlabel("predicted probability of the true class $p_y$")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    ax_loss.set(ylim=(0, 4), ylabel="loss of one image")
+    ax_push.set_ylabel(r"push on the true logit, $-\partial L / \partial z_y$")
+    fig.suptitle("the squared error pushes least exactly where the network is most wrong")
     fig.tight_layout()
     return fig
