@@ -115,9 +115,9 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
 
     Two separate processes (two training runs) each load the data and build lesson 4's network. For
     each batch size, after an untimed warm-up of a few steps each way, taking turns ``repeats`` times: (a) both
-    train ``images`` images with 1 thread each, at the same time; (b) one of them trains
-    ``2 * images`` images with 2 threads while the other waits. Returns ``{(way, batch): median
-    images per second}``, way "two 1-thread jobs" (both together) or "one 2-thread job".
+    train ``images / 2`` images with 1 thread each, at the same time; (b) one of them trains ``images``
+    images with 2 threads while the other waits. Returns ``{(way, batch): median images per second}``,
+    way "two 1-thread jobs" (both together) or "one 2-thread job".
     """
     context = multiprocessing.get_context("spawn")  # a fresh Python: safe with PyTorch's threads
     pipes, jobs = [], []
@@ -133,18 +133,18 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
 
         def two_single(batch, images=images):
             for pipe in pipes:
-                pipe.send((1, batch, images))
+                pipe.send((1, batch, images / 2))
             return sum(pipe.recv() for pipe in pipes)
 
         def one_double(batch, images=images):
-            pipes[0].send((2, batch, 2 * images))
+            pipes[0].send((2, batch, images))
             return pipes[0].recv()
 
         ways = {"two 1-thread jobs": two_single, "one 2-thread job": one_double}
         rates = {(way, batch): [] for batch in batches for way in ways}
         for batch in batches:
             for run in ways.values():
-                run(batch, 3 * batch)  # warm-up: three steps, untimed
+                run(batch, 6 * batch)  # warm-up: a few steps, untimed
             for _ in range(repeats):
                 for way, run in ways.items():  # taking turns
                     start = time.perf_counter()
