@@ -115,7 +115,7 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
 
     Two separate processes (two training runs) each load the data and build lesson 4's network. For
     each batch size, after an untimed warm-up of a few steps each way, taking turns ``repeats`` times: (a) both
-    train ``images / 2`` images with 1 thread each, at the same time; (b) one of them trains ``images``
+    train ``images`` images with 1 thread each, at the same time; (b) one of them trains ``2 * images``
     images with 2 threads while the other waits. Returns ``{(way, batch): median images per second}``,
     way "two 1-thread jobs" (both together) or "one 2-thread job".
     """
@@ -133,11 +133,11 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
 
         def two_single(batch, images=images):
             for pipe in pipes:
-                pipe.send((1, batch, images / 2))
+                pipe.send((1, batch, images))
             return sum(pipe.recv() for pipe in pipes)
 
         def one_double(batch, images=images):
-            pipes[0].send((2, batch, images))
+            pipes[0].send((2, batch, 2 * images))
             return pipes[0].recv()
 
         ways = {"two 1-thread jobs": two_single, "one 2-thread job": one_double}
