@@ -146,7 +146,7 @@ def test_quick_bench_writes_its_figures_and_the_course_stays_ahead_of_the_tutori
     assert "| cpu | course, batch 128 |" in done.stdout and "cold start to first batch" in done.stdout
 
 
-QUOTED = Path(__file__).resolve().parents[1] / "benchmarks" / "amd-epyc-2core-avx512.json"
+QUOTED = Path(__file__).resolve().parents[1] / "benchmarks" / "intel-xeon-2core-avx512.json"
 
 
 def test_the_readme_quotes_the_committed_benchmark_and_every_lesson_time_comes_from_it():
