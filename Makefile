@@ -5,6 +5,7 @@
 #   make test-fast  the authors' inner loop: kernel-free unit tests + a smoke run of every lesson
 #   make site   the course's web site (Jupyter Book) from the executed notebooks, in build/site/
 #   make bench  how fast the course runs on this machine: a table, and build/bench.json
+#   make canary the course on the newest releases and on Colab's versions (downloads; benchmarks/canary-*.md)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -16,7 +17,7 @@ SITE_STAMP := $(VENV)/.site-installed
 # workers beat one 2-thread run; see the README's section for authors.
 TEST_WORKERS ?= 2
 
-.PHONY: setup run test test-fast lint lessons exercises site bench clean
+.PHONY: setup run test test-fast lint lessons exercises site bench canary clean
 
 setup: $(STAMP)
 
@@ -74,6 +75,12 @@ site: $(SITE_STAMP)
 # cores; `.venv/bin/course bench --quick` takes about one). The README's Performance section explains it.
 bench: $(STAMP)
 	$(BIN)/course bench
+
+# Fresh environments in build/canary/ (several GB: PyTorch's wheels), one with the newest release of
+# every dependency, one with Colab's versions; each runs the kernel-free tests and every lesson and
+# solution in quick mode and writes benchmarks/canary-<stack>.md. Not part of `make test`.
+canary: $(STAMP)
+	$(BIN)/course canary
 
 clean:
 	rm -rf build

@@ -12,6 +12,7 @@ course site [--out DIR]               (the course's web site, from the executed 
 course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
 course screenshots [--out FILE]       (authors: lesson 12's drawing pad in use, drawn in Chromium, as a PNG)
 course bench [--quick] [--no-lessons] [--out FILE]   (how fast the course runs here: a table and build/bench.json)
+course canary [--stack newest|colab]... (authors: the course on the newest releases and on Colab's; reports)
 """
 
 from __future__ import annotations
@@ -208,6 +209,12 @@ def cmd_bench(args) -> int:
         return 2
 
 
+def cmd_canary(args) -> int:
+    from .canary import STACKS, canary
+
+    return canary(args.stack or list(STACKS))
+
+
 def _scheduler_option(parser) -> None:
     parser.add_argument(
         "--scheduler",
@@ -312,6 +319,10 @@ def main(argv=None) -> int:
     p.add_argument("--no-lessons", action="store_true", help="leave out running the lessons (the longest part)")
     p.add_argument("--out", default=None, help="where to write the JSON (default build/bench.json)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("canary", help="authors: run the course on the newest releases and on Colab's (downloads)")
+    p.add_argument("--stack", action="append", choices=["newest", "colab"], help="one stack (default: both)")
+    p.set_defaults(func=cmd_canary)
 
     args = parser.parse_args(argv)
     return args.func(args)
