@@ -13,6 +13,8 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `site`      ``course site``: the course's web site (Jupyter Book 1) in build/site/
 - `bench`     ``course bench``: training, evaluation, start-up and lesson times measured here (imports PyTorch)
 - `screenshots` ``course screenshots``: lesson 12's drawing pad in use, drawn in Chromium, as a PNG (for authors)
+- `canary`    ``course canary``: the course on the newest releases and on Colab's versions (for authors)
+- `strict_warnings` the pytest plugin that makes deprecations errors in the kernels the tests start
 """
 
 from pathlib import Path
