@@ -1,13 +1,16 @@
-"""Training runs compared over seeds and settings (lesson 8): one table of runs, mean and range, a sweep.
+"""Training runs compared over seeds and settings (lessons 5 and 8): spreads, yardsticks, tables, a sweep.
 
 A comparison trains the same network under several settings, each with a few seeds, and keeps
 every history `fit` returns in a dict keyed by the settings: ``runs[("MSE", "sgd", 0.1, 0)]``.
 `history_table` turns such a dict into one long table (a column per setting), `seed_summary`
 gives each setting's mean and range over the seeds, and `plot_lr_sweep` draws accuracy against
-the learning rate.
+the learning rate. Lesson 5: `spread_steps` shows the mean and standard deviation step by step, and
+`yardstick_table` sets each gap between two configurations against its seed-to-seed yardstick.
 """
 
 from __future__ import annotations
+
+import math
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -71,3 +74,35 @@ def plot_lr_sweep(table: pd.DataFrame, y: str, zoom=(90, 98), chance: float | No
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def spread_steps(values: pd.Series, digits: int = 2) -> pd.DataFrame:
+    """The mean and the standard deviation of ``values`` (one per seed), step by step: the steps are
+    printed, and the table of each value, its deviation from the mean and its square is returned."""
+    n, mean = len(values), values.mean()
+    steps = pd.DataFrame({"a_i": values, "a_i - mean": values - mean, "(a_i - mean)²": (values - mean) ** 2})
+    print(f"n = {n} runs; mean = ({' + '.join(f'{v:.{digits}f}' for v in values)}) / {n} = {mean:.{digits}f}")
+    squares = steps["(a_i - mean)²"].sum()
+    print(
+        f"sum of the squared deviations = {squares:.4f}; divided by n - 1 = {n - 1}: {squares / (n - 1):.4f}; "
+        f"σ = √{squares / (n - 1):.4f} = {math.sqrt(squares / (n - 1)):.{digits}f}"
+    )
+    return steps.round({"a_i": digits, "a_i - mean": digits, "(a_i - mean)²": 4})
+
+
+def yardstick_table(pairs: dict, bands) -> pd.DataFrame:
+    """Each comparison ``name: (a, b)`` (the results of two configurations, one per seed) against its yardstick.
+
+    The gap is ``a``'s mean minus ``b``'s; σ is the two configurations' standard deviations averaged as
+    squares; the yardstick is σ√(2/n), how much a gap between two means of n runs moves by luck alone.
+    ``bands`` is a list of ``(upper limit, verdict)`` for the ratio |gap| / yardstick, lowest first.
+    """
+    rows = []
+    for name, (a, b) in pairs.items():
+        sigma = math.sqrt((a.std() ** 2 + b.std() ** 2) / 2)
+        gap, yardstick = a.mean() - b.mean(), sigma * math.sqrt(2 / len(a))
+        ratio = abs(gap) / yardstick
+        verdict = next(label for limit, label in bands if ratio < limit)
+        rows.append({"comparison": name, "gap": gap, "σ": sigma, "yardstick σ√(2/n)": yardstick})
+        rows[-1].update({"|gap| / yardstick": ratio, "verdict": verdict})
+    return pd.DataFrame(rows).set_index("comparison").round(2)
