@@ -6,6 +6,7 @@ Each function draws one figure and returns it, as in `course_utils.plots`.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from course_utils.plots import _as_image
 from course_utils.shapes import conv_output_size
@@ -37,7 +38,8 @@ def show_conv_example(image, kernel, feature_map, pooled, at=(1, 0)):
         (pooled, f"after 2x2 max-pooling ({q}x{q})", "RdBu_r", 3, strong),
     ]
     for ax, (values, title, cmap, high, dark) in zip(axes, panels, strict=True):
-        ax.imshow(values, cmap=cmap, vmin=0 if cmap == "gray_r" else -high, vmax=high)
+        # a NumPy array: matplotlib's np.array(tensor, copy=False) warns that torch's __array__ takes no copy
+        ax.imshow(np.asarray(values), cmap=cmap, vmin=0 if cmap == "gray_r" else -high, vmax=high)
         _write_values(ax, values, dark)
         ax.set_title(title, fontsize=10)
     row, col = at
