@@ -18,12 +18,12 @@ Modules, each short enough to read on one screen:
 - `plots_beyond` lesson 10's figures: confusion matrices side by side, rows of example images
 - `plots_inside` lesson 11's figures: hidden units and logits, a receptive field, saliency and occlusion maps
 - `plots_digits` lesson 12's figures: preprocessing steps, a photo's threshold, a digit and its probabilities
-- `plots_speed` lesson 13's figures: speeds as bars, the batch-size curve and its straight line
+- `plots_speed` lesson 13's figures and tables: speeds as bars, the batch-size curve, every measurement
 - `checks`    self-checks with helpful hints, used by the exercises
 - `repro`     `set_seed`, `get_device`
 - `notebook`  `lesson_checks`: hidden check cells that record metrics and assert the prose's numbers
 - `gradcheck` numerical gradients and relative errors, for checking hand-written backward passes
-- `timing`    lesson 13's helpers around its timer: a clock per pipeline stage, jobs side by side
+- `timing`    lesson 13's helpers around its timer: a clock per pipeline stage, jobs side by side, compiling
 - `validate`  `whole_number`, the one check for arguments that must be whole numbers
 - `digits`    MNIST's preprocessing for your own digits (`to_mnist`), photos of paper, made-up digits
 - `drawpad`   `DrawingPad`: a widget to draw a digit on and see the network's probabilities

@@ -1,5 +1,6 @@
-"""Figures of lesson 13, where the time goes: speeds as bars on a linear scale, and the batch-size curve
-with the straight line (a fixed cost per step plus a cost per image) fitted to it.
+"""Figures and tables of lesson 13, where the time goes: speeds as bars on a linear scale, the batch-size curve
+with the straight line (a fixed cost per step plus a cost per image) fitted to it, what torch.compile cost
+and bought, and the table of every measurement.
 
 Each function draws one figure and returns it, as in `course_utils.plots`.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 
 def plot_speed_bars(panels: dict, title: str | None = None):
@@ -79,3 +81,52 @@ def plot_batch_sizes(images_per_s: dict, fixed_ms: float, per_image_ms: float, f
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def speed_table(rows: dict):
+    """``{experiment: (images per second, baseline)}`` as a table with the speed-up over each row's baseline."""
+    return pd.DataFrame(
+        [(name, round(rate), f"{rate / baseline:.2f}x") for name, (rate, baseline) in rows.items()],
+        columns=["(section) experiment", "images/s", "speed-up"],
+    ).set_index("(section) experiment")
+
+
+def report_compile(what: str, compile_seconds: dict, by_compile: dict, difference: dict, cold=False) -> None:
+    """Print what compiling cost and bought for ``what`` ("evaluation" or "training"), if it was measured."""
+    seconds = compile_seconds.get(what)
+    if seconds is None:
+        return
+    origin = "compiled here, disk cache off" if cold else "read from the disk cache" if seconds < 2 else "compiled here"
+    print(f"compiling for {what}: {seconds:5.1f} s ({origin})")
+    if what in by_compile:
+        eager, compiled = by_compile[what]["eager"], by_compile[what]["compiled"]
+        speeds = f"eager {eager:>8,.0f} images/s, compiled {compiled:>8,.0f} images/s"
+        print(f"{what}: {speeds} ({compiled / eager:.2f} times as fast)")
+        verdict = "gained" if compiled > 1.05 * eager else "lost" if compiled < 0.95 * eager else "changed little"
+        print(f"    for {what}, compiling {verdict} in this run")
+        print(f"largest difference between the compiled and eager outputs: {difference[what]:.1e}")
+
+
+def measurements_table(tutorial, training32, by_batch, by_layout, by_threads, side, by_compile, batch_size, layout):
+    """Every measurement of lesson 13, one row each, named by its section, batch size and memory layout.
+
+    Training speeds are compared with the tutorial's (``tutorial`` images/s); compiled evaluation with eager.
+    """
+    eval_eager = by_compile.get("evaluation", {}).get("eager")
+    rows = {  # experiment: (images per second, the speed it is compared with)
+        "(2) tutorial (DataLoader), batch 32, NCHW": (tutorial, tutorial),
+        "(2) in-memory, batch 32, NCHW": (training32["in-memory tensors"], tutorial),
+        **{f"(3) in-memory, batch {b}, NCHW": (rate, tutorial) for b, rate in by_batch.items()},
+        **{f"(4) in-memory, batch {batch_size}, {name[-5:-1]}": (rate, tutorial) for name, rate in by_layout.items()},
+        **{f"(5) batch {b}, {layout}, {n} thread(s)": (rate, tutorial) for (n, b), rate in by_threads.items()},
+        **{f"(5) batch {b}, {layout}, {way}": (rate, tutorial) for (way, b), rate in side.items()},
+        **{
+            f"(6) training, batch {batch_size}, {layout}, {how}": (r, tutorial)
+            for how, r in by_compile.get("training", {}).items()
+        },
+        **{
+            f"(6) evaluation, batch {batch_size}, {layout}, {how}": (r, eval_eager)
+            for how, r in by_compile.get("evaluation", {}).items()
+        },
+    }
+    return speed_table(rows)

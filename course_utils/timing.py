@@ -1,4 +1,5 @@
-"""Timing helpers for lesson 13 (speed): a clock for each stage of a pipeline, jobs side by side, tables.
+"""Timing helpers for lesson 13 (speed): its settings, a clock for each stage of a pipeline, jobs side by
+side, and torch.compile with its first call timed.
 
 The lesson's own timer (`images_per_second`) is the lesson's subject and lives in the notebook;
 these are the parts around it that a reader need not see to follow the lesson.
@@ -6,13 +7,29 @@ these are the parts around it that a reader need not see to follow the lesson.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
+import logging
 import multiprocessing
 import statistics
 import time
+import warnings
 
 import torch
+
+
+def checked_settings(timed_images, repeats, batch_size, torch_compile, quick):
+    """The lesson's parameters checked; ``quick`` (a smoke run) turns them into 256 images, 1 repeat, no compile."""
+    from course_utils.validate import whole_number
+
+    if quick:
+        timed_images, repeats, torch_compile = 256, 1, False
+    for name, value in (("timed_images", timed_images), ("repeats", repeats), ("batch_size", batch_size)):
+        whole_number(value, name, minimum=1)
+    if not isinstance(torch_compile, bool):
+        raise ValueError(f"torch_compile must be True or False, got {torch_compile!r}")
+    return timed_images, repeats, torch_compile
 
 
 def describe_machine(device: torch.device, threads: int) -> str:
@@ -160,30 +177,30 @@ def side_by_side(batches, images: int, repeats: int = 3, dataset="mnist", seed: 
     return {key: statistics.median(r) for key, r in rates.items()}
 
 
-# --- tables -----------------------------------------------------------------------------------
+# --- torch.compile ------------------------------------------------------------------------------
 
 
-def speed_table(rows: dict):
-    """``{experiment: (images per second, baseline)}`` as a table with the speed-up over each row's baseline."""
-    import pandas as pd  # here, not at the top: the side-by-side jobs import this module and need no pandas
-
-    return pd.DataFrame(
-        [(name, round(rate), f"{rate / baseline:.2f}x") for name, (rate, baseline) in rows.items()],
-        columns=["(section) experiment", "images/s", "speed-up"],
-    ).set_index("(section) experiment")
-
-
-def report_compile(what: str, compile_seconds: dict, by_compile: dict, difference: dict) -> None:
-    """Print what compiling cost and bought for ``what`` ("evaluation" or "training"), if it was measured."""
-    seconds = compile_seconds.get(what)
-    if seconds is None:
-        return
-    origin = "read from the disk cache of an earlier run" if seconds < 2 else "compiled here"
-    print(f"compiling for {what}: {seconds:5.1f} s ({origin})")
-    if what in by_compile:
-        eager, compiled = by_compile[what]["eager"], by_compile[what]["compiled"]
-        speeds = f"eager {eager:>8,.0f} images/s, compiled {compiled:>8,.0f} images/s"
-        print(f"{what}: {speeds} ({compiled / eager:.2f} times as fast)")
-        verdict = "gained" if compiled > 1.05 * eager else "lost" if compiled < 0.95 * eager else "changed little"
-        print(f"    for {what}, compiling {verdict} in this run")
-        print(f"largest difference between the compiled and eager outputs: {difference[what]:.1e}")
+def compile_and_time(model, first_call, synchronize=lambda: None, cold=False):
+    """``torch.compile(model)``, then ``first_call(compiled)``, which compiles it: (compiled, seconds), or
+    (None, None) with a message if compiling fails. ``cold=True`` switches the disk caches off, so the
+    seconds are those of a real compile rather than of reading an earlier run's result.
+    """
+    # Without an NVIDIA GPU, compiling warns that it found no CUDA: true, harmless and beside the point here.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    compiled = torch.compile(model)
+    no_cache = torch._inductor.config.patch(force_disable_caches=True) if cold else contextlib.nullcontext()
+    start = time.perf_counter()
+    try:
+        with no_cache, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="dynamo_pgo force disabled")  # what cold=True asked for
+            first_call(compiled)
+    except Exception as error:  # on a CPU the usual cause: no C++ compiler
+        message = (str(error).strip().splitlines() or [""])[0][:200]
+        print(
+            f"torch.compile failed ({type(error).__name__}: {message}).\n"
+            "On a CPU it needs a C++ compiler: g++ or clang (Linux: install g++; macOS: xcode-select "
+            "--install; Windows: Visual Studio's C++ tools). The comparison is skipped; everything else works."
+        )
+        return None, None
+    synchronize()
+    return compiled, time.perf_counter() - start

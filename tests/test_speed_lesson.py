@@ -8,8 +8,6 @@ as in tests/test_fair_exercises.py; nothing here times real work except a few 10
 
 import re
 import statistics
-import time
-import types
 from pathlib import Path
 
 import nbformat
@@ -65,8 +63,9 @@ def test_the_lessons_timer_leaves_the_warm_up_untimed_takes_turns_and_the_median
     assert clock.calls == 8
 
 
-def test_a_failing_torch_compile_is_explained_and_skipped(capsys):
+def test_a_failing_torch_compile_is_explained_and_skipped(capsys, monkeypatch):
     """No C++ compiler (or any other failure on the first call): a message, no comparison, no error."""
+    from course_utils import timing
 
     def broken_compile(model):
         def first_call(*args):
@@ -74,14 +73,24 @@ def test_a_failing_torch_compile_is_explained_and_skipped(capsys):
 
         return first_call
 
-    fake_torch = types.SimpleNamespace(compile=broken_compile)
-    namespace = {"time": time}
-    run(namespace, "compile", lesson_cell("def compile_and_time("))
-    namespace.update(torch=fake_torch, synchronize=lambda: None)
-    assert namespace["compile_and_time"](torch.nn.Linear(2, 2), lambda net: net(torch.zeros(1, 2))) == (None, None)
-    printed = capsys.readouterr().out
-    assert "torch.compile failed (RuntimeError: InvalidCxxCompiler" in printed
-    assert "C++ compiler" in printed and "skipped" in printed
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    for cold in (False, True):
+        result = timing.compile_and_time(torch.nn.Linear(2, 2), lambda net: net(torch.zeros(1, 2)), cold=cold)
+        assert result == (None, None)
+        printed = capsys.readouterr().out
+        assert "torch.compile failed (RuntimeError: InvalidCxxCompiler" in printed
+        assert "C++ compiler" in printed and "skipped" in printed
+
+
+def test_the_lessons_settings_are_checked_and_quick_mode_shrinks_them():
+    from course_utils import timing
+
+    assert timing.checked_settings(2048, 3, 128, True, quick=False) == (2048, 3, True)
+    assert timing.checked_settings(2048, 3, 128, True, quick=True) == (256, 1, False)
+    with pytest.raises(ValueError, match="torch_compile"):
+        timing.checked_settings(2048, 3, 128, "yes", quick=False)
+    with pytest.raises((ValueError, TypeError)):
+        timing.checked_settings(0, 3, 128, True, quick=False)
 
 
 # --- the exercises -----------------------------------------------------------------------------
