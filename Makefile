@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 SITE_STAMP := $(VENV)/.site-installed
 
-# Test workers: each gets cores / workers threads (tests/conftest.py). On 2 cores two 1-thread
+# Test workers: each gets cores / workers threads (course_tools/suite_plan.py). On 2 cores two 1-thread
 # workers beat one 2-thread run; see the README's section for authors.
 TEST_WORKERS ?= 2
 

@@ -15,6 +15,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `screenshots` ``course screenshots``: lesson 12's drawing pad in use, drawn in Chromium, as a PNG (for authors)
 - `canary`    ``course canary``: the course on the newest releases and on Colab's versions (for authors)
 - `strict_warnings` the pytest plugin that makes deprecations errors in the kernels the tests start
+- `suite_plan` the pytest plugin that shares the cores between test workers, whole files as units
 """
 
 from pathlib import Path

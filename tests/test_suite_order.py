@@ -1,6 +1,6 @@
-"""The parallel test run's plan (tests/conftest.py): whole files as units, the longest first."""
+"""The parallel test run's plan (course_tools/suite_plan.py): whole files as units, the longest first."""
 
-from conftest import MODEL_CHAIN, heaviest_first, unit_of
+from course_tools.suite_plan import MODEL_CHAIN, heaviest_first, unit_of
 
 
 def test_units_keep_their_cells_together_and_the_longest_start_first():
@@ -90,3 +90,30 @@ def test_each_worker_and_what_it_starts_gets_its_share_of_the_cores():
         timeout=120,
     )
     assert child.stdout.strip() == share  # kernels and graders inherit it
+
+
+def test_a_run_of_paths_outside_tests_keeps_each_file_on_one_worker(tmp_path):
+    # pytest reads tests/conftest.py only for paths under tests/: the plan is a plugin (pyproject's
+    # addopts) so that `pytest -n 2 notebooks/NN.ipynb --nbval` runs a notebook's cells in one kernel.
+    import subprocess
+    import sys
+
+    from course_tools.suite_plan import REPO
+
+    log = tmp_path / "workers.log"
+    for name in ("a", "b"):
+        body = "".join(
+            f"def test_{i}():\n    with open({str(log)!r}, 'a') as f:\n"
+            f"        f.write('{name} ' + os.environ.get('PYTEST_XDIST_WORKER', 'none') + '\\n')\n"
+            for i in range(4)
+        )
+        (tmp_path / f"test_{name}.py").write_text("import os\n\n" + body)
+    command = [sys.executable, "-m", "pytest", "-q", "-c", str(REPO / "pyproject.toml"), "--rootdir", str(tmp_path)]
+    for options in (["-n", "2"], ["-p", "no:xdist"]):  # and without xdist, its hook does no harm
+        log.unlink(missing_ok=True)
+        run = subprocess.run(command + options + [str(tmp_path)], cwd=REPO, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+        records = [line.split() for line in log.read_text().splitlines()]
+        assert len(records) == 8
+        workers = {name: {worker for file, worker in records if file == name} for name in "ab"}
+        assert all(len(found) == 1 for found in workers.values()), workers
