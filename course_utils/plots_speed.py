@@ -96,8 +96,8 @@ def report_compile(what: str, compile_seconds: dict, by_compile: dict, differenc
     seconds = compile_seconds.get(what)
     if seconds is None:
         return
-    origin = "compiled here, disk cache off" if cold else "read from the disk cache" if seconds < 2 else "compiled here"
-    print(f"compiling for {what}: {seconds:5.1f} s ({origin})")
+    guess = "under 2 s: probably read from the disk cache" if seconds < 2 else "compiled here"
+    print(f"compiling for {what}: {seconds:5.1f} s ({'compiled here, disk cache off' if cold else guess})")
     if what in by_compile:
         eager, compiled = by_compile[what]["eager"], by_compile[what]["compiled"]
         speeds = f"eager {eager:>8,.0f} images/s, compiled {compiled:>8,.0f} images/s"
@@ -105,6 +105,9 @@ def report_compile(what: str, compile_seconds: dict, by_compile: dict, differenc
         verdict = "gained" if compiled > 1.05 * eager else "lost" if compiled < 0.95 * eager else "changed little"
         print(f"    for {what}, compiling {verdict} in this run")
         print(f"largest difference between the compiled and eager outputs: {difference[what]:.1e}")
+        if cold:  # what the compile cost, in the currency of this run: images eager trains meanwhile
+            meanwhile = round(seconds * eager, -3)
+            print(f"in {seconds:.1f} s of compiling, eager {what} gets through about {meanwhile:,.0f} images")
 
 
 def measurements_table(tutorial, training32, by_batch, by_layout, by_threads, side, by_compile, batch_size, layout):
@@ -129,4 +132,6 @@ def measurements_table(tutorial, training32, by_batch, by_layout, by_threads, si
             for how, r in by_compile.get("evaluation", {}).items()
         },
     }
-    return speed_table(rows)
+    table = speed_table(rows)
+    table["compared with"] = ["eager evaluation" if "evaluation" in name else "the tutorial" for name in table.index]
+    return table
