@@ -36,7 +36,8 @@ STACKS = {
 }
 DESCRIBED = {
     "newest": "no pins, the newest release of every dependency on PyPI",
-    "colab": "Colab's runtime 2026.01 (github.com/googlecolab/backend-info, pip-freeze.txt at commit bd8aaa4)",
+    "colab": "Colab's runtime 2026.01 (github.com/googlecolab/backend-info, pip-freeze.txt at commit bd8aaa4); "
+    "Colab itself runs Python 3.12",
 }
 SHOWN = "torch torchvision numpy pandas matplotlib seaborn scikit-learn tqdm torchinfo papermill nbformat anywidget"
 SHOWN = SHOWN.split() + ["ipykernel", "ipython", "jupyter-client", "nbclient", "pytest"]
