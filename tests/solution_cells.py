@@ -1,13 +1,33 @@
 """Finding and editing a solution notebook's cells by id, for the tests that plant a student's bug,
-a check cell's code as the student sees it (without its hidden tests), and running a task's answer
+the hidden tests of an exercise (``solutions/hidden_tests/<id>.py``), and running a task's answer
 and check in a namespace where the notebook's setup already ran."""
 
+import importlib.util
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
 HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+
+
+def hidden_tests(notebook):
+    """The `Tasks` of the notebook's hidden tests, loaded from ``solutions/hidden_tests/<exercise_id>.py``."""
+    exercise = notebook.metadata["course"]["exercise_id"]
+    path = SOLUTIONS / "hidden_tests" / f"{exercise}.py"
+    spec = importlib.util.spec_from_file_location(f"hidden_tests_{exercise}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.hidden
+
+
+def run_hidden(notebook, task: int, namespace: dict) -> None:
+    """Run the hidden tests of ``task`` (if it has any) on the notebook's variables in ``namespace``."""
+    tests = hidden_tests(notebook)
+    if task in tests.functions:
+        tests.run(task, namespace)
 
 
 def cell(notebook, cell_id: str):
@@ -51,9 +71,11 @@ def quick_exercise(path, *setup_cell_ids) -> tuple:
 def check_task(exercise, task: int, answer: str, hidden: bool = False) -> None:
     """Run ``answer`` in place of the task's answer cell, then its check (the visible part, or all of it)."""
     notebook, namespace = exercise
-    check = cell(notebook, f"task{task}-check").source
-    replaced = {f"task{task}_answer": answer, f"task{task}_check": check if hidden else without_hidden_tests(check)}
-    run_cells(notebook, f"task{task}-answer", f"task{task}-check", namespace=namespace, **replaced)
+    run_cells(
+        notebook, f"task{task}-answer", f"task{task}-check", namespace=namespace, **{f"task{task}_answer": answer}
+    )
+    if hidden:
+        run_hidden(notebook, task, namespace)
 
 
 def solution_answer(exercise, task: int) -> str:

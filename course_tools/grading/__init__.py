@@ -114,7 +114,7 @@ from pathlib import Path
 
 import nbformat
 
-from .assemble import _sha256, arm, assemble, checks_file, find_solution, guarded_names
+from .assemble import _sha256, arm, assemble, check_sources, checks_file, exercise_id, find_solution, guarded_names
 from .isolate import OUTPUT_CAP, run_isolated, sandbox_prefix
 from .reading import forbidden_uses, review, review_code, written_answers
 
@@ -122,6 +122,7 @@ __all__ = [  # the grader's parts, for tests and tools
     "Row",
     "arm",
     "assemble",
+    "check_sources",
     "checks_file",
     "expand",
     "find_solution",
@@ -168,13 +169,54 @@ def expand(paths) -> list[Path]:
 def _hint(error) -> str:
     """The feedback for one error output."""
     name, value = error.get("ename", "Error"), " ".join(str(error.get("evalue", "")).split())
-    if name == "NotImplementedError":
+    if name == "NotImplementedError" and value.startswith("Task "):  # a stub, not a library's error
         text = f"not attempted ({value})"
     elif name == "CheckFailed":
         text = value
     else:
         text = f"{name}: {value}"
-    return text[:300]
+    return shorten(text, 300)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with "..." where it was cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3].rsplit(" ", 1)[0] if " " in text[: limit - 3] else text[: limit - 3]
+    return cut.rstrip(" ,;:") + "..."
+
+
+def _task_of_names(executed) -> dict[str, int]:
+    """{name: task} for the names each task's answer cells define (a class, a function, a variable)."""
+    import ast
+
+    defined = {}
+    for cell in executed.cells:
+        grading = cell.metadata.get("grading", {})
+        if cell.cell_type != "code" or grading.get("role") != "answer":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node]
+            for target in targets:
+                if isinstance(target, ast.FunctionDef | ast.ClassDef | ast.Name):
+                    defined[getattr(target, "name", None) or target.id] = grading.get("task")
+    return defined
+
+
+def _task_behind(cell, defined: dict, last_task) -> int | None:
+    """The task whose answer a cell outside the tasks (a plot after Task 3) uses: the latest one it names."""
+    import ast
+
+    try:
+        used = {node.id for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Name)}
+    except SyntaxError:
+        used = set()
+    tasks = [defined[name] for name in used if defined.get(name) is not None]
+    return max(tasks) if tasks else last_task
 
 
 def score(executed, missing: dict) -> tuple[dict, list[str]]:
@@ -183,10 +225,11 @@ def score(executed, missing: dict) -> tuple[dict, list[str]]:
     stopped = info.get("stopped_at") if info.get("status") != "ok" else None
     reason = info.get("reason") or "the run stopped"
     problems = {task: lines[0] for task, lines in missing.items()}
-    notes = []
+    notes, defined, last_task = [], _task_of_names(executed), None
     for index, cell in enumerate(executed.cells):
         grading = cell.metadata.get("grading", {})
         task = grading.get("task")
+        last_task = task if task is not None else last_task
         if cell.cell_type != "code" or not cell.source.strip() or task in problems:
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -205,9 +248,13 @@ def score(executed, missing: dict) -> tuple[dict, list[str]]:
             continue
         if task is not None:
             problems[task] = problem
-        elif errors and errors[0].get("ename") != "NotImplementedError":  # e.g. a setup cell failed
-            origin = "added by the student" if grading.get("role") == "added" else grading.get("from", "added")
-            notes.append(f"cell {index} ({origin}): {problem}")
+        elif errors and not _hint(errors[0]).startswith("not attempted"):  # e.g. a setup cell failed
+            behind = _task_behind(cell, defined, last_task) if grading.get("role") != "added" else None
+            if behind is not None:
+                notes.append(f"the cell after Task {last_task} failed with your answer to Task {behind}: {problem}")
+            else:
+                origin = "added by the student" if grading.get("role") == "added" else grading.get("from", "added")
+                notes.append(f"cell {index} ({origin}): {problem}")
     tasks = sorted({c.metadata.get("grading", {}).get("task") for c in executed.cells} - {None} | set(missing))
     passed = {task: task not in problems for task in tasks}
     return passed, [f"task{t}: {problems[t]}" for t in tasks if t in problems] + notes[:1]
@@ -219,15 +266,16 @@ def grade_one(
     executed_path: Path,
     timeout: int,
     sandbox: bool = False,
-    checks_source: bytes | None = None,
+    checks_source: dict | None = None,
     solution_texts: dict | None = None,
     env: dict | None = None,
 ) -> Row:
     """Grade one submission into a `Row`; never raises, never writes to ``path``.
 
-    ``checks_source`` (default: read now) is the checks.py the check cells load, from a copy
-    beside the executed notebook; ``solution_texts`` ({path: text}, read once by `grade_main`)
-    keeps a submission that writes to the solutions from changing how the next ones are graded.
+    ``checks_source`` (default: read now, `check_sources`) holds the check files the check cells
+    load, {key: bytes}, from copies beside the executed notebook; ``solution_texts`` ({path:
+    text}, read once by `grade_main`) keeps a submission that writes to the solutions from
+    changing how the next ones are graded.
     """
     row = Row(submission=str(path))
     start = time.monotonic()
@@ -249,12 +297,13 @@ def grade_one(
         row.exercise = solution_path.name
         text = (solution_texts or {}).get(solution_path) or solution_path.read_text(encoding="utf-8")
         solution = nbformat.reads(text, as_version=4)
-        checks_source = checks_source or checks_file().read_bytes()
-        checks_copy = executed_path.with_name(executed_path.stem + ".checks.py")
-        _replace(checks_copy, checks_source.decode("utf-8"))  # never through a link planted there
-        runnable, missing = assemble(solution, student, checks_copy.resolve())
+        sources = checks_source or check_sources(exercise_id(solution.metadata), solutions_dir)
+        copies = {key: check_copy(executed_path, key) for key in sources}
+        for key, copy in copies.items():
+            _replace(copy, sources[key].decode("utf-8"))  # never through a link planted there
+        runnable, missing = assemble(solution, student, {key: copy.resolve() for key, copy in copies.items()})
         row.written = written_answers(solution, student)
-        check_names = guarded_names(solution, checks_source.decode("utf-8"))
+        check_names = guarded_names(solution, sources["checks"].decode("utf-8"))
         row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
         for task, problem in forbidden_uses(solution, runnable).items():
             missing.setdefault(task, []).append(problem)
@@ -269,10 +318,11 @@ def grade_one(
             row.feedback.insert(0, result.get("message", row.status))
         elif result.get("message"):
             row.feedback.append(result["message"])
-        if _sha256(checks_copy) != hashlib.sha256(checks_source).hexdigest():
+        changed = [c.name for key, c in copies.items() if _sha256(c) != hashlib.sha256(sources[key]).hexdigest()]
+        if changed:
             row.tasks = dict.fromkeys(row.tasks, False)
             row.feedback.insert(0, "the grader's copy of the checks was changed while this submission ran")
-            row.review.append(f"changed the grader's copy of the checks ({checks_copy.name})")
+            row.review.append(f"changed the grader's copy of the checks ({', '.join(changed)})")
     except Exception as err:  # a bug or an odd file must not stop the other submissions
         row.status = "error"
         row.feedback.append(f"grader error: {type(err).__name__}: {err}")
@@ -282,11 +332,12 @@ def grade_one(
 
 
 def grade_on_worker(
-    name: str, raw: bytes, solution: dict, checks_source: bytes, timeout: int, sandbox: bool, threads: dict, shown: dict
+    name: str, raw: bytes, solution: dict, checks_source: dict, timeout: int, sandbox: bool, threads: dict, shown: dict
 ) -> dict:
     """One submission, as a Dask task: `grade_one` in a temporary folder of this worker.
 
-    ``solution``: ``{file name: text}`` of its solution (empty: none matched); ``shown``: the
+    ``solution``: ``{file name: text}`` of its solution (empty: none matched), ``checks_source``
+    the check files (`check_sources`) of that solution's exercise; ``shown``: the
     names this machine's paths have in the messages (the solutions folder, the executed copy).
     Returns the row and the texts of the executed copy, its log and its checks copy.
     """
@@ -303,6 +354,7 @@ def grade_on_worker(
         for solution_name, text in solution.items():
             (solutions / solution_name).write_text(text, encoding="utf-8")
             texts[solutions / solution_name] = text
+        checks_source = checks_source if solution else None
         executed_path = work / shown["copy_name"]
         env = child_environment(my_threads(threads), dask_worker=True)
         row = grade_one(path, solutions, executed_path, timeout, sandbox, checks_source, texts, env)
@@ -311,8 +363,8 @@ def grade_on_worker(
         files = {}
         for key, made in (("executed", executed_path), ("log", executed_path.with_suffix(".log"))):
             files[key] = made.read_bytes() if made.is_file() else None
-        checks_copy = executed_path.with_name(executed_path.stem + ".checks.py")
-        files["checks"] = checks_copy.read_bytes() if checks_copy.is_file() else None
+        copies = [(key, check_copy(executed_path, key)) for key in checks_source or {}]
+        files["checks"] = {key: copy.read_bytes() for key, copy in copies if copy.is_file()}
     return {"row": row, **files}
 
 
@@ -377,15 +429,19 @@ def _keep(result: dict | None, error: str | None, executed_path: Path) -> Row:
     """Write a graded submission's executed copy, log and checks copy here; its row."""
     if result is None:  # the task gave nothing back: it raised, or the workers running it kept dying
         return Row(submission="", feedback=[f"grader error: {error}"])
-    copies = {
-        "executed": executed_path,
-        "log": executed_path.with_suffix(".log"),
-        "checks": executed_path.with_name(executed_path.stem + ".checks.py"),
-    }
+    copies = {"executed": executed_path, "log": executed_path.with_suffix(".log")}
     for key, target in copies.items():
         if result[key] is not None:
             _replace(target, result[key].decode("utf-8", errors="replace"))
+    for key, text in (result.get("checks") or {}).items():
+        _replace(check_copy(executed_path, key), text.decode("utf-8", errors="replace"))
     return result["row"]
+
+
+def check_copy(executed_path: Path, key: str) -> Path:
+    """Where the grader keeps its copy of a check file beside an executed notebook: ``NAME.checks.py``,
+    ``NAME.exercise.py`` (the exercise's check module), ``NAME.hidden.py`` (hidden tests)..."""
+    return executed_path.with_name(f"{executed_path.stem}.{key}.py")
 
 
 def _replace(path: Path, text: str) -> None:
@@ -451,8 +507,8 @@ def grade_main(
     if any(copy.resolve() in protected for copy in copies):
         print(f"error: an executed copy in {work} would overwrite a submission; use another --work", file=sys.stderr)
         return 2
-    checks_source = checks_file().read_bytes()  # read once: what the course ships now
     solution_texts = {p: p.read_text(encoding="utf-8") for p in sorted(solutions_dir.glob("*.ipynb"))}
+    check_files = {}  # read once per exercise: what the course (and the hidden tests) hold now
     print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
     tasks = {}  # what each task gets, but the threads of its worker
     for number, (path, executed_path) in enumerate(zip(paths, copies, strict=True)):
@@ -463,7 +519,10 @@ def grade_main(
             "solutions": str(solutions_dir),
         }
         chosen = {solution.name: solution_texts[solution]} if solution else {}
-        tasks[number] = (path.name, raws[path], chosen, checks_source, timeout, sandbox, shown)
+        exercise = exercise_id(nbformat.reads(solution_texts[solution], as_version=4).metadata) if solution else ""
+        if exercise not in check_files:
+            check_files[exercise] = check_sources(exercise, solutions_dir)
+        tasks[number] = (path.name, raws[path], chosen, check_files[exercise], timeout, sandbox, shown)
     address = scheduler_address(scheduler)
     workers = max(1, min(workers, len(paths)))
     graded: dict[int, Row] = {}

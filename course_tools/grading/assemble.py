@@ -87,6 +87,32 @@ def checks_file() -> Path:
     return Path(importlib.util.find_spec("course_utils").submodule_search_locations[0]) / "checks.py"
 
 
+CHECK_MODULES = {  # key of a check file -> the module name its imports know it by
+    "checks": "course_utils.checks",
+    "base": "course_utils.exercise_checks",
+    "exercise": "course_utils.exercise_checks.{exercise_id}",
+    "hidden": "_grader_hidden_tests",
+}
+
+
+def check_sources(exercise: str, solutions_dir: Path | None = None) -> dict[str, bytes]:
+    """The check files a submission of ``exercise`` (an exercise id) is graded with: the course's
+    ``checks.py``, ``exercise_checks/__init__.py`` and ``exercise_checks/<id>.py``, and the
+    instructor's ``<solutions>/hidden_tests/<id>.py`` (each only where it exists)."""
+    folder = checks_file().parent
+    paths = {
+        "checks": folder / "checks.py",
+        "base": folder / "exercise_checks" / "__init__.py",
+        "exercise": folder / "exercise_checks" / f"{exercise}.py",
+        "hidden": Path(solutions_dir or ".") / "hidden_tests" / f"{exercise}.py",
+    }
+    if not exercise:  # a solution without an id: only the common checks
+        paths = {"checks": paths["checks"]}
+    elif solutions_dir is None:
+        paths.pop("hidden")
+    return {key: path.read_bytes() for key, path in paths.items() if path.is_file()}
+
+
 @lru_cache(maxsize=8)
 def _check_names_in(source: str) -> frozenset:
     """The names the source of ``checks.py`` defines at its top level (functions, classes)."""
@@ -114,60 +140,92 @@ def guarded_names(solution, checks_source: str) -> frozenset:
     return _check_names_in(checks_source) | set(_imported_checks(solution)) | _course_names(solution)
 
 
-def _imported_checks(solution) -> dict[str, str]:
-    """{name in the notebook: name in checks.py, or "" for the module} the solution imported."""
+def _imported_checks(solution) -> dict[str, tuple[str, str]]:
+    """{name in the notebook: (check file key, name in it, or "" for the module)} the solution imported:
+    ``check`` from ``course_utils.exercise_checks.<id>``, ``check_equal`` from ``course_utils.checks``."""
     names = {}
     for cell in solution.cells:
         tree = _parse(cell.source)[0] if cell.cell_type == "code" else None
         for node in ast.walk(tree) if tree else []:
-            if isinstance(node, ast.ImportFrom) and node.module == "course_utils.checks" and not node.level:
-                names.update({a.asname or a.name: a.name for a in node.names if a.name != "*"})
-            elif isinstance(node, ast.ImportFrom) and node.module == "course_utils" and not node.level:
-                names.update({a.asname or a.name: "" for a in node.names if a.name == "checks"})
+            module = node.module or "" if isinstance(node, ast.ImportFrom) and not node.level else None
+            if module == "course_utils.checks":
+                names.update({a.asname or a.name: ("checks", a.name) for a in node.names if a.name != "*"})
+            elif module is not None and module.startswith("course_utils.exercise_checks."):
+                names.update({a.asname or a.name: ("exercise", a.name) for a in node.names if a.name != "*"})
+            elif module == "course_utils":
+                names.update({a.asname or a.name: ("checks", "") for a in node.names if a.name == "checks"})
             elif isinstance(node, ast.Import):
-                names.update({a.asname: "" for a in node.names if a.name == "course_utils.checks" and a.asname})
+                aliases = [a.asname for a in node.names if a.name == "course_utils.checks" and a.asname]
+                names.update(dict.fromkeys(aliases, ("checks", "")))
     return names
 
 
 PROLOGUE = """\
-def _grader_arm(namespace, names):  # added by `course grade`: fresh checks, exception hooks reset
-    import importlib.util, sys
-    if names:
-        import hashlib
-        with open({path!r}, "rb") as f:
-            if hashlib.sha256(f.read()).hexdigest() != {digest!r}:
-                raise RuntimeError("the grader's copy of the checks was changed")
-        spec = importlib.util.spec_from_file_location("_grader_checks_{suffix}", {path!r})
-        fresh = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(fresh)
-        namespace.update({{mine: getattr(fresh, theirs) if theirs else fresh
-                          for mine, theirs in names.items() if not theirs or hasattr(fresh, theirs)}})
+def _grader_arm(namespace, names, files):  # added by `course grade`: fresh checks, exception hooks reset
+    import hashlib, importlib.util, sys
+    fresh, saved = {{}}, {{name: sys.modules.get(name) for _, name, _, _ in files}}
+    try:  # each file loaded anew, its imports of the others finding the fresh copies
+        for key, name, path, digest in files:
+            with open(path, "rb") as f:
+                if hashlib.sha256(f.read()).hexdigest() != digest:
+                    raise RuntimeError("the grader's copy of the checks was changed")
+            spec = importlib.util.spec_from_file_location(f"_grader_{{key}}_{suffix}", path)
+            fresh[key] = sys.modules[name] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(fresh[key])
+    finally:
+        for name, module in saved.items():
+            sys.modules.pop(name, None) if module is None else sys.modules.__setitem__(name, module)
+    namespace.update({{mine: getattr(fresh[key], theirs) if theirs else fresh[key]
+                      for mine, (key, theirs) in names.items()
+                      if key in fresh and (not theirs or hasattr(fresh[key], theirs))}})
     sys.excepthook = sys.__excepthook__
     from IPython import get_ipython
     if get_ipython() is not None:
         get_ipython().set_custom_exc((), None)
-_grader_arm(globals(), {names!r}); del _grader_arm
+    hidden = vars(fresh["hidden"]).values() if "hidden" in fresh else ()
+    return [tests for tests in hidden if isinstance(tests, fresh["base"].Tasks)]
+_grader_hidden_{suffix} = _grader_arm(globals(), {names!r}, {files!r}); del _grader_arm
 """
 
+HIDDEN_CALL = """\
+for _grader_tests in _grader_hidden_{suffix}:  # added by `course grade`: the hidden tests of Task {task}
+    if {task} in _grader_tests.functions:
+        _grader_tests.run({task}, globals())
+"""
 
 EPILOGUE = (
     'print("[grader: cell complete {token}]")  # added by `course grade`: only a cell that ran to its end prints it'
 )
 
 
-def arm(source: str, names: dict[str, str], token: str, checks_path: Path | str) -> str:
-    """A check cell's source between the grader's prologue and epilogue (step 3 of the docstring)."""
-    digest = _sha256(Path(checks_path)) or ""
-    prologue = PROLOGUE.format(suffix=secrets.token_hex(4), path=str(checks_path), names=names, digest=digest)
-    return prologue + source.rstrip() + "\n" + EPILOGUE.format(token=token)
+def _check_files(paths, exercise: str) -> list[tuple[str, str, str, str]]:
+    """(key, module name, path, sha256) of each check file, in the order they load."""
+    if not isinstance(paths, dict):
+        paths = {"checks": paths}
+    files = []
+    for key in CHECK_MODULES:
+        if key in paths:
+            name = CHECK_MODULES[key].format(exercise_id=exercise)
+            files.append((key, name, str(paths[key]), _sha256(Path(paths[key])) or ""))
+    return files
+
+
+def arm(source: str, names: dict, token: str, checks_paths, exercise: str = "", hidden_task: int | None = None) -> str:
+    """A check cell's source between the grader's prologue and epilogue (step 3 of the docstring):
+    ``checks_paths`` is checks.py's path, or {key of `CHECK_MODULES`: path}; ``hidden_task``: run
+    that task's hidden tests after the cell's own code."""
+    suffix = secrets.token_hex(4)
+    names = {mine: (given if isinstance(given, tuple) else ("checks", given)) for mine, given in names.items()}
+    prologue = PROLOGUE.format(suffix=suffix, names=names, files=_check_files(checks_paths, exercise))
+    hidden = HIDDEN_CALL.format(suffix=suffix, task=hidden_task) if hidden_task is not None else ""
+    return prologue + source.rstrip() + "\n" + hidden + f"del _grader_hidden_{suffix}\n" + EPILOGUE.format(token=token)
 
 
 def assemble(solution, student, checks_path: Path | str | None = None):
     """The notebook to run, and {task: [notes]} for missing cells (step 3 of the docstring)."""
-    from ..exercises import strip_regions
-
     checks_path = checks_path or checks_file()
-    names = _imported_checks(solution)
+    names, exercise = _imported_checks(solution), exercise_id(solution.metadata)
+    last_check = {_course(c).get("task"): i for i, c in enumerate(solution.cells) if _course(c).get("role") == "check"}
     matches = _match(solution, student)
     matched = {id(cell): index for index, cell in matches.items()}
     where = {id(cell): number for number, cell in enumerate(student.cells)}
@@ -195,7 +253,7 @@ def assemble(solution, student, checks_path: Path | str | None = None):
             chosen = matches.get(index, cell if cell.cell_type == "markdown" else None)
         if role == "answer" and chosen is None:
             missing.setdefault(task, []).append("its answer cell is missing from the submission")
-        if role == "check" and index not in matches and strip_regions(cell.source, []).strip():
+        if role == "check" and index not in matches and cell.source.strip():
             missing.setdefault(task, []).append(
                 "a check cell was deleted from the submission, so the task is graded as failed: "
                 "copy the check cell back from exercises/"
@@ -208,7 +266,8 @@ def assemble(solution, student, checks_path: Path | str | None = None):
             chosen = _copy(chosen)
             if origin == "solution" and role == "check" and chosen.cell_type == "code":
                 grading["token"] = token = secrets.token_hex(16)
-                chosen.source = arm(chosen.source, names, token, checks_path)
+                hidden_task = task if last_check.get(task) == index else None
+                chosen.source = arm(chosen.source, names, token, checks_path, exercise, hidden_task)
             chosen.setdefault("metadata", {})["grading"] = grading
             cells.append(chosen)
         cells += student_cells(index)

@@ -249,6 +249,16 @@ def _question(prefix: str) -> str:
     return text if len(text) <= 600 else text[:597] + "..."
 
 
+def _section_task(cell, task):
+    """The task a markdown cell belongs to: a heading ``## Task 3: ...`` starts Task 3, any other
+    heading (``## Questions``) leaves the tasks; other cells stay in the task before them."""
+    heading = next((line for line in cell.source.split("\n") if line.startswith("## ")), None)
+    if cell.cell_type != "markdown" or heading is None:
+        return task
+    found = re.match(r"## Task (\d+)\b", heading)
+    return int(found.group(1)) if found else None
+
+
 def written_answers(solution, student) -> list[dict]:
     """The student's written answers: one dict (task, question, answer, placeholder) per question."""
     from ..exercises import BEGIN_SOLUTION, END_SOLUTION, MARKDOWN_STUB, has_solution
@@ -257,7 +267,7 @@ def written_answers(solution, student) -> list[dict]:
     taken = {id(cell) for cell in matches.values()}
     answers, task = [], None
     for index, cell in enumerate(solution.cells):
-        task = _course(cell).get("task", task)
+        task = _course(cell).get("task", _section_task(cell, task))
         if cell.cell_type != "markdown" or not has_solution(cell.source):
             continue
         prefix, suffix = _solution_region(cell.source)

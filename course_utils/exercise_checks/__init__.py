@@ -1,0 +1,113 @@
+"""The exercises' one-line checks: ``check(task=2)`` runs Task 2's checks from the exercise's own module.
+
+Each exercise has a module in this folder, named by its id (``two_conv_net.py`` for exercises 4).
+It holds one function per task, registered with `Tasks`, that reads the student's answers from the
+notebook and calls the checks of `course_utils.checks` on them::
+
+    tasks = Tasks("two_conv_net")
+
+    @tasks(2, "one training step", answers=["train_step"])
+    def training_step(nb):
+        loss = nb.train_step(model, optimizer, xb, yb)  # the student's function, from the notebook
+        check_equal(type(loss).__name__, "float", "the type train_step returns", hint="return loss.item()")
+
+    check = tasks.check  # the notebook imports this: `check(task=2)`
+
+``nb.name`` is the notebook's variable ``name``. A name the notebook has not defined yet stops
+the check with one line that says which cell to run; an error raised inside the student's code
+becomes one line too (`explain_errors`), so a check never ends in a traceback. The grader loads
+a fresh copy of these modules for every check, and runs an instructor's hidden tests (the same
+kind of functions, kept beside the solutions) after the visible ones.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import course_utils
+from course_utils.checks import CheckFailed, unfinished, using_course
+
+SETUP = "run the notebook's cells from the top first (Run > Run All Above)"
+
+
+class Notebook:
+    """The notebook's variables, as a task's check reads them: ``nb.data``, ``nb.train_step``."""
+
+    def __init__(self, namespace: dict, task: int, title: str, answers: tuple):
+        self._namespace, self._task, self._title, self._answers = namespace, task, title, answers
+
+    def __getattr__(self, name: str):
+        __tracebackhide__ = True
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._namespace:
+            return self._namespace[name]
+        where = (
+            f"run the cell where Task {self._task} defines it, then this check again (if you renamed it, "
+            f"give it back the name `{name}`: the checks look for that name)"
+            if name in self._answers
+            else SETUP
+        )
+        raise CheckFailed(f"Task {self._task} ({self._title}): `{name}` is not defined yet: {where}")
+
+    def get(self, name: str, default=None):
+        """The variable ``name``, or ``default`` when the notebook has none."""
+        return self._namespace.get(name, default)
+
+    def lend(self, **references) -> using_course:
+        """Within the block, the notebook's ``train_step`` etc. are the course's: one mistake, one task."""
+        return using_course(self._namespace, **references)
+
+
+def _student_line(error: BaseException) -> str | None:
+    """The last line of the student's own code in the error's traceback (None: the error is not theirs)."""
+    ours = {Path(__file__).resolve().parents[1], Path(course_utils.__file__).resolve().parent}
+    library = (*map(str, ours), str(Path(traceback.__file__).parent), "site-packages", "dist-packages")
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(library)]
+    return (frames[-1].line or "").strip() or "?" if frames else None
+
+
+class Tasks:
+    """An exercise's checks, one function per task: ``@tasks(1, "the forward pass", answers=[...])``."""
+
+    def __init__(self, exercise_id: str):
+        self.exercise_id, self.functions, self.titles, self.answers = exercise_id, {}, {}, {}
+
+    def __call__(self, task: int, title: str, answers=()):
+        def register(function):
+            self.functions[task], self.titles[task], self.answers[task] = function, title, tuple(answers)
+            return function
+
+        return register
+
+    def run(self, task: int, namespace: dict):
+        """Run ``task``'s checks on the notebook's variables; returns what the check function returns."""
+        __tracebackhide__ = True
+        if task not in self.functions:
+            known = ", ".join(map(str, sorted(self.functions)))
+            raise CheckFailed(f"there is no Task {task!r} in these exercises (tasks: {known})")
+        title = self.titles[task]
+        nb = Notebook(namespace, task, title, self.answers[task])
+        try:
+            return self.functions[task](nb)
+        except CheckFailed as failed:
+            raise CheckFailed(str(failed)) from None  # one line: no frame of the checks in the way
+        except Exception as error:
+            if unfinished(error):
+                raise  # the task is not done yet: the grader reads "not attempted"
+            line = (str(error).strip().splitlines() or [""])[0][:200]
+            student_line = _student_line(error)
+            if student_line is not None:  # e.g. cross_entropy(labels, logits) inside the answer
+                where = f"your code raised {type(error).__name__}: {line}"
+                hint = f"it happened in your line `{student_line}`"
+            else:  # the checks themselves tripped over an answer of an unexpected kind
+                where = f"checking your answer raised {type(error).__name__}: {line}"
+                hint = "does your answer return what the task asks for (the kind of value and its shape)?"
+            raise CheckFailed(f"Task {task} ({title}): {where}: {hint}") from None
+
+    def check(self, task: int):
+        """Run Task ``task``'s checks in the calling notebook: ``check(task=1)``."""
+        __tracebackhide__ = True
+        return self.run(task, sys._getframe(1).f_globals)
