@@ -1,17 +1,18 @@
 """Fair exercises: one bug costs one task, visible checks catch the classic bugs, copies fail.
 
 The kernel tests grade edited copies of the real solutions with `course_tools.grading.grade_one`,
-against solutions run in quick mode (and, where the test says so, with the hidden tests taken
-out, so that only what a student sees can have failed the task). The other tests run a task's
-cells in this process: setup, one answer, then the visible part or the hidden part of its check.
+against solutions run in quick mode (and, where the test says so, without the hidden tests, so
+that only what a student sees can have failed the task). The other tests run a task's cells in
+this process: setup, one answer, then its check cell (``check(task=N)``) or its hidden tests.
 """
 
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from solution_cells import HIDDEN, cell, edit, run_cells, without_hidden_tests
+from solution_cells import cell, edit, run_cells, run_hidden
 
 from course_tools.grading import grade_one
 from course_utils.checks import CheckFailed
@@ -24,23 +25,17 @@ def solution(name: str):
     return nbformat.read(REPO / "solutions" / name, as_version=4)
 
 
-def visible_and_hidden(source: str) -> tuple[str, str]:
-    """A check cell's code without its hidden tests, and the hidden tests alone (dedented)."""
-    lines = source.split("\n")
-    begin, end = (next(i for i, line in enumerate(lines) if line.strip() == marker) for marker in HIDDEN)
-    indent = len(lines[begin]) - len(lines[begin].lstrip())
-    return without_hidden_tests(source), "\n".join(line[indent:] for line in lines[begin + 1 : end])
-
-
 def grade(tmp_path: Path, name: str, student, hidden: bool = True):
     """Grade ``student`` against the solution ``name`` in quick mode; the gradebook row and executed notebook."""
     solutions = tmp_path / "solutions"
-    solutions.mkdir()
+    solutions.mkdir(parents=True)
     reference = solution(name)
     edit(reference, "code-01", "quick: bool = False", "quick: bool = True")
-    for c in reference.cells if not hidden else []:
-        c.source = without_hidden_tests(c.source)
     nbformat.write(reference, solutions / name)
+    if hidden:
+        exercise = reference.metadata["course"]["exercise_id"]
+        (solutions / "hidden_tests").mkdir()
+        shutil.copy(REPO / "solutions" / "hidden_tests" / f"{exercise}.py", solutions / "hidden_tests")
     submission = tmp_path / name
     nbformat.write(student, submission)
     executed = tmp_path / f"executed_{name}"
@@ -67,7 +62,8 @@ def test_a_wrong_conv_output_size_costs_task_1_only(tmp_path):
 
 @pytest.mark.kernel
 def test_two_conv_bugs_fail_their_own_task_on_a_visible_check(tmp_path):
-    """x.flatten(), no zero_grad and no model.eval(): Tasks 1-3 fail without hidden tests; Task 4 passes."""
+    """x.flatten(), no zero_grad and no model.eval(): Tasks 1-3 fail without hidden tests; Task 4 passes.
+    An answer that raises inside PyTorch fails its task with one line, not "not attempted"."""
     student = solution("04_two_conv_net_exercises.ipynb")
     edit(student, "task1-answer", "x.flatten(start_dim=1)", "x.flatten()")
     edit(student, "task2-answer", "    optimizer.zero_grad()\n", "")
@@ -77,6 +73,12 @@ def test_two_conv_bugs_fail_their_own_task_on_a_visible_check(tmp_path):
     assert "x.flatten(start_dim=1)" in feedback(row, 1)
     assert "weights after three steps" in feedback(row, 2) and "optimizer.zero_grad()" in feedback(row, 2)
     assert "behaves differently in training mode" in feedback(row, 3) and "model.eval()" in feedback(row, 3)
+    edit(student, "task2-answer", "cross_entropy(model(xb), yb)", "cross_entropy(yb, model(xb))")
+    row, executed = grade(tmp_path / "swapped", "04_two_conv_net_exercises.ipynb", student, hidden=False)
+    assert row.tasks[2] is False and "not attempted" not in feedback(row, 2)
+    assert "your code raised NotImplementedError" in feedback(row, 2) and "logits first" in feedback(row, 2)
+    errors = [o for c in executed.cells if c.get("id") == "task2-check" for o in c.outputs if o.output_type == "error"]
+    assert len(errors[0].traceback) == 1  # one red line
 
 
 @pytest.mark.kernel
@@ -119,14 +121,13 @@ def two_conv():
 def test_accuracy_without_eval_or_train_fails_the_visible_and_the_hidden_check(two_conv, forgotten, hint):
     notebook, namespace = two_conv
     answer = cell(notebook, "task3-answer").source
-    visible, hidden = visible_and_hidden(cell(notebook, "task3-check").source)
-    run_cells(notebook, "task3-check", namespace=namespace, task3_check=visible)  # defines x, y, one_hot
     buggy = answer.replace(forgotten, "")
     assert buggy != answer
     run_cells(notebook, "task3-answer", namespace=namespace, task3_answer=buggy)
-    for part in (visible, hidden):
-        with pytest.raises(CheckFailed, match=re.escape(hint)):
-            run_cells(notebook, "task3-check", namespace=namespace, task3_check=part)
+    with pytest.raises(CheckFailed, match=re.escape(hint)):
+        run_cells(notebook, "task3-check", namespace=namespace)
+    with pytest.raises(CheckFailed, match=re.escape(hint)):
+        run_hidden(notebook, 3, namespace)
     run_cells(notebook, "task3-answer", namespace=namespace)  # the right answer again
 
 
@@ -140,11 +141,10 @@ def test_accuracy_without_eval_or_train_fails_the_visible_and_the_hidden_check(t
 )
 def test_forgetting_a_line_of_train_step_fails_the_visible_check(two_conv, line, message):
     notebook, namespace = two_conv
-    visible, _ = visible_and_hidden(cell(notebook, "task2-check").source)
     buggy = cell(notebook, "task2-answer").source.replace(line, "")
     run_cells(notebook, "task2-answer", namespace=namespace, task2_answer=buggy)
     with pytest.raises(CheckFailed, match=message):
-        run_cells(notebook, "task2-check", namespace=namespace, task2_check=visible)
+        run_cells(notebook, "task2-check", namespace=namespace)
     run_cells(notebook, "task2-answer", namespace=namespace)
 
 
@@ -176,9 +176,8 @@ def test_data_exploration_bugs_fail_a_visible_check_with_a_hint(answer, old, new
     notebook = solution("01_data_exploration_exercises.ipynb")
     edit(notebook, answer, old, new)
     namespace = run_cells(notebook, "code-01", "code-03", answer)
-    visible, _ = visible_and_hidden(cell(notebook, check).source)
     with pytest.raises(CheckFailed, match=re.escape(message)):
-        run_cells(notebook, check, namespace=namespace, **{check.replace("-", "_"): visible})
+        run_cells(notebook, check, namespace=namespace)
 
 
 BROKEN_EARLIER_ANSWERS = {  # exercise: (the earlier answer broken, the later checks that must still pass)

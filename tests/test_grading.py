@@ -59,6 +59,16 @@ def delete_check(notebook):
     del notebook.cells[cell_index(notebook, "task1-check")]
 
 
+def patch_the_check_module(notebook):
+    """A wrong Task 1 answer that switches off the check it will meet: the module's task and `check`."""
+    notebook.cells[cell_index(notebook, "task1-answer")].source = (
+        "import course_utils.exercise_checks.shape_arithmetic as module\n"
+        "module.tasks.functions[1] = lambda nb: None\n"
+        "check = lambda task: None\n"
+        "def conv_output_size(size, kernel_size, stride=1, padding=0):\n    return size"
+    )
+
+
 def print_megabytes(notebook):
     cell = notebook.cells[cell_index(notebook, "task1-answer")]
     cell.source = "for i in range(100_000):\n    print('spam', i)\nprint('x' * 5_000_000)\n" + cell.source
@@ -76,6 +86,7 @@ def graded(tmp_path_factory):
     (folder / f"erin_{NAME}").write_bytes(b"")
     variant(folder, "frank", delete_check)
     variant(folder, "grace", print_megabytes)
+    variant(folder, "heidi", patch_the_check_module)
     before = {p.name: sha256(p) for p in folder.iterdir()}
     out, work = tmp / "gradebook.csv", tmp / "work"
     code = cli.main(["grade", str(folder), "--timeout", str(TIMEOUT), "--out", str(out), "--work", str(work)])
@@ -89,7 +100,7 @@ def test_grading_succeeds_and_never_modifies_a_submission(graded):
     assert graded["code"] == 0
     after = {p.name: sha256(p) for p in graded["folder"].iterdir()}
     assert after == graded["before"]
-    assert len(graded["rows"]) == 7
+    assert len(graded["rows"]) == 8
 
 
 @pytest.mark.kernel
@@ -163,6 +174,14 @@ def test_megabytes_of_printing_are_capped(graded):
     assert "output beyond" in executed.read_text(encoding="utf-8")
 
 
+@pytest.mark.kernel
+def test_a_patched_check_module_or_check_changes_nothing(graded):
+    row = graded["rows"]["heidi"]
+    assert (row["task1"], row["task2"], row["task3"], row["task4"]) == ("fail", "pass", "pass", "pass")
+    assert "task1: no padding: conv_output_size(28, 5, stride=1, padding=0): expected 24, got 28" in row["feedback"]
+    assert "rebinds check" in row["review"] and "assigns module.tasks" in row["review"]
+
+
 # --- without a kernel ---------------------------------------------------------------------
 
 
@@ -177,8 +196,10 @@ def test_edited_checks_are_replaced_hidden_tests_restored_and_added_cells_kept()
     sources = [c.source for c in runnable.cells]
     assert missing == {}
     check = solution.cells[cell_index(solution, "task1-check")].source
-    assert "### BEGIN HIDDEN TESTS" in check and "pass  # no more checks" not in sources
-    assert sum(check in source for source in sources) == 1  # the solution's check, armed (see below)
+    assert check == "check(task=1)" and "pass  # no more checks" not in sources
+    armed = [source for source in sources if check in source]
+    assert len(armed) == 1  # the solution's check, armed (see below), with the hidden tests of Task 1 after it
+    assert armed[0].index(check) < armed[0].index("_grader_tests.run(1, globals())")
     assert sources.index("def helper():\n    return 26") < sources.index(student.cells[answer + 1].source)
     assert not any("### BEGIN SOLUTION" in s for s in sources)  # the answers are the student's
 
@@ -222,7 +243,7 @@ def test_check_cells_are_armed_with_fresh_checks_and_a_token_answers_untouched()
     assert len(tokens) == 4  # one per cell
     for cell in checks:
         assert "spec_from_file_location" in cell.source and "'/x/checks.py'" in cell.source
-        assert "'check_equal': 'check_equal'" in cell.source and "set_custom_exc((), None)" in cell.source
+        assert "'check': ('exercise', 'check')" in cell.source and "set_custom_exc((), None)" in cell.source
         assert (
             cell.source.rstrip()
             .split("\n")[-1]

@@ -1,9 +1,10 @@
 """course grade against hostile submissions, on a tiny toy exercise (no data, no training).
 
-The toy solution has two tasks: ``double`` (its check cell has a hidden test) and
-``conv_output_size`` (its answer must not be the course's own ``course_utils.shapes`` one; its
-check calls ``checks.check_equal`` through the module), and one written answer. Instructors
-keep it with the hidden test in a private folder; the public copy has none.
+The toy solution has two tasks: ``double`` (with a hidden test) and ``conv_output_size`` (its
+answer must not be the course's own ``course_utils.shapes`` one; its check calls
+``checks.check_equal`` through the module), and one written answer. Its check cells hold their
+checks themselves (the grader arms whatever a solution's check cell is). Instructors keep the
+hidden test in a private folder (``hidden_tests/toy.py``); the public copy has none.
 
 One grading run (``graded``, module fixture) covers most submissions; two more runs cover the
 public solutions and a submission that times out while a double-forked child sleeps.
@@ -30,10 +31,17 @@ TAG = f"600.{secrets.randbelow(10**6):06d}"  # `sleep 600.xxxxxx`: the children 
 
 SETUP = "from course_utils import checks\nfrom course_utils.checks import check_equal, explain_errors"
 DOUBLE = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
-DOUBLE_CHECK = (
-    'with explain_errors("double"):\n    value = double(2)\ncheck_equal(value, 4, "double(2)")\n'
-    '### BEGIN HIDDEN TESTS\ncheck_equal(double(5), 10, "double(5)")\n### END HIDDEN TESTS'
-)
+DOUBLE_CHECK = 'with explain_errors("double"):\n    value = double(2)\ncheck_equal(value, 4, "double(2)")'
+HIDDEN_TESTS = """from course_utils.checks import check_equal
+from course_utils.exercise_checks import Tasks
+
+hidden = Tasks("{exercise}")
+
+
+@hidden(1, "double", answers=["double"])
+def another_number(nb):
+    check_equal(nb.double(5), 10, "double(5)")
+"""
 SIZE = "def conv_output_size(size, kernel):\n    ### BEGIN SOLUTION\n    return size - kernel + 1\n    ### END SOLUTION"
 SIZE_CHECK = 'checks.check_equal(conv_output_size(28, 5), 24, "conv_output_size(28, 5)")'
 QUESTION = "**Question.** Why does doubling twice multiply by four?\n\n**Your answer:**\n\n"
@@ -48,7 +56,7 @@ def cell(kind, source, cell_id, **course):
     return made
 
 
-def toy_solution(exercise_id="toy", hidden=True):
+def toy_solution(exercise_id="toy"):
     cells = [
         cell("code", SETUP, "setup"),
         cell("code", DOUBLE, "task1-answer", task=1, title="double", role="answer"),
@@ -65,8 +73,6 @@ def toy_solution(exercise_id="toy", hidden=True):
         cell("code", SIZE_CHECK, "task2-check", task=2, title="conv_output_size", role="check"),
         cell("markdown", WRITTEN, "written"),
     ]
-    if not hidden:  # the public copy: the solutions without the hidden tests
-        cells[2].source = DOUBLE_CHECK.split("### BEGIN HIDDEN TESTS")[0].rstrip()
     return nbformat.v4.new_notebook(cells=cells, metadata={"course": {"exercise_id": exercise_id}})
 
 
@@ -164,9 +170,12 @@ def course(tmp_path_factory):
     public, private = root / "course" / "solutions", root / "private"
     public.mkdir(parents=True)
     private.mkdir()
-    for folder, hidden in ((public, False), (private, True)):
-        nbformat.write(toy_solution(hidden=hidden), folder / TOY)
-        nbformat.write(toy_solution("other", hidden=hidden), folder / OTHER)
+    for folder in (public, private):
+        nbformat.write(toy_solution(), folder / TOY)
+        nbformat.write(toy_solution("other"), folder / OTHER)
+    (private / "hidden_tests").mkdir()  # the public copy: the solutions without the hidden tests
+    for exercise in ("toy", "other"):
+        (private / "hidden_tests" / f"{exercise}.py").write_text(HIDDEN_TESTS.format(exercise=exercise))
     return root
 
 

@@ -303,7 +303,8 @@ def grade_one(
             _replace(copy, sources[key].decode("utf-8"))  # never through a link planted there
         runnable, missing = assemble(solution, student, {key: copy.resolve() for key, copy in copies.items()})
         row.written = written_answers(solution, student)
-        check_names = guarded_names(solution, sources["checks"].decode("utf-8"))
+        exercise_source = sources.get("exercise", b"").decode("utf-8")
+        check_names = guarded_names(solution, sources["checks"].decode("utf-8"), exercise_source)
         row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
         for task, problem in forbidden_uses(solution, runnable).items():
             missing.setdefault(task, []).append(problem)

@@ -134,10 +134,17 @@ def _course_names(solution) -> set[str]:
     return names - set(course_utils._MODULES)  # a variable called `shapes` is no attack on the module
 
 
-def guarded_names(solution, checks_source: str) -> frozenset:
+def guarded_names(solution, checks_source: str, exercise_source: str | None = None) -> frozenset:
     """Names a student's code must not rebind: the checks, and the course's functions the checks
-    compare with (``count_parameters = lambda m: 0`` would change the reference)."""
-    return _check_names_in(checks_source) | set(_imported_checks(solution)) | _course_names(solution)
+    compare with (``count_parameters = lambda m: 0`` is suspect: the checks once read it from the
+    notebook; the exercise's check module, ``exercise_source`` by default read from the course, now
+    holds its own)."""
+    if exercise_source is None:
+        path = checks_file().parent / "exercise_checks" / f"{exercise_id(solution.metadata) or '-'}.py"
+        exercise_source = path.read_text(encoding="utf-8") if path.is_file() else ""
+    module = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(exercise_source)])
+    course = _course_names(solution) | _course_names(module)
+    return _check_names_in(checks_source) | set(_imported_checks(solution)) | course
 
 
 def _imported_checks(solution) -> dict[str, tuple[str, str]]:

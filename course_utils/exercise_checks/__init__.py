@@ -61,6 +61,12 @@ class Notebook:
         return using_course(self._namespace, **references)
 
 
+def likely_mistake(got, mistakes: dict):
+    """The hint of the classic mistake that gives exactly ``got`` ({hint: what that mistake returns}),
+    or None: a hint is shown only for the mistake it names; otherwise the message says what differs."""
+    return next((hint for hint, value in mistakes.items() if type(got) is type(value) and got == value), None)
+
+
 def _student_line(error: BaseException) -> str | None:
     """The last line of the student's own code in the error's traceback (None: the error is not theirs)."""
     ours = {Path(__file__).resolve().parents[1], Path(course_utils.__file__).resolve().parent}

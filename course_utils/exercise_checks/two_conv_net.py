@@ -41,10 +41,11 @@ def variant_with_small_kernels(nb):
     layers = ("conv1", "conv2", "fc1", "fc2")
     missing = [name for name in layers if not isinstance(getattr(model, name, None), nn.Module)]
     check_equal(missing, [], "the layers conv1, conv2, fc1 and fc2", hint="create them in __init__ as self.conv1 = ...")
+    convs = [model.conv1, model.conv2]
     check_equal(
-        [tuple(getattr(model, name).weight.shape) for name in ("conv1", "conv2")],
-        [(16, 1, 3, 3), (32, 16, 3, 3)],
-        "the shapes of conv1's and conv2's kernels (out channels, in channels, height, width)",
+        [(tuple(conv.weight.shape), conv.padding) for conv in convs],
+        [((16, 1, 3, 3), (1, 1)), ((32, 16, 3, 3), (1, 1))],
+        "conv1's and conv2's kernels (out channels, in channels, height, width) and padding",
         hint="nn.Conv2d(1, 16, kernel_size=3, padding=1) and nn.Conv2d(16, 32, kernel_size=3, padding=1)",
     )
     check_equal(model.fc1.in_features, 32 * 7 * 7, "the inputs of fc1", hint=SIZES)

@@ -44,5 +44,6 @@ def other_models(nb):
     expected = (y == 3).float().mean().item()
     check_close(nb.accuracy(AlwaysThree(), x, y, batch_size=7), expected, "accuracy of a model that always says 3")
     inside = nn.Sequential(nn.Identity(), ModeDependent())
-    check_close(nb.accuracy(inside, nn.functional.one_hot(y, 10).float(), y, batch_size=7), 1.0, "a deeper model")
+    acc = nb.accuracy(inside, nn.functional.one_hot(y, 10).float(), y, batch_size=7)
+    check_close(acc, 1.0, "a deeper model in evaluation mode", hint="call model.eval() before measuring")
     check_equal(inside[1].training, True, "the model is back in training mode", hint="call model.train() at the end")

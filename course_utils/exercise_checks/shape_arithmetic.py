@@ -1,0 +1,157 @@
+"""The checks of exercises 3 (shape arithmetic): ``check(task=N)``.
+
+Every answer is compared with what PyTorch itself computes: real `nn.Conv2d` layers for Task 1,
+`layer_table` of a real `ConvNet` for Task 2, `count_parameters` for Task 3, and the course's
+`receptive_fields` for Task 4. Later tasks run with the course's versions of earlier answers, so a
+mistake costs one task.
+"""
+
+import torch
+from torch import nn
+
+from course_utils import ConvNet, count_parameters, layer_table, receptive_fields, shapes
+from course_utils.checks import check_equal, check_own_work, explain_errors
+from course_utils.exercise_checks import Tasks, likely_mistake
+
+tasks = Tasks("shape_arithmetic")
+check = tasks.check
+
+CONFIGURATIONS = [  # (input size, kernel size, stride, padding, what it tests)
+    (28, 5, 1, 0, "no padding"),
+    (28, 5, 1, 1, "padding 1"),
+    (28, 3, 1, 1, "a 3x3 kernel with padding 1"),
+    (28, 3, 2, 1, "stride 2"),
+    (27, 4, 3, 0, "a stride that does not divide evenly"),
+    (26, 2, 2, 0, "2x2 max-pooling"),
+]
+FORMULA = "N = floor((M + 2p - k) / s) + 1"
+
+
+def size_mistakes(m, k, s, p) -> dict:
+    """{hint: what the answer returns} for the classic mistakes in the output-size formula."""
+    return {
+        "padding p adds p pixels on EACH side: 2p in all": (m + p - k) // s + 1,
+        "divide with //, which rounds down and gives an int (/ gives a float)": (m + 2 * p - k) / s + 1,
+        "divide (M + 2p - k) by the stride, round down, THEN add 1 (mind the brackets)": (m + 2 * p - k) // (s + 1),
+        "the formula ends with + 1: without padding a kernel of size k fits M - k + 1 times": (m + 2 * p - k) // s,
+        "round down (//), never up": -(-(m + 2 * p - k) // s) + 1,
+    }
+
+
+def real_conv_size(size, kernel_size, stride, padding) -> int:
+    """The output size of a real nn.Conv2d on a size x size image."""
+    conv = nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding)
+    return conv(torch.zeros(1, 1, size, size)).shape[-1]
+
+
+@tasks(1, "conv_output_size", answers=["conv_output_size"])
+def output_size(nb):
+    for size, kernel_size, stride, padding, what in CONFIGURATIONS:
+        call = f"conv_output_size({size}, {kernel_size}, stride={stride}, padding={padding})"
+        with explain_errors(call):
+            got = nb.conv_output_size(size, kernel_size, stride=stride, padding=padding)
+        hint = likely_mistake(got, size_mistakes(size, kernel_size, stride, padding)) or f"use {FORMULA}"
+        check_equal(got, real_conv_size(size, kernel_size, stride, padding), f"{what}: {call}", hint=hint)
+    check_equal(
+        type(nb.conv_output_size(28, 5, stride=2)).__name__,
+        "int",
+        "the result is a whole number (an int)",
+        hint="divide with //, which rounds down and gives an int (/ gives a float)",
+    )
+    check_own_work(nb.conv_output_size, (shapes.conv_output_size, shapes.pool_output_size), "your own function")
+
+
+@tasks(2, "shapes through the network", answers=["feature_shapes", "flat_features"])
+def shapes_through_the_network(nb):
+    with nb.lend(conv_output_size=shapes.conv_output_size):  # Task 1's answer: the course's, so only Task 2 counts
+        for kernel_size, padding in [(5, 1), (3, 1), (5, 0), (3, 0)]:
+            net = ConvNet(kernel_size=kernel_size, padding=padding)
+            real = [tuple(shape[1:]) for shape in layer_table(net)["output shape"][[0, 2, 3, 5]]]
+            with explain_errors(f"feature_shapes({kernel_size}, {padding})"):
+                got = nb.feature_shapes(kernel_size, padding)
+            lists = isinstance(got, list) and any(isinstance(shape, list) for shape in got)
+            check_equal(
+                got,
+                real,
+                f"shapes with {kernel_size}x{kernel_size} kernels and padding {padding}",
+                hint="make each shape a tuple, (10, 26, 26), not a list"
+                if lists
+                else "four shapes: after conv1, pool1, conv2 and pool2; each pooling halves the size, rounding down",
+            )
+            with explain_errors(f"flat_features({kernel_size}, {padding})"):
+                flat = nb.flat_features(kernel_size, padding)
+            check_equal(
+                flat,
+                net.classifier[1].in_features,
+                f"flattened features with {kernel_size}x{kernel_size} kernels and padding {padding}",
+                hint="multiply channels x height x width of the LAST pooled maps",
+            )
+
+
+def course_flat_features(kernel_size, padding):
+    """Task 2's answer, read off a real ConvNet: convnet_params runs with it, so only Task 3 counts."""
+    return ConvNet(kernel_size=kernel_size, padding=padding).classifier[1].in_features
+
+
+@tasks(3, "parameter counts", answers=["conv_params", "linear_params", "convnet_params"])
+def parameter_counts(nb):
+    layers = {  # what each count must be: (function, arguments) -> (the layer it counts, hint if it fails)
+        ("conv_params", (1, 10, 5)): (nn.Conv2d(1, 10, 5), "10 filters of 1 x 5 x 5 weights, plus a bias per filter"),
+        ("conv_params", (10, 20, 5)): (nn.Conv2d(10, 20, 5), "each of the 20 filters spans all 10 input channels"),
+        ("linear_params", (500, 50)): (
+            nn.Linear(500, 50),
+            "one weight per (input, output) pair, plus a bias per output",
+        ),
+    }
+    for (name, arguments), (layer, hint) in layers.items():
+        with explain_errors(name):
+            got = getattr(nb, name)(*arguments)
+        check_equal(got, count_parameters(layer), f"{name}{arguments}", hint=hint)
+    for kernel_size, padding in [(5, 1), (3, 1)]:
+        with explain_errors(f"convnet_params({kernel_size}, {padding})"), nb.lend(flat_features=course_flat_features):
+            total = nb.convnet_params(kernel_size, padding)
+        check_equal(
+            total,
+            count_parameters(ConvNet(kernel_size=kernel_size, padding=padding)),
+            f"all parameters with {kernel_size}x{kernel_size} kernels and padding {padding}",
+            hint="add conv1, conv2, fc1 (its input is flat_features(kernel_size, padding)) and fc2",
+        )
+
+
+def course_receptive_field(layers) -> int:
+    return int(receptive_fields([("layer", k, s) for k, s in layers])["receptive field"].iloc[-1])
+
+
+def field_mistakes(layers) -> dict:
+    """{hint: what the answer returns} for the classic mistakes in the receptive-field loop."""
+
+    def field(jump_of):
+        r, jump = 1, 1
+        for k, s in layers:
+            r, jump = jump_of(r, jump, k, s)
+        return r
+
+    return {
+        "the jump is the product of ALL earlier strides: multiply it by each stride (jump *= stride)": field(
+            lambda r, j, k, s: (r + (k - 1) * j, s)
+        ),
+        "multiply the jump by each layer's stride AFTER using it (the layer's own stride does not count)": field(
+            lambda r, j, k, s: (r + (k - 1) * j * s, j * s)
+        ),
+        "each layer adds (k - 1) x jump, not k x jump": field(lambda r, j, k, s: (r + k * j, j * s)),
+    }
+
+
+@tasks(4, "receptive_field", answers=["receptive_field"])
+def receptive_field(nb):
+    examples = [  # (layers, what they are)
+        ([(3, 1), (3, 1)], "two 3x3 convolutions"),
+        ([(2, 2), (2, 2)], "two 2x2 poolings"),
+        ([(3, 2), (3, 1)], "a strided conv, then a conv"),
+        ([(5, 1), (2, 2), (5, 1), (2, 2)], "the course's network after pool2"),
+    ]
+    for layers, what in examples:
+        with explain_errors(f"receptive_field({layers})"):
+            field = nb.receptive_field(layers)
+        hint = likely_mistake(field, field_mistakes(layers)) or "start from r = 1, j = 1; each layer: r += (k - 1) * j"
+        check_equal(field, course_receptive_field(layers), f"{what}: receptive_field({layers})", hint=hint)

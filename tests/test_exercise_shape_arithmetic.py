@@ -1,0 +1,100 @@
+"""Exercises 3 (shape arithmetic) are fair: classic bugs fail a visible check with the hint that names
+them, other correct answers pass every check (hidden tests included), one bug costs one task.
+
+Nothing here trains: the cells run in this process in a second or two.
+"""
+
+from pathlib import Path
+
+import pytest
+from solution_cells import assert_bug_fails_with_hint, check_task, quick_exercise, run_cells, solution_answer
+
+from course_utils.checks import CheckFailed
+
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "03_shape_arithmetic_exercises.ipynb"
+
+
+@pytest.fixture(scope="module")
+def exercise():
+    notebook, namespace = quick_exercise(SOLUTION, "code-03")
+    run_cells(notebook, "task1-answer", "task2-answer", "task3-answer", "task4-answer", namespace=namespace)
+    return notebook, namespace
+
+
+SIZE = "(size + 2 * padding - kernel_size) // stride + 1"
+BUGS = [  # (task, text of the solution's answer, the bug put in its place, the hint that must name it)
+    (1, SIZE, "(size + padding - kernel_size) // stride + 1", "padding p adds p pixels on EACH side"),
+    (1, SIZE, "(size + 2 * padding - kernel_size) / stride + 1", "divide with //"),
+    (1, SIZE, "(size + 2 * padding - kernel_size) // (stride + 1)", "THEN add 1"),
+    (1, SIZE, "(size + 2 * padding - kernel_size) // stride", "without padding a kernel of size k fits M - k + 1"),
+    (
+        2,
+        "shapes.append((channels, size, size))\n        size = conv",
+        "shapes.append([channels, size, size])\n        size = conv",
+        "a tuple, (10, 26, 26), not a list",
+    ),
+    (2, "size = conv_output_size(size, 2, stride=2)", "size = conv_output_size(size, 2)", "each pooling halves"),
+    (
+        2,
+        "channels, height, width = feature_shapes(kernel_size, padding)[-1]",
+        "channels, height, width = feature_shapes(kernel_size, padding)[-2]",
+        "the LAST pooled maps",
+    ),
+    (
+        3,
+        "out_channels * in_channels * kernel_size * kernel_size + out_channels",
+        "out_channels * kernel_size * kernel_size + out_channels",
+        "spans all 10 input channels",
+    ),
+    (3, "out_features * in_features + out_features", "out_features * in_features", "plus a bias per output"),
+    (3, "        + linear_params(50, 10)\n", "", "and fc2"),
+    (4, "jump *= stride", "jump = stride", "product of ALL earlier strides"),
+    (
+        4,
+        "        field += (kernel - 1) * jump\n        jump *= stride",
+        "        jump *= stride\n        field += (kernel - 1) * jump",
+        "AFTER using it",
+    ),
+]
+
+
+@pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:20]}" for b in BUGS])
+def test_a_classic_bug_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+
+
+OTHER_CORRECT_ANSWERS = {
+    1: "import math\ndef conv_output_size(size, kernel_size, stride=1, padding=0):\n"
+    "    return math.floor((size + 2 * padding - kernel_size) / stride) + 1",
+    4: "def receptive_field(layers):\n    field, jump = 1, 1\n    for k, s in layers:\n"
+    "        field, jump = field + (k - 1) * jump, jump * s\n    return field",
+}
+
+
+@pytest.mark.parametrize("task", sorted(OTHER_CORRECT_ANSWERS))
+def test_another_correct_answer_passes_every_check(exercise, task):
+    check_task(exercise, task, OTHER_CORRECT_ANSWERS[task], hidden=True)
+    check_task(exercise, task, solution_answer(exercise, task), hidden=True)
+
+
+def test_a_wrong_task_1_leaves_task_2_and_3_passing(exercise):
+    notebook, namespace = exercise
+    run_cells(
+        notebook, "task1-answer", namespace=namespace, task1_answer="def conv_output_size(*args, **kw):\n    return 0"
+    )
+    try:
+        with pytest.raises(CheckFailed):
+            run_cells(notebook, "task1-check", namespace=namespace)
+        run_cells(notebook, "task2-check", "task3-check", namespace=namespace)
+    finally:
+        run_cells(notebook, "task1-answer", namespace=namespace)
+
+
+def test_a_renamed_function_says_which_name_the_check_looks_for(exercise):
+    notebook, namespace = exercise
+    saved = namespace.pop("receptive_field")
+    try:
+        with pytest.raises(CheckFailed, match=r"`receptive_field` is not defined yet: .*give it back the name"):
+            run_cells(notebook, "task4-check", namespace=namespace)
+    finally:
+        namespace["receptive_field"] = saved
