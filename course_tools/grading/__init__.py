@@ -35,14 +35,19 @@ How one submission is graded:
    lessons (or renaming a file) never grades a notebook against the wrong solution.
 3. The notebook to run is assembled in the solution's order. Answer cells (metadata
    ``course.role == "answer"``) are the student's cells with the same cell id, followed by any
-   cells the student added after them. Every other code cell - setup, check cells, hidden
-   tests - is the solution's own, so an edited check changes nothing. A check cell deleted from
-   the submission is noted and its task is graded as failed. Each check cell is armed: a
-   prologue re-binds the check functions the solution imported (``check_equal``...) to a FRESH
-   copy of ``course_utils/checks.py`` loaded from its file under a private module name (not
-   from ``sys.modules``), resets ``sys.excepthook`` and IPython's custom exception handler, and
-   an epilogue prints a random token, different for every cell, that only a cell which ran to
-   its end prints.
+   cells the student added after them. Every other code cell - setup, check cells - is
+   the solution's own, so an edited check changes nothing. A check cell deleted from
+   the submission is noted and its task is graded as failed. A check cell is one call,
+   ``check(task=N)``; the checks themselves are the functions of the exercise's module,
+   ``course_utils/exercise_checks/<id>.py``. Each check cell is armed: a prologue loads FRESH
+   copies of ``course_utils/checks.py``, ``course_utils/exercise_checks/__init__.py``, the
+   exercise's module and the hidden tests (``<solutions>/hidden_tests/<id>.py``), each verified
+   against its hash, from the grader's copies beside the executed notebook (not from
+   ``sys.modules``), re-binds the names the solution imported from them (``check``,
+   ``check_equal``...) to the fresh ones, and resets ``sys.excepthook`` and IPython's custom
+   exception handler; after the cell's own code, the task's last check cell runs the task's
+   hidden tests; an epilogue prints a random token, different for every cell, that only a cell
+   which ran to its end prints.
 4. The answers are read (never run) for what they must not use: an answer cell whose metadata
    lists ``course.forbid`` (dotted names, e.g. ``course_utils.models.vgg_block`` or
    ``torch.nn.functional.cross_entropy``) fails its task when the task's cells import that name
