@@ -151,3 +151,22 @@ def test_check_equal_wants_a_plain_value_not_an_object_that_equals_anything():
             check_equal(impostor, (0, 2) if isinstance(impostor, tuple) else 26, "answer")
     with pytest.raises(CheckFailed, match="expected a plain Python value"):
         check_equal(Anything(3), 26, "a subclass of int")
+
+
+def test_check_equal_names_the_element_type_of_a_list_of_numpy_or_torch_numbers():
+    from course_utils.checks import CheckFailed, check_equal
+
+    for value, kind in [([np.int64(3), np.int64(4)], "list holding a int64"), ((torch.tensor(3), 4), "tuple holding")]:
+        with pytest.raises(CheckFailed, match=rf"got a {kind}.*convert each number with int\(x\) or float\(x\)"):
+            check_equal(value, [3, 4] if isinstance(value, list) else (3, 4), "counts")
+
+
+def test_a_library_not_implemented_error_is_an_error_not_an_unfinished_task():
+    from course_utils.checks import CheckFailed, explain_errors, unfinished
+
+    assert unfinished(NotImplementedError("Task 2: train_step"))
+    assert not unfinished(NotImplementedError("\"log_softmax_lastdim_kernel_impl\" not implemented for 'Long'"))
+    with pytest.raises(CheckFailed, match="your code raised NotImplementedError"), explain_errors("loss"):
+        torch.nn.functional.cross_entropy(torch.tensor([1, 2]), torch.zeros(2, 3))
+    with pytest.raises(NotImplementedError, match="Task 2"), explain_errors("train_step"):
+        raise NotImplementedError("Task 2: train_step")

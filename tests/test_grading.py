@@ -465,3 +465,59 @@ def test_written_answers_are_named_after_another_gradebook(tmp_path, capsys):
     for out in ("gradebook.csv", "week2.csv"):
         assert cli.main(["grade", str(empty), "--out", str(tmp_path / out), "--work", str(tmp_path / "w")]) == 0
     assert (tmp_path / "written_answers.csv").exists() and (tmp_path / "week2_written_answers.csv").exists()
+
+
+def test_feedback_is_cut_at_a_word_boundary():
+    from course_tools.grading import shorten
+
+    text = "word " * 100
+    cut = shorten(text.strip(), 300)
+    assert len(cut) <= 300 and cut.endswith("word...") and shorten("short", 300) == "short"
+
+
+def test_a_failing_cell_after_a_task_names_the_task_whose_answer_it_used():
+    from course_tools.grading import score
+
+    def code(source, task=None, role=None, error=None):
+        made = nbformat.v4.new_code_cell(source)
+        made.metadata["grading"] = {"task": task, "role": role, "from": "solution" if role != "answer" else "student"}
+        made.execution_count = 1
+        if error:
+            made.outputs = [nbformat.v4.new_output("error", ename="TypeError", evalue=error, traceback=[error])]
+        return made
+
+    executed = nbformat.v4.new_notebook(
+        cells=[
+            code("def means(x):\n    return x", task=1, role="answer"),
+            code("check(task=1)", task=1, role="check"),
+            code("def plot(x):\n    return x", task=2, role="answer"),
+            code("check(task=2)", task=2, role="check"),
+            code("show(means(data))", error="bad shape"),  # after Task 2, but it uses Task 1's answer
+        ]
+    )
+    passed, feedback = score(executed, {})
+    assert passed == {1: True, 2: True}
+    assert feedback == ["the cell after Task 2 failed with your answer to Task 1: TypeError: bad shape"]
+
+
+def test_written_answers_are_filed_under_their_own_task_section():
+    def markdown(source, cell_id):
+        return nbformat.v4.new_markdown_cell(source, id=cell_id)
+
+    def task_cell(task, cell_id):
+        made = nbformat.v4.new_code_cell("x = 1", id=cell_id)
+        made.metadata["course"] = {"task": task, "role": "check", "title": "t"}
+        return made
+
+    answer = "**Question.** Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"
+    solution = nbformat.v4.new_notebook(
+        cells=[
+            markdown("## Task 1: one", "h1"),
+            task_cell(1, "c1"),
+            markdown(answer, "q1"),
+            markdown("## Task 2: two\n\n" + answer, "q2"),
+            task_cell(2, "c2"),
+            markdown("## Questions to think about\n\n" + answer, "q3"),
+        ]
+    )
+    assert [a["task"] for a in written_answers(solution, solution)] == [1, 2, ""]
