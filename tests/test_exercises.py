@@ -1,18 +1,20 @@
-"""course exercises: stubs in the right places, hidden tests gone, deterministic, drift detected.
+"""course exercises: stubs in the right places, hidden-test regions refused, deterministic, drift detected.
 
-The last two tests are the CI proof that the committed exercises are what they claim to be: run
-top to bottom they fail only with NotImplementedError (at least once per task), and no line of a
-solution region survives in them.
+The last tests are the CI proof that the committed exercises are what they claim to be: every check
+cell is one call to the exercise's check module; graded (quick mode, hidden tests included) an
+untouched exercise fails every task only with NotImplementedError and its solution passes every
+task; and no line of a solution region survives in them.
 """
 
 import hashlib
+import importlib
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from solution_cells import hidden_tests
 
 from course_tools import cli
 from course_tools.exercises import (
@@ -24,6 +26,7 @@ from course_tools.exercises import (
     exercise_text,
     make_exercise,
 )
+from course_tools.grading import grade_one
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
@@ -106,13 +109,17 @@ def test_markdown_answers_are_replaced_and_markdown_elsewhere_kept():
     assert out == f"**Question.** Why?\n\n**Your answer:**\n\n{MARKDOWN_STUB}\n\nMore text."
 
 
-def test_hidden_tests_are_removed_and_a_hidden_only_cell_dropped():
-    check = task_cell(
-        "check(double(2))\n### BEGIN HIDDEN TESTS\ncheck(double(-1))\n### END HIDDEN TESTS\nprint('ok')", role="check"
-    )
-    hidden_only = task_cell("### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS", role="check")
-    exercise = exercise_of(new_markdown_cell("# Title"), check, hidden_only, new_code_cell("after = 1"))
-    assert [c.source for c in exercise.cells] == ["# Title", "check(double(2))\nprint('ok')", "after = 1"]
+def test_hidden_test_regions_are_refused_they_live_in_files():
+    check = task_cell("check(task=1)\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS", role="check")
+    with pytest.raises(MarkerError, match=r"toy.ipynb, cell 0: .*solutions/hidden_tests/toy.py"):
+        exercise_of(check)
+
+
+def test_a_check_cell_of_more_than_two_lines_is_refused():
+    check = task_cell("x = 1\ny = 2\ncheck(task=1)", role="check")
+    with pytest.raises(MarkerError, match=r"cell 0 is a check cell of 3 lines.*course_utils/exercise_checks/toy.py"):
+        exercise_of(check)
+    assert exercise_of(task_cell("result = check(task=1)\n\nresult", role="check")).cells
 
 
 def test_outputs_and_counts_are_cleared_metadata_and_ids_kept():
@@ -263,26 +270,63 @@ def test_no_line_of_a_solution_region_appears_in_the_exercise(solution):
     assert "HIDDEN TESTS" not in (REPO / "exercises" / solution.name).read_text()
 
 
+def quick_solutions(tmp_path: Path, solution: Path, hidden: bool = True) -> Path:
+    """A copy of ``solution`` in quick mode, with its hidden tests, in a folder of its own."""
+    folder = tmp_path / "solutions"
+    (folder / "hidden_tests").mkdir(parents=True)
+    notebook = nbformat.read(solution, as_version=4)
+    for cell in notebook.cells:
+        cell.source = cell.source.replace("quick: bool = False", "quick: bool = True")
+    nbformat.write(notebook, folder / solution.name)
+    exercise = notebook.metadata["course"]["exercise_id"]
+    shutil.copy(REPO / "solutions" / "hidden_tests" / f"{exercise}.py", folder / "hidden_tests")
+    return folder
+
+
+def tasks_of(notebook) -> list[int]:
+    return sorted({c.metadata["course"]["task"] for c in notebook.cells if "task" in c.metadata.get("course", {})})
+
+
 @pytest.mark.kernel
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
-def test_the_exercise_fails_only_with_not_implemented_error_in_every_task(solution, tmp_path):
-    exercise = nbformat.read(REPO / "exercises" / solution.name, as_version=4)
-    NotebookClient(
-        exercise, kernel_name="python3", allow_errors=True, timeout=600, resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
-    errors = {}  # task (None outside tasks) -> error names and messages
-    for cell in exercise.cells:
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                task = cell.metadata.get("course", {}).get("task")
-                errors.setdefault(task, []).append((output.ename, output.evalue))
-    assert {name for found in errors.values() for name, _ in found} == {"NotImplementedError"}, errors
-    tasks = sorted({c.metadata["course"]["task"] for c in exercise.cells if "task" in c.metadata.get("course", {})})
-    assert len(tasks) >= 3
-    messages = [message for found in errors.values() for _, message in found]
-    for task in tasks:
-        assert errors.get(task), f"task {task} raised nothing"
-        assert any(m.startswith(f"Task {task}: ") for m in messages), f"no stub of task {task} ran"
+def test_graded_the_exercise_fails_only_as_unfinished_and_the_solution_passes_everything(solution, tmp_path):
+    solutions = quick_solutions(tmp_path, solution)
+    exercise = REPO / "exercises" / solution.name
+    row = grade_one(exercise, solutions, tmp_path / "exercise.ipynb", 600)
+    tasks = tasks_of(nbformat.read(solution, as_version=4))
+    assert len(tasks) >= 3 and row.status == "ok"
+    assert row.tasks == dict.fromkeys(tasks, False)
+    assert len(row.feedback) == len(tasks), row.feedback  # one line per task, no other note
+    for task, line in zip(tasks, row.feedback, strict=True):
+        assert line.startswith(f"task{task}: not attempted (Task {task}: "), row.feedback
+    executed = nbformat.read(tmp_path / "exercise.ipynb", as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert "NotImplementedError" in {e.ename for e in errors}
+    for error in errors:  # a cell after a task (a plot of its result) says so in one line
+        assert error.ename == "NotImplementedError" or "must pass first" in error.evalue, error.evalue
+    row = grade_one(solution, solutions, tmp_path / "solution.ipynb", 600)  # the hidden tests included
+    assert (row.status, row.tasks, row.feedback, row.review) == ("ok", dict.fromkeys(tasks, True), [], [])
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_every_check_cell_is_one_call_to_the_exercise_s_own_checks(solution):
+    from course_tools.grading import checks_file
+    from course_utils.exercise_checks import Tasks
+
+    notebook = nbformat.read(solution, as_version=4)
+    exercise = notebook.metadata["course"]["exercise_id"]
+    checks = [c for c in notebook.cells if c.metadata.get("course", {}).get("role") == "check"]
+    for cell in checks:
+        assert len([line for line in cell.source.split("\n") if line.strip()]) <= 2, cell.source
+        assert f"check(task={cell.metadata['course']['task']})" in cell.source
+    module = importlib.import_module(f"course_utils.exercise_checks.{exercise}")
+    assert Path(module.__file__) == checks_file().parent / "exercise_checks" / f"{exercise}.py"
+    visible = next(v for v in vars(module).values() if isinstance(v, Tasks) and v.exercise_id == exercise)
+    assert sorted(visible.functions) == tasks_of(notebook)
+    assert module.check == visible.check
+    hidden = hidden_tests(notebook)
+    assert hidden.exercise_id == exercise and set(hidden.functions) <= set(tasks_of(notebook))
+    assert hidden.functions, "no hidden tests"
 
 
 def test_every_exercise_has_a_stable_id_of_its_own():

@@ -255,6 +255,8 @@ def score(executed, missing: dict) -> tuple[dict, list[str]]:
             problems[task] = problem
         elif errors and not _hint(errors[0]).startswith("not attempted"):  # e.g. a setup cell failed
             behind = _task_behind(cell, defined, last_task) if grading.get("role") != "added" else None
+            if behind in problems:
+                continue  # it failed because that task did, which its own line already says
             if behind is not None:
                 notes.append(f"the cell after Task {last_task} failed with your answer to Task {behind}: {problem}")
             else:
