@@ -3,7 +3,7 @@ torch.compile fails gracefully, classic bugs fail a visible check with their hin
 answers pass every check, hidden tests included.
 
 The exercise cells run in this process (setup in quick mode: loading MNIST, a couple of seconds),
-as in tests/test_fair_exercises.py; nothing here times real work except a few 10 ms sleeps.
+as in tests/test_fair_exercises.py; nothing here times real work except a few sleeps of 2 ms.
 """
 
 import re
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import torch
 from conftest import verified_data_root
-from solution_cells import assert_bug_fails_with_hint, cell, check_task, quick_exercise, solution_answer
+from solution_cells import assert_bug_fails_with_hint, cell, check_task, quick_exercise, run_cells, solution_answer
 
 from course_utils.checks import CheckFailed
 
@@ -103,20 +103,34 @@ def exercise():
     return quick_exercise(SOLUTION, "code-04", "code-16")  # setup, the measured table
 
 
+CALIBRATED_RUN = "        start = clock()\n        for _ in range(calls):\n            work()\n        rates"
+
 BUGS = [
-    (1, "    for _ in range(warmup):\n        work()\n", "", False, "call work() warmup times"),
+    (1, ">= min_seconds", "> min_seconds", False, "at least min_seconds (>=)"),
+    (1, "calls *= 2", "calls += 1", False, "double the calls"),
     (
         1,
-        "    for _ in range(warmup):\n        work()\n    rates = []\n    for _ in range(repeats):",
-        "    rates = []\n    for _ in range(warmup + repeats):",
+        "rates = []\n    for _ in range(repeats):",
+        "rates = [calls * images / (clock() - start)]\n    for _ in range(repeats - 1):",
         False,
-        "the warm-up run must not be timed",
+        "the calibration groups are not timed runs",
     ),
+    (1, "for _ in range(calls):\n            work()\n        rates", "work()\n        rates", False, "every timed run"),
     (1, "statistics.median(rates)", "statistics.mean(rates)", False, "not their mean"),
-    (1, "rates.append(images / (clock() - start))", "rates.append(clock() - start)", False, "images per second, not"),
-    (1, "start = clock()", "start = time.perf_counter()", False, "the median rate"),
+    (1, "statistics.median(rates)", "sorted(rates)[len(rates) // 2]", False, "statistics.median(rates) does"),
+    (1, "rates.append(calls * images / (", "rates.append(images / (", False, "calls x images"),
+    (1, "rates.append(calls * images / (clock() - start))", "rates.append(clock() - start)", False, "not seconds"),
+    (1, CALIBRATED_RUN, CALIBRATED_RUN.replace("clock()", "time.perf_counter()"), False, "runs of 4 calls"),
     (2, "range(0, len(y), batch_size)", "range(0, len(y) - batch_size + 1, batch_size)", False, "keep the last"),
+    (2, "range(0, len(y), batch_size)", "range(0, len(y) + 1, batch_size)", False, "in batches of 5"),
     (2, "torch.randperm(len(y), generator=generator)", "torch.randperm(len(y))", False, "generator=generator"),
+    (
+        2,
+        "torch.randperm(len(y), generator=generator)",
+        "torch.randperm(len(y), generator=generator.manual_seed(0))",
+        False,
+        "do not seed it again",
+    ),
     (
         2,
         "torch.randperm(len(y), generator=generator)",
@@ -128,7 +142,8 @@ BUGS = [
     (3, 'fits = table[table["peak_memory_mb"] <= memory_limit_mb]', "fits = table", False, "fits under the limit"),
     (3, "<= memory_limit_mb]", "< memory_limit_mb]", False, "at most the limit (<=)"),
     (3, 'fits["images_per_s"].idxmax()', 'fits["batch_size"].idxmax()', False, "not the largest batch"),
-    (3, "float(epochs * n_images /", "float(n_images /", False, "epochs x images per epoch"),
+    (3, "float(epochs * n_images /", "float(n_images /", False, "epochs x images"),
+    (3, 'return int(best["batch_size"]), ', 'return best["batch_size"], ', False, "int(...) and float(...)"),
 ]
 
 
@@ -139,15 +154,19 @@ def test_a_classic_bug_fails_its_task_with_a_hint(exercise, task, old, new, hidd
 
 OTHER_CORRECT_ANSWERS = {
     1: """
-def median_images_per_second(work, images, repeats=3, warmup=1, clock=time.perf_counter):
+def median_images_per_second(work, images, min_seconds=0.2, repeats=3, clock=time.perf_counter):
     import numpy as np
-    [work() for _ in range(warmup)]
-    seconds = []
-    while len(seconds) < repeats:
+
+    def run(n):
         before = clock()
-        work()
-        seconds.append(clock() - before)
-    return float(np.median([images / s for s in seconds]))
+        for _ in range(n):
+            work()
+        return clock() - before
+
+    n = 1
+    while run(n) < min_seconds:
+        n *= 2
+    return float(np.median([n * images / run(n) for _ in range(repeats)]))
 """,
     2: """
 def shuffled_batches(x, y, batch_size, generator):
@@ -204,3 +223,19 @@ def test_task_2_answered_with_the_courses_iterate_batches_fails():
     assert 2 in forbidden_uses(solution, runnable)
     answer.source = cell(solution, answer.id).source  # the solution's own answer is fine
     assert forbidden_uses(solution, runnable) == {}
+
+
+def test_a_renamed_answer_gets_one_line_that_says_which_cell_to_run(exercise):
+    notebook, namespace = exercise
+    fresh = {name: value for name, value in namespace.items() if name != "shuffled_batches"}
+    renamed = solution_answer(exercise, 2).replace("def shuffled_batches(", "def my_batches(")
+    message = "Task 2 (shuffled batches): `shuffled_batches` is not defined yet: run the cell where Task 2 defines it"
+    with pytest.raises(CheckFailed, match=re.escape(message)):
+        run_cells(notebook, "task2-answer", "task2-check", namespace=fresh, task2_answer=renamed)
+
+
+def test_a_timer_that_never_stops_calibrating_is_stopped_with_one_line(exercise):
+    """Calibrating with the real clock never sees the fake work take time: the fake clock stops it."""
+    answer = solution_answer(exercise, 1).replace("if clock() - start >= min_seconds:", "if False:")
+    with pytest.raises(CheckFailed, match=re.escape("it called work() over 100,000 times")):
+        check_task(exercise, 1, answer)
