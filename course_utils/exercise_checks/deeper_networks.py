@@ -1,4 +1,4 @@
-"""The checks of exercises 9 (deeper networks by hand): ``check(task=N)``, and ``check_training(task=5)``.
+"""The checks of exercises 9 (deeper networks by hand): ``check(task=N)``, and ``training_check(task=5)``.
 
 Every piece is compared with what PyTorch's layers really do, or with the course's own pieces
 (`models.vgg_block`, `receptive_fields`): parameters counted on real `nn.Conv2d` layers, output
@@ -27,8 +27,8 @@ from course_utils.exercise_checks.deeper_networks_shift import random_shift_task
 
 tasks = Tasks("deeper_networks")
 check = tasks.check
-training = Tasks("deeper_networks")  # Task 5's second check cell, the short training run: check_training(task=5)
-check_training = training.check
+training = Tasks("deeper_networks")  # Task 5's second check cell, the short training run: training_check(task=5)
+training_check = training.check
 tasks(2, "vgg_block", answers=["vgg_block"])(vgg_block_with_dropout)
 tasks(3, "Inception", answers=["Inception"])(inception_with_two_3x3)
 tasks(4, "random_shift", answers=["random_shift"])(random_shift_task)
