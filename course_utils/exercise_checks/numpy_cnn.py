@@ -1,0 +1,215 @@
+"""The checks of exercises 7 (a CNN from scratch in NumPy): ``check(task=N)``.
+
+Each forward pass is compared with PyTorch's (`F.leaky_relu`, `F.max_pool2d`, `F.conv2d`), and each
+backward pass with central differences of PyTorch's forward pass (`numerical_gradient`, as in lesson 7),
+on small float64 inputs. Heights and widths differ, so swapped axes change a shape, and the inputs have
+rows or columns that no window reaches, so a wrong stride shows. Task 4 runs with PyTorch's im2col and
+Task 5 trains with PyTorch's gradients, so a mistake in one task costs only that task. What the checks
+compare with, and the mistakes their hints name, are in `numpy_cnn_references.py`.
+"""
+
+import numpy as np
+import torch.nn.functional as F
+
+import course_utils.exercise_checks.numpy_cnn_mistakes as mistakes  # the hints, and the mistakes they name
+import course_utils.exercise_checks.numpy_cnn_references as ref  # what the checks compare with
+from course_utils import ConvNet, evaluate, set_seed
+from course_utils.checks import check_between, check_close, check_equal, explain_errors, fail, shape_hint
+from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.numpy_cnn_references import as_tensor
+from course_utils.gradcheck import numerical_gradient
+
+tasks = Tasks("numpy_cnn")
+check = tasks.check
+
+
+class explain(explain_errors):
+    """`explain_errors` with a hint only for the error it is written for: ``explain("f(x)", reshape=hint)``
+    adds ``hint`` to an error whose message contains "reshape", and no hint to any other error."""
+
+    def __init__(self, what: str, **hints):
+        super().__init__(what)
+        self.hints = hints
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True
+        self.hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
+        return super().__exit__(kind, error, traceback)
+
+
+def check_array(value, shape, what: str, hint: str | None = None) -> None:
+    """Fail unless ``value`` is a NumPy array of ``shape`` (the ✅ comes with the check of its values)."""
+    __tracebackhide__ = True
+    value = np.asarray(value) if isinstance(value, np.generic) else value  # a NumPy number: shape ()
+    if value is None:
+        fail(what, "got None", "did your function forget to `return` its result?")
+    if not isinstance(value, np.ndarray):
+        fail(what, f"expected a NumPy array, got a {type(value).__name__}", "compute with NumPy only")
+    if value.shape != tuple(shape):
+        fail(what, f"expected shape {tuple(shape)}, got {value.shape}", hint or shape_hint(tuple(shape), value.shape))
+
+
+def check_numpy_only(nb, *names) -> None:
+    """Fail when an answer calls PyTorch (``torch.`` or ``F.``): the task is to write the layer in NumPy."""
+    __tracebackhide__ = True
+    for name in names:
+        if mistakes.uses_torch(getattr(nb, name)):
+            fail(f"{name} uses NumPy only", "it calls PyTorch", "write it with NumPy arrays and functions")
+
+
+@tasks(1, "leaky ReLU", answers=["leaky_relu_forward", "leaky_relu_backward"])
+def leaky_relu(nb):
+    check_numpy_only(nb, "leaky_relu_forward", "leaky_relu_backward")
+    rng = np.random.default_rng(nb.seed + 1)
+    x, upstream = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 4, 5))
+    for slope in (0.1, 0.0):  # 0.1 shows the leak; slope 0 is lesson 7's ReLU, which the network at the end uses
+        forward = lambda _, slope=slope: F.leaky_relu(as_tensor(x), slope).numpy()  # noqa: E731
+        call = f"leaky_relu_forward(x, {slope})"
+        with explain(call):
+            out = nb.leaky_relu_forward(x, slope)
+        check_array(out, x.shape, call, "leaky ReLU works elementwise: return an array shaped like x")
+        check_close(out, forward(x), f"{call} matches F.leaky_relu", hint=mistakes.leaky_relu(out, x, slope))
+        call = f"leaky_relu_backward(x, grad_out, {slope})"
+        with explain(call):
+            grad = nb.leaky_relu_backward(x, upstream, slope)
+        check_array(grad, x.shape, call, "dL/dx has the shape of x")
+        hint = mistakes.leaky_relu_backward(grad, x, upstream, slope)
+        check_close(grad, numerical_gradient(forward, x, upstream), f"{call} matches central differences", hint=hint)
+
+
+POOLINGS = [(2, 2), (3, 2), (2, 1)]  # (k, stride): lesson 4's 2x2 windows, AlexNet's overlapping 3x3, stride 1
+
+
+@tasks(2, "max-pooling with overlapping windows", answers=["maxpool_forward", "maxpool_backward"])
+def max_pooling(nb):
+    check_numpy_only(nb, "maxpool_forward", "maxpool_backward")
+    rng = np.random.default_rng(nb.seed + 2)
+    x = rng.standard_normal((2, 3, 8, 9))  # with stride 2, a last row or column that no window reaches
+    for k, stride in POOLINGS:
+        call = f"maxpool_forward(x, k={k}, stride={stride}) for x of shape {x.shape}"
+        with explain(call):
+            out = nb.maxpool_forward(x, k=k, stride=stride)
+        expected = F.max_pool2d(as_tensor(x), k, stride).numpy()
+        hint = mistakes.pooling(out, expected, x, k)
+        check_array(out, expected.shape, call, hint)
+        check_close(out, expected, f"{call} matches F.max_pool2d", hint=hint)
+
+    # Overlapping windows: the centre of a 5x5 image of zeros, with a 1 there, is in all four 3x3 windows of stride 2.
+    image, expected = np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 5, 5))
+    image[0, 0, 2, 2], expected[0, 0, 2, 2] = 1.0, 4.0
+    call = "maxpool_backward(image, grad_out of ones, k=3, stride=2) for a 5x5 image whose centre is its largest pixel"
+    with explain(call, broadcast=mistakes.SLICES):
+        grad = nb.maxpool_backward(image, np.ones((1, 1, 2, 2)), k=3, stride=2)
+    check_array(grad, image.shape, call, "dL/dx has the shape of the image")
+    hint = mistakes.overlap(grad)
+    check_close(grad, expected, "the centre, the largest pixel of four overlapping windows, gets 4", hint=hint)
+
+    for k, stride in POOLINGS:
+        upstream = rng.standard_normal(F.max_pool2d(as_tensor(x), k, stride).shape)
+        call = f"maxpool_backward(x, grad_out, k={k}, stride={stride})"
+        with explain(call, broadcast=mistakes.SLICES):
+            grad = nb.maxpool_backward(x, upstream, k=k, stride=stride)
+        check_array(grad, x.shape, call, "dL/dx has the shape of x")
+        numerical = numerical_gradient(lambda _, k=k, s=stride: F.max_pool2d(as_tensor(x), k, s).numpy(), x, upstream)
+        check_close(grad, numerical, f"{call} matches central differences", hint=mistakes.ROUTE)
+
+
+@tasks(3, "a strided convolution, forward", answers=["im2col", "conv_forward"])
+def convolution_forward(nb):
+    check_numpy_only(nb, "im2col", "conv_forward")
+    rng = np.random.default_rng(nb.seed + 3)
+    x = rng.standard_normal((2, 3, 7, 6))
+    examples = [  # (image, stride, what): lesson 7's worked example, the same with stride 2, 2 images of 3 channels
+        (np.arange(16.0).reshape(1, 1, 4, 4), 1, "lesson 7's 4x4 image holding 0 to 15"),
+        (np.arange(25.0).reshape(1, 1, 5, 5), 2, "a 5x5 image holding 0 to 24"),
+        (x, 1, f"x of shape {x.shape}"),
+        (x, 2, f"x of shape {x.shape}"),
+    ]
+    for image, stride, what in examples:
+        call = f"im2col(x, 3) of {what}" if stride == 1 else f"im2col(x, 3, stride={stride}) of {what}"
+        with explain(call):
+            cols = nb.im2col(image, 3) if stride == 1 else nb.im2col(image, 3, stride=stride)
+        expected = ref.windows_one_by_one(image, 3, stride)
+        hint = mistakes.im2col(cols, expected, image)
+        check_array(cols, expected.shape, call, hint)
+        check_close(cols, expected, call, hint=hint)
+
+    weight, bias = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    for stride in (1, 2):
+        call = "conv_forward(x, weight, bias)" + (f" with stride={stride}" if stride > 1 else "")
+        with explain(call, reshape=mistakes.SIZES, mismatch=mistakes.TRANSPOSED):
+            out = nb.conv_forward(x, weight, bias) if stride == 1 else nb.conv_forward(x, weight, bias, stride=stride)
+        expected = F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias), stride=stride).numpy()
+        check_array(out, expected.shape, call, "the output is (N, F, H', W') with H' = (H - k) // stride + 1")
+        check_close(out, expected, f"{call} matches F.conv2d", hint=mistakes.conv_forward(out, expected, bias))
+
+
+def call_conv_backward(nb, x, weight, grad_out, stride, what):
+    """Your conv_backward, with PyTorch's im2col standing in for Task 3's; it must return (dx, dweight, dbias)."""
+    with explain(what, mismatch=mistakes.FACTORS, broadcast=mistakes.GRID), nb.lend(im2col=ref.course_im2col):
+        result = nb.conv_backward(x, weight, grad_out) if stride == 1 else nb.conv_backward(x, weight, grad_out, stride)
+    if not (isinstance(result, tuple | list) and len(result) == 3):
+        fail(what, f"expected a tuple of 3 arrays, got a {type(result).__name__}", "return dx, dweight, dbias")
+    return result
+
+
+@tasks(4, "a strided convolution, backward", answers=["conv_backward"])
+def convolution_backward(nb):
+    check_numpy_only(nb, "conv_backward")
+    # Lesson 7's counting cell, with stride 2: a 3x3 filter of ones and a grad_out of ones make dx
+    # count the windows that hold each pixel (windows of stride 2 overlap by one row and one column).
+    what = "conv_backward with stride=2, a 3x3 filter and grad_out of ones, on a 7x7 image"
+    ones = np.ones((1, 1, 3, 3))
+    dx = call_conv_backward(nb, np.zeros((1, 1, 7, 7)), ones, ones, 2, what)[0]
+    check_array(dx, (1, 1, 7, 7), what + ": dx", mistakes.CONV_GRADIENT_HINTS["dx"][0])
+    hint = mistakes.counting(dx[0, 0])
+    check_close(dx[0, 0], ref.window_counts(7, 2), f"{what}: dx counts the windows that hold each pixel", hint=hint)
+
+    rng = np.random.default_rng(nb.seed + 4)
+    x, weight, bias = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    for stride in (1, 2):
+        upstream = rng.standard_normal(F.conv2d(as_tensor(x), as_tensor(weight), stride=stride).shape)
+        what = "conv_backward(x, weight, grad_out)" + (f" with stride={stride}" if stride > 1 else "")
+        dx, dweight, dbias = call_conv_backward(nb, x, weight, upstream, stride, what)
+
+        def forward(_, stride=stride):  # PyTorch's forward pass, reading the arrays numerical_gradient nudges
+            return F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias), stride=stride).numpy()
+
+        for name, ours, array in [("dbias", dbias, bias), ("dweight", dweight, weight), ("dx", dx, x)]:
+            shape, values = mistakes.CONV_GRADIENT_HINTS[name]
+            check_array(ours, array.shape, f"{what}: {name}", shape)
+            numerical = numerical_gradient(forward, array, upstream)
+            check_close(ours, numerical, f"{what}: {name} matches central differences", hint=values)
+
+
+@tasks(5, "training with SGD", answers=["train_sgd"])
+def training_with_sgd(nb):
+    # train_sgd on a stand-in for the network, with seed, another seed and seed again: 2 epochs of 100 images,
+    # batches of 32, lr=0.1. Each run gives (the losses train_sgd returns, the batches, the size of each step).
+    with explain("train_sgd with a stand-in network"):
+        runs = [ref.train_stand_in(nb.train_sgd, 100, 2, 32, 0.1, seed) for seed in (nb.seed, nb.seed + 1, nb.seed)]
+    (losses, batches, steps), other, again = runs
+    hint = "go through each epoch's order in slices of batch_size; the last, smaller batch counts too"
+    check_equal([len(batch) for batch in batches], [32, 32, 32, 4] * 2, "batch sizes, 2 epochs of 100 images", hint)
+    epochs = [sum(batches[:4], []), sum(batches[4:], [])]
+    hint = "take each epoch's batches from one permutation of range(len(y))"
+    check_equal([sorted(epoch) for epoch in epochs], [list(range(100))] * 2, "every image once per epoch", hint)
+    check_equal(mistakes.order(epochs), "shuffled, new every epoch", "the order of the images", mistakes.NEW_ORDER)
+    seeded = mistakes.seeding(batches, again[1], other[1])
+    check_equal(seeded, mistakes.SEEDED, "the orders and the seed", hint=mistakes.SEED)
+    hint = mistakes.learning_rate(steps, 0.1, epochs=2, steps_per_epoch=4)
+    check_close(steps, ref.learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
+    hint = "append the loss of every step to a list, in order, and return it"
+    check_close(losses, np.arange(1.0, 9.0), "train_sgd returns the loss of every step", hint=hint)
+
+    # Lesson 4's network, its gradients from PyTorch's autograd (so that only Task 5 counts here)
+    set_seed(nb.seed)
+    network = ConvNet()
+    params = {name: value.numpy().copy() for name, value in network.state_dict().items()}
+    x, y = nb.data.train_x[:2000].numpy(), nb.data.train_y[:2000].numpy()
+    with explain("train_sgd on lesson 4's network"):
+        nb.train_sgd(ref.lesson4_loss_and_grads(network), params, x, y, epochs=2, batch_size=32, lr=0.1, seed=nb.seed)
+    network.load_state_dict({name: as_tensor(value) for name, value in params.items()})
+    what = "validation accuracy of lesson 4's network after two epochs of your SGD on 2,000 images"
+    hint = "move every parameter against its gradient: params[name] -= step_lr * grads[name]"
+    check_between(evaluate(network, nb.data.val_x, nb.data.val_y)[1], 0.85, 1.0, what, hint=hint)

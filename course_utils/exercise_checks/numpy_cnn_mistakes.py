@@ -1,0 +1,169 @@
+"""The hints of exercises 7's checks (`numpy_cnn.py`), and the classic mistakes they name.
+
+A hint that names a mistake is given only when the answer gives exactly what that mistake gives (the
+right numbers in the wrong places, ReLU's gradient where leaky ReLU's was asked for, a weight the
+caller never sees change...); any other wrong answer is told the rule it breaks. Nothing here fails
+a check: each function returns the hint for the answer it is given.
+"""
+
+import numpy as np
+
+from course_utils.exercise_checks.numpy_cnn_references import learning_rates, window_counts, windows_one_by_one
+
+
+def same(a, b) -> bool:
+    """Do ``a`` and ``b`` hold the same numbers?"""
+    try:
+        return np.shape(a) == np.shape(b) and bool(np.allclose(a, b))
+    except (TypeError, ValueError):  # an answer of another kind (None, a list of arrays...) is no mistake of these
+        return False
+
+
+def misplaced(a, b) -> bool:
+    """The same numbers in other places: what a wrong transpose or reshape gives."""
+    try:
+        return np.size(a) == np.size(b) and same(np.sort(np.ravel(a)), np.sort(np.ravel(b))) and not same(a, b)
+    except (TypeError, ValueError):
+        return False
+
+
+def uses_torch(function) -> bool:
+    """Does ``function``, or a function defined inside it, name ``torch`` or ``F`` (PyTorch's usual names)?"""
+    codes, names = [getattr(function, "__code__", None)], set()
+    while codes:
+        code = codes.pop()
+        names |= set(code.co_names) if code else set()
+        codes += [const for const in (code.co_consts if code else ()) if hasattr(const, "co_names")]
+    return bool(names & {"torch", "F"})
+
+
+def leaky_relu(out, x, slope) -> str:
+    if slope and same(out, np.maximum(x, 0)):
+        return "that is ReLU: the negative inputs are multiplied by slope, not set to 0"
+    return "keep x where x > 0 and multiply it by slope elsewhere"
+
+
+def leaky_relu_backward(grad, x, grad_out, slope) -> str:
+    if slope and same(grad, grad_out * (x > 0)):
+        return "that is ReLU's backward pass: where x <= 0 the output is slope * x, so grad_out passes times slope"
+    if same(grad, np.where(x > 0, 1.0, slope)):
+        return "multiply the derivative by grad_out (the chain rule): dL/dx = grad_out * d output / dx"
+    return "dL/dx is grad_out where x > 0 and slope * grad_out elsewhere (the derivative of slope * x is slope)"
+
+
+EVERY_WINDOW = "that is every window: keep those that start every `stride` pixels, [:, :, ::stride, ::stride]"
+WRONG_PLACES = "the right numbers in the wrong places: "
+
+
+def pooling(out, expected, x, k) -> str:
+    if np.ndim(out) != 4:
+        return "the output has 4 axes, (N, C, H', W'): take each window's maximum over both window axes"
+    if np.shape(out)[2:] == (x.shape[2] - k + 1, x.shape[3] - k + 1) != expected.shape[2:]:
+        return EVERY_WINDOW
+    if np.shape(out) != expected.shape:
+        return "H' = (H - k) // stride + 1 windows fit along the height H, and W' = (W - k) // stride + 1 along W"
+    return "take the maximum of each window over its two window axes"
+
+
+def overlap(grad) -> str:
+    if grad[0, 0, 2, 2] == 1:
+        return "a pixel that wins several overlapping windows collects all their gradients: add (+=), do not assign"
+    return "the centre is the largest pixel of all four windows, so it receives all four gradients, the others none"
+
+
+SLICES = (
+    "for each offset (u, v), with u and v below k, the grid dx[:, :, u : u + stride * H' : stride, "
+    "v : v + stride * W' : stride] has H' rows and W' columns, like grad_out and the winners"
+)
+ROUTE = (
+    "pixel (u, v) of window (i, j) is pixel (stride * i + u, stride * j + v) of x: for each offset (u, v), the "
+    "grid dx[:, :, u : u + stride * H' : stride, v : v + stride * W' : stride] gets grad_out where that pixel "
+    "is its window's maximum"
+)
+
+
+def im2col(cols, expected, image) -> str:
+    if np.ndim(cols) != 2 or len(cols) != len(expected):
+        if np.ndim(cols) == 2 and len(cols) == len(windows_one_by_one(image, 3, 1)):
+            return EVERY_WINDOW
+        return "one row per window (N * H' * W' rows, H' = (H - k) // stride + 1), one column per (channel, u, v)"
+    if misplaced(cols, expected):
+        return WRONG_PLACES + (
+            "each row holds one window of every channel: move the channel axis next to the window axes, "
+            "(N, H', W', C, k, k), before reshaping"
+        )
+    return "row r is window r, in the order (image, output row, output column), read channel by channel, row by row"
+
+
+def conv_forward(out, expected, bias) -> str:
+    if misplaced(out, expected):
+        return WRONG_PLACES + (
+            "the product has one row per (image, output row, output column): reshape it to (N, H', W', F) "
+            "first, then move the filter axis forward"
+        )
+    if same(out, expected - bias[:, None, None]):
+        return "add the bias: one number per filter, added at every position"
+    return "im2col(x, k, stride) @ weight.reshape(F, -1).T + bias, reshaped to (N, H', W', F), then F moved forward"
+
+
+TRANSPOSED = "multiply by the filters flattened to (F, C*k*k), transposed"
+SIZES = "the product has N * H' * W' rows with H' = (H - k) // stride + 1: im2col needs the stride too"
+GRID = "the grid of dx for offset (u, v) and grad_cols[:, :, :, :, u, v], its channel axis moved, are (N, C, H', W')"
+FACTORS = "the product's factors: g is (N*H'*W', F), im2col(x, k, stride) (N*H'*W', C*k*k), weights (F, C*k*k)"
+FILTERS_LAST = "g has one column per filter and lists the windows in im2col's order: move the filter axis last"
+CONV_GRADIENT_HINTS = {  # name: (the hint if its shape is wrong, the hint if its numbers are)
+    "dbias": (
+        "one number per filter: sum g over its rows (axis=0)",
+        "dbias[f] adds up grad_out[:, f] over every image and position; " + FILTERS_LAST,
+    ),
+    "dweight": (
+        "reshape g.T @ im2col(x, k, stride) to weight.shape",
+        "dweight = g.T @ im2col(x, k, stride), reshaped to weight.shape; " + FILTERS_LAST,
+    ),
+    "dx": (
+        "dL/dx has the shape of x: return the tuple (dx, dweight, dbias), in this order",
+        "reshape g @ weight.reshape(F, -1) to (N, H', W', C, k, k); add each (u, v) slice, its channel axis "
+        "moved to axis 1, to the strided grid of dx that offset (u, v) covers",
+    ),
+}
+
+
+def counting(dx) -> str:
+    if np.abs(dx).max() == 1:
+        return "a pixel in several windows collects the gradients of all of them: add (+=) to dx, do not assign"
+    if same(dx, np.pad(window_counts(5, 1), ((0, 2), (0, 2)))):
+        return "window (i, j) starts at pixel (stride * i, stride * j): step the slices of dx by the stride"
+    return "dx counts the windows that hold each pixel: window (i, j) holds pixels (2i + u, 2j + v), u and v < 3"
+
+
+def order(epochs: list) -> str:
+    """How the images of two epochs were ordered, in words."""
+    shuffled = "in the data's order" if epochs[0] == sorted(epochs[0]) else "shuffled"
+    return shuffled + (", the same every epoch" if epochs[0] == epochs[1] else ", new every epoch")
+
+
+NEW_ORDER = "draw a new order, generator.permutation(len(y)), at the start of every epoch from the one generator"
+
+
+def seeding(batches: list, again: list, other: list) -> str:
+    """How the batches of a second run with the same seed, and of a run with another seed, compare, in words."""
+    return f"{'the same' if again == batches else 'another'} order for the same seed, " + (
+        f"{'the same' if other == batches else 'another'} for another seed"
+    )
+
+
+SEEDED = "the same order for the same seed, another for another seed"
+SEED = "draw the orders from generator = np.random.default_rng(seed), made once, before the first epoch"
+
+
+def learning_rate(steps, lr: float, epochs: int, steps_per_epoch: int) -> str:
+    expected = learning_rates(lr, epochs * steps_per_epoch)
+    if np.isclose(np.sum(steps), 0):  # the weights the caller keeps are where they started
+        return "the caller's params did not change: change the arrays in params, params[name] -= step_lr * grads[name]"
+    if same(steps, -expected):
+        return "move against the gradient: subtract step_lr * grads[name]"
+    if same(steps, np.tile(learning_rates(lr, steps_per_epoch), epochs)):
+        return "count the steps of all epochs together: s goes on from one epoch to the next, S = all the steps"
+    if same(steps, np.full(len(expected), lr)):
+        return "the learning rate must fall: step s of S uses lr * (1 - s / S)"
+    return "counting the steps of all epochs together as s = 0, 1, ..., S - 1, step s uses lr * (1 - s / S)"

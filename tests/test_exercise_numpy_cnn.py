@@ -1,0 +1,215 @@
+"""Exercises 7 (a CNN from scratch in NumPy) are fair: classic bugs fail a visible check with the hint
+that names them, other correct answers pass every check (hidden tests included), a renamed answer is
+told which name the check looks for, and a broken Task 3 leaves Tasks 4 and 5 passing.
+
+The cells run in this process, set up in quick mode (2,000 training images).
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from solution_cells import assert_bug_fails_with_hint, check_task, quick_exercise, run_cells, solution_answer
+
+from course_utils.checks import CheckFailed
+
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "07_numpy_cnn_exercises.ipynb"
+
+
+@pytest.fixture(scope="module")
+def exercise():
+    return quick_exercise(SOLUTION, "code-03")
+
+
+GRID = "slice(u, u + stride * out_h, stride), slice(v, v + stride * out_w, stride)"
+BUGS = [  # (task, text of the solution's answer, the bug put in its place, the hint that must name it)
+    (1, "np.where(x > 0, x, slope * x)", "np.maximum(x, 0)", "that is ReLU: the negative inputs are multiplied"),
+    (1, "np.where(x > 0, x, slope * x)", "np.where(x > 0, x, slope)", "multiply it by slope elsewhere"),
+    (1, "grad_out * np.where(x > 0, 1.0, slope)", "grad_out * (x > 0)", "that is ReLU's backward pass"),
+    (1, "grad_out * np.where(x > 0, 1.0, slope)", "np.where(x > 0, 1.0, slope)", "multiply the derivative by grad_out"),
+    (1, "np.where(x > 0, 1.0, slope)", "np.where(x > 0, 1.0, 0.0)", "that is ReLU's backward pass"),
+    (1, "return np.where(x > 0, x, slope * x)", "return torch.from_numpy(np.where(x > 0, x, slope * x))", "NumPy"),
+    (
+        1,
+        "np.where(x > 0, x, slope * x)",
+        "torch.nn.functional.leaky_relu(torch.from_numpy(x), slope).numpy()",
+        "leaky_relu_forward uses NumPy only: it calls PyTorch",
+    ),
+    (2, "[:, :, ::stride, ::stride]  # (N", "  # (N", "that is every window: keep those that start every"),
+    (2, "[:, :, ::stride, ::stride]  # (N", "[:, :, ::k, ::k]  # (N", "H' = (H - k) // stride + 1 windows"),
+    (2, "windows.max(axis=(-2, -1))", "windows.max(axis=-1)", "over both window axes"),
+    (
+        2,
+        "return windows.max(axis=(-2, -1))",
+        "import torch.nn.functional as F\n    return F.max_pool2d(torch.tensor(x), k, stride).numpy()",
+        "maxpool_forward uses NumPy only",
+    ),
+    (2, "grad[:, :, rows, columns] += grad_out", "grad[:, :, rows, columns] = grad_out", "add (+=), do not assign"),
+    (2, GRID, "slice(u, None, stride), slice(v, None, stride)", "u : u + stride * H' : stride"),
+    (2, GRID, "slice(u, u + k * out_h, k), slice(v, v + k * out_w, k)", "u : u + stride * H' : stride"),
+    (2, "argmax(axis=-1)", "argmin(axis=-1)", "it receives all four gradients"),
+    (3, "windows.transpose(0, 2, 3, 1, 4, 5)", "windows", "move the channel axis next to the window axes"),
+    (3, "windows.transpose(0, 2, 3, 1, 4, 5)", "windows.transpose(0, 2, 3, 1, 5, 4)", "the right numbers in the wrong"),
+    (3, "return windows.transpose(", "return 0 * windows.transpose(", "row r is window r"),
+    (3, "[:, :, ::stride, ::stride]  # (N", "  # (N", "that is every window: keep those that start every"),
+    (
+        3,
+        "out.reshape(n, out_h, out_w, n_filters).transpose(0, 3, 1, 2)",
+        "out.reshape(n, n_filters, out_h, out_w)",
+        "reshape it to (N, H', W', F) first",
+    ),
+    (3, " + bias  #", "  #", "add the bias"),
+    (
+        3,
+        "(height - k) // stride + 1, (width - k) // stride + 1",
+        "(height - k) // stride, (width - k) // stride",
+        "H' = (H - k) // stride + 1",
+    ),
+    (3, "im2col(x, k, stride) @", "im2col(x, k) @", "im2col needs the stride too"),
+    (3, "weight.reshape(n_filters, -1).T", "weight.reshape(n_filters, -1)", "flattened to (F, C*k*k), transposed"),
+    (4, "dx[:, :, rows, columns] += grad_cols", "dx[:, :, rows, columns] = grad_cols", "add (+=) to dx, do not assign"),
+    (4, GRID, "slice(u, u + out_h), slice(v, v + out_w)", "step the slices of dx by the stride"),
+    (4, "grad_out.transpose(0, 2, 3, 1).reshape(", "grad_out.reshape(", "move the filter axis last"),
+    (4, "im2col(x, k, stride))", "im2col(x, k))", "im2col(x, k, stride) (N*H'*W', C*k*k)"),
+    (4, "g.sum(axis=0)", "g.sum()", "one number per filter: sum g over its rows"),
+    (4, "(g.T @ im2col(x, k, stride)).reshape(weight.shape)", "g.T @ im2col(x, k, stride)", "to weight.shape"),
+    (
+        4,
+        "[:, :, :, :, u, v].transpose(0, 3, 1, 2)",
+        "[:, :, :, :, u, v].transpose(0, 3, 2, 1)",
+        "its channel axis moved",
+    ),
+    (4, "return dx, dweight, dbias", "return dweight, dx, dbias", "return the tuple (dx, dweight, dbias)"),
+    (5, "order = generator.permutation(len(y))", "order = np.arange(len(y))", "generator.permutation(len(y))"),
+    (
+        5,
+        "        order = generator.permutation(len(y))\n",
+        "        order = np.random.default_rng(seed).permutation(len(y))\n",
+        "at the start of every epoch from the one generator",
+    ),
+    (5, "generator.permutation(len(y))", "np.random.permutation(len(y))", "np.random.default_rng(seed), made once"),
+    (5, "range(0, len(y), batch_size)", "range(0, len(y) - batch_size + 1, batch_size)", "the last, smaller batch"),
+    (5, "step_lr = lr * (1 - step / total_steps)", "step_lr = lr", "the learning rate must fall"),
+    (
+        5,
+        "step_lr = lr * (1 - step / total_steps)",
+        "step_lr = lr * (1 - (step % steps_per_epoch) / steps_per_epoch)",
+        "count the steps of all epochs together",
+    ),
+    (5, "params[name] -= step_lr", "params[name] += step_lr", "move against the gradient"),
+    (
+        5,
+        "params[name] -= step_lr * grads[name]",
+        "params = {**params, name: params[name] - step_lr * grads[name]}",
+        "the caller's params did not change",
+    ),
+    (5, "            losses.append(loss)\n", "", "append the loss of every step"),
+]
+
+
+@pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])
+def test_a_classic_bug_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+
+
+OTHER_CORRECT_ANSWERS = {
+    1: """def leaky_relu_forward(x, slope):
+    return np.maximum(x, slope * x)  # slope is below 1
+
+
+def leaky_relu_backward(x, grad_out, slope):
+    return grad_out * ((x > 0) + slope * (x <= 0))""",
+    2: """def maxpool_forward(x, k=2, stride=2):
+    n, c, h, w = x.shape
+    out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
+    out = np.full((n, c, out_h, out_w), -np.inf)
+    for u in range(k):
+        for v in range(k):
+            out = np.maximum(out, x[:, :, u : u + stride * out_h : stride, v : v + stride * out_w : stride])
+    return out
+
+
+def maxpool_backward(x, grad_out, k=2, stride=2):
+    out = maxpool_forward(x, k, stride)
+    out_h, out_w = out.shape[2:]
+    grad, taken = np.zeros_like(x), np.zeros(out.shape, dtype=bool)
+    for u in range(k):
+        for v in range(k):
+            rows, columns = slice(u, u + stride * out_h, stride), slice(v, v + stride * out_w, stride)
+            grid = (slice(None), slice(None), rows, columns)
+            wins = (x[grid] == out) & ~taken
+            taken |= wins
+            grad[grid] += np.where(wins, grad_out, 0.0)
+    return grad""",
+    3: """def im2col(x, k, stride=1):
+    n, c, h, w = x.shape
+    out_h, out_w = (h - k) // stride + 1, (w - k) // stride + 1
+    cols = np.empty((n, out_h, out_w, c, k, k))
+    for u in range(k):
+        for v in range(k):
+            grid = x[:, :, u : u + stride * out_h : stride, v : v + stride * out_w : stride]
+            cols[..., u, v] = grid.transpose(0, 2, 3, 1)
+    return cols.reshape(n * out_h * out_w, -1)
+
+
+def conv_forward(x, weight, bias, stride=1):
+    f, c, k, _ = weight.shape
+    out_h, out_w = (x.shape[2] - k) // stride + 1, (x.shape[3] - k) // stride + 1
+    product = np.einsum("pq,fq->fp", im2col(x, k, stride), weight.reshape(f, -1))
+    return product.reshape(f, len(x), out_h, out_w).transpose(1, 0, 2, 3) + bias[:, None, None]""",
+    4: """def conv_backward(x, weight, grad_out, stride=1):
+    f, c, k, _ = weight.shape
+    n, _, out_h, out_w = grad_out.shape
+    g = np.moveaxis(grad_out, 1, -1).reshape(-1, f)
+    dweight = (im2col(x, k, stride).T @ g).T.reshape(weight.shape)
+    dx = np.zeros_like(x)
+    for u in range(k):
+        for v in range(k):
+            part = np.einsum("nfij,fc->ncij", grad_out, weight[:, :, u, v])
+            dx[:, :, u : u + stride * out_h : stride, v : v + stride * out_w : stride] += part
+    return dx, dweight, grad_out.sum(axis=(0, 2, 3))""",
+    5: """import math
+
+
+def train_sgd(loss_and_grads, params, x, y, epochs, batch_size, lr, seed=0):
+    rng = np.random.default_rng(seed)
+    per_epoch = math.ceil(len(y) / batch_size)
+    losses = []
+    for epoch in range(epochs):
+        order = rng.permutation(len(y))
+        for b in range(per_epoch):
+            batch = order[b * batch_size : (b + 1) * batch_size]
+            loss, grads = loss_and_grads(params, x[batch], y[batch])
+            rate = lr * (1 - (epoch * per_epoch + b) / (epochs * per_epoch))
+            for name, grad in grads.items():
+                params[name] -= rate * grad
+            losses.append(loss)
+    return losses""",
+}
+
+
+@pytest.mark.parametrize("task", sorted(OTHER_CORRECT_ANSWERS))
+def test_another_correct_answer_passes_every_check(exercise, task):
+    check_task(exercise, task, OTHER_CORRECT_ANSWERS[task], hidden=True)
+    check_task(exercise, task, solution_answer(exercise, task), hidden=True)
+
+
+def test_a_renamed_answer_is_told_which_name_the_check_looks_for(exercise):
+    notebook, namespace = exercise
+    renamed = solution_answer(exercise, 4).replace("def conv_backward(", "def conv_grad(")
+    namespace.pop("conv_backward", None)
+    with pytest.raises(CheckFailed, match=r"^Task 4 \(a strided convolution, backward\): `conv_backward` is not"):
+        check_task(exercise, 4, renamed)
+    with pytest.raises(CheckFailed, match=re.escape("give it back the name `conv_backward`")):
+        run_cells(notebook, "task4-check", namespace=namespace)
+    check_task(exercise, 4, solution_answer(exercise, 4))
+
+
+def test_a_broken_im2col_costs_task_3_only(exercise):
+    """Tasks 4 and 5 run with PyTorch's im2col and gradients: a wrong Task 3 leaves them passing."""
+    broken = solution_answer(exercise, 3).replace("return windows.transpose(", "return 0 * windows.transpose(")
+    with pytest.raises(CheckFailed, match="row r is window r"):
+        check_task(exercise, 3, broken)
+    for task in (4, 5):
+        check_task(exercise, task, solution_answer(exercise, task))
+    check_task(exercise, 3, solution_answer(exercise, 3))
