@@ -342,3 +342,20 @@ def test_every_exercise_has_a_stable_id_of_its_own():
 def test_a_solution_without_an_id_is_refused():
     with pytest.raises(MarkerError, match="exercise_id"):
         make_exercise(new_notebook(cells=[task_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")]), "toy.ipynb")
+
+
+def test_check_modules_import_each_other_so_that_the_grader_s_fresh_copies_are_found():
+    """``import course_utils.exercise_checks.x as y`` reads ``x`` as an attribute of the package the
+    student's kernel imported (which a student can patch); ``from course_utils.exercise_checks import x``
+    and ``from course_utils.exercise_checks.x import name`` find the fresh copy the grader loaded."""
+    import ast
+
+    from course_tools.grading import checks_file
+
+    sources = sorted((checks_file().parent / "exercise_checks").glob("*.py"))
+    sources += sorted((REPO / "solutions" / "hidden_tests").glob("*.py"))
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.startswith("course_utils.")]
+                assert not names, f"{path.name}: write `from ... import ...` instead of `import {names[0]}`"

@@ -87,29 +87,59 @@ def checks_file() -> Path:
     return Path(importlib.util.find_spec("course_utils").submodule_search_locations[0]) / "checks.py"
 
 
-CHECK_MODULES = {  # key of a check file -> the module name its imports know it by
+CHECK_MODULES = {  # key of a check file -> the module name its imports know it by, in loading order
     "checks": "course_utils.checks",
     "base": "course_utils.exercise_checks",
+    "exercise.*": "course_utils.exercise_checks.{part}",  # modules the exercise's checks import
     "exercise": "course_utils.exercise_checks.{exercise_id}",
     "hidden": "_grader_hidden_tests",
 }
 
 
+def _check_parts(sources: list[str], folder: Path) -> list[str]:
+    """The modules of ``exercise_checks/`` these sources import, each after the ones it imports."""
+    order = []
+
+    def visit(source: str) -> None:
+        for node in ast.walk(_parse(source)[0] or ast.Module(body=[], type_ignores=[])):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module == "course_utils.exercise_checks":
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils.exercise_checks."):
+                names = [node.module.rsplit(".", 1)[1]]
+            elif isinstance(node, ast.Import):  # `import course_utils.exercise_checks.x as y`: see the test
+                names = [
+                    a.name.rsplit(".", 1)[1] for a in node.names if a.name.startswith("course_utils.exercise_checks.")
+                ]
+            for name in names:
+                if name not in order and (folder / f"{name}.py").is_file():
+                    order.append(name)  # placed before its own imports are known: moved after them below
+                    visit((folder / f"{name}.py").read_text(encoding="utf-8"))
+                    order.remove(name)
+                    order.append(name)
+
+    for source in sources:
+        visit(source)
+    return order
+
+
 def check_sources(exercise: str, solutions_dir: Path | None = None) -> dict[str, bytes]:
-    """The check files a submission of ``exercise`` (an exercise id) is graded with: the course's
-    ``checks.py``, ``exercise_checks/__init__.py`` and ``exercise_checks/<id>.py``, and the
+    """The check files a submission of ``exercise`` (an exercise id) is graded with, in loading order:
+    the course's ``checks.py``, ``exercise_checks/__init__.py``, the modules ``exercise_checks/<id>.py``
+    imports from that folder (``exercise.<name>``), ``exercise_checks/<id>.py`` itself, and the
     instructor's ``<solutions>/hidden_tests/<id>.py`` (each only where it exists)."""
     folder = checks_file().parent
-    paths = {
-        "checks": folder / "checks.py",
-        "base": folder / "exercise_checks" / "__init__.py",
-        "exercise": folder / "exercise_checks" / f"{exercise}.py",
-        "hidden": Path(solutions_dir or ".") / "hidden_tests" / f"{exercise}.py",
-    }
-    if not exercise:  # a solution without an id: only the common checks
-        paths = {"checks": paths["checks"]}
-    elif solutions_dir is None:
-        paths.pop("hidden")
+    paths = {"checks": folder / "checks.py", "base": folder / "exercise_checks" / "__init__.py"}
+    exercise_path = folder / "exercise_checks" / f"{exercise}.py"
+    hidden_path = Path(solutions_dir or ".") / "hidden_tests" / f"{exercise}.py"
+    if exercise:
+        texts = [p.read_text(encoding="utf-8") for p in (exercise_path, hidden_path) if p.is_file()]
+        for part in _check_parts(texts, folder / "exercise_checks"):
+            if part != exercise:
+                paths[f"exercise.{part}"] = folder / "exercise_checks" / f"{part}.py"
+        paths["exercise"] = exercise_path
+        if solutions_dir is not None:
+            paths["hidden"] = hidden_path
     return {key: path.read_bytes() for key, path in paths.items() if path.is_file()}
 
 
@@ -210,10 +240,10 @@ def _check_files(paths, exercise: str) -> list[tuple[str, str, str, str]]:
     if not isinstance(paths, dict):
         paths = {"checks": paths}
     files = []
-    for key in CHECK_MODULES:
-        if key in paths:
-            name = CHECK_MODULES[key].format(exercise_id=exercise)
-            files.append((key, name, str(paths[key]), _sha256(Path(paths[key])) or ""))
+    for key, path in paths.items():  # in the order check_sources gave them
+        template = CHECK_MODULES["exercise.*" if key.startswith("exercise.") else key]
+        name = template.format(exercise_id=exercise, part=key.removeprefix("exercise."))
+        files.append((key, name, str(path), _sha256(Path(path)) or ""))
     return files
 
 

@@ -98,9 +98,9 @@ class Tasks:
         nb = Notebook(namespace, task, title, self.answers[task])
         try:
             return self.functions[task](nb)
-        except CheckFailed as failed:
-            raise CheckFailed(str(failed)) from None  # one line: no frame of the checks in the way
         except Exception as error:
+            if isinstance(error, CheckFailed) or type(error).__name__ == "CheckFailed":  # another copy's, too
+                raise CheckFailed(str(error)) from None  # one line: no frame of the checks in the way
             if unfinished(error):
                 raise  # the task is not done yet: the grader reads "not attempted"
             line = (str(error).strip().splitlines() or [""])[0][:200]
