@@ -33,7 +33,7 @@ def per_class_case(per_class_accuracy, y_true, y_pred, n_classes: int, what: str
     y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
     got = per_class_accuracy(y_true, y_pred, n_classes=n_classes)
     if not isinstance(got, torch.Tensor):
-        fail(what, f"expected a tensor, got a {kind(got)}", "torch.as_tensor(...) turns a list or an array into one")
+        fail(what, f"expected a tensor, got {kind(got)}", "torch.as_tensor(...) turns a list or an array into one")
     if not got.is_floating_point():
         fail(what, f"expected a float tensor, got {got.dtype}", "divide with `/`, which gives floats (not `//`)")
     if tuple(got.shape) != (n_classes,):
@@ -80,7 +80,7 @@ def pairs_case(most_confused_pairs, y_true, y_pred, classes: list, k: int, what:
     top = most_confused_pairs(y_true, y_pred, classes, k)
     cm = confusion_matrix(y_true, y_pred, labels=range(len(classes)))
     if not isinstance(top, list):
-        fail(what, f"expected a list, got a {kind(top)}", "return a list of (name_a, name_b, count) tuples")
+        fail(what, f"expected a list, got {kind(top)}", "return a list of (name_a, name_b, count) tuples")
     if len(top) != k:
         fail(what, f"expected {k} pairs, got {len(top)}", "keep only the k largest" if len(top) > k else None)
     for entry in top:
@@ -91,7 +91,7 @@ def pairs_case(most_confused_pairs, y_true, y_pred, classes: list, k: int, what:
             hint = "name each class: classes[i], not its number i" if hasattr(names[0], "__index__") else None
             fail(what, f"{names[0]!r} is not one of the class names", hint)
         if type(entry[2]) is not int:
-            fail(what, f"expected each count a Python int, got a {kind(entry[2])}", "int(count), or .tolist()")
+            fail(what, f"expected each count a Python int, got {kind(entry[2])}", "int(count), or .tolist()")
     if len({frozenset(entry[:2]) for entry in top}) < k:
         fail(what, "a pair appears twice", ONCE)
     index = {name: i for i, name in enumerate(classes)}
@@ -147,7 +147,7 @@ def merged_case(merged_accuracy, what, y_true, y_pred, groups, n_classes, expect
     got = merged_accuracy(torch.as_tensor(y_true), torch.as_tensor(y_pred), groups, n_classes=n_classes)
     if not isinstance(got, float):
         convert = ".item() turns a one-number tensor into a Python float" if torch.is_tensor(got) else "use float(...)"
-        fail(what, f"expected a Python float, got a {kind(got)}", convert)
+        fail(what, f"expected a Python float, got {kind(got)}", convert)
     if not same(got, expected):
         fail(what, f"expected {expected:.4g}, got {got:.4g}", known_mistake(got, mistakes or {}))
     passed(what)
@@ -179,7 +179,7 @@ def gap_case(gap_summary, results: pd.DataFrame, what: str) -> pd.DataFrame:
     """``gap_summary`` on one results table, compared with the standard library's statistics."""
     summary = gap_summary(results.copy())
     if not isinstance(summary, pd.DataFrame):
-        fail(what, f"expected a pandas DataFrame, got a {kind(summary)}", None)
+        fail(what, f"expected a pandas DataFrame, got {kind(summary)}", None)
     rows, columns = list(summary.index), list(summary.columns)
     if rows != DATASETS:
         turn = "turn the table round with .T" if rows == STATISTICS else None

@@ -27,9 +27,11 @@ def same(got, expected) -> bool:
     return got.shape == expected.shape and np.allclose(got, expected, rtol=1e-6, atol=1e-9, equal_nan=True)
 
 
-def known_mistake(got, mistakes: dict) -> str | None:
-    """The hint of the mistake that gives exactly ``got`` ({hint: what that mistake returns}), else None."""
-    return next((hint for hint, result in mistakes.items() if same(got, result)), None)
+def known_mistake(got, mistakes) -> str | None:
+    """The hint of the mistake that gives exactly ``got`` ({hint: what that mistake returns}, or a list
+    of (hint, result) pairs where several results share a hint), else None."""
+    pairs = mistakes.items() if isinstance(mistakes, dict) else mistakes
+    return next((hint for hint, result in pairs if same(got, result)), None)
 
 
 def shown(values) -> str:
@@ -39,5 +41,22 @@ def shown(values) -> str:
 
 
 def kind(value) -> str:
-    """The type of ``value`` with its module (``torch.Tensor``, ``numpy.float32``), plain for built-ins."""
-    return f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+    """The type of ``value`` with its module and an article: "a torch.Tensor", "a numpy.float32", "an int"."""
+    name = f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def must_match(got, expected, what: str, mistakes=()) -> None:
+    """Fail unless ``got`` is an array of ``expected``'s shape and values (``mistakes`` as for `known_mistake`)."""
+    __tracebackhide__ = True
+    if not isinstance(got, np.ndarray):
+        fail(what, f"expected a NumPy array, got {kind(got)}", None)
+    if got.shape != expected.shape or not same(got, expected):
+        hint = known_mistake(got, mistakes)
+        if got.shape != expected.shape:
+            fail(what, f"expected shape {expected.shape}, got {got.shape}", hint)
+        wrong = np.argwhere(~np.isclose(got, expected, rtol=1e-6, atol=1e-9))
+        first = tuple(wrong[0].tolist())
+        where = f"(row, column) {first}" if got.ndim == 2 else f"index {first[0] if got.ndim == 1 else first}"
+        found = f"{len(wrong)} of {got.size} values differ, the first at {where}: expected {expected[first]:.4g}"
+        fail(what, f"{found}, got {got[first]:.4g}", hint)
