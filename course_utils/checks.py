@@ -1,7 +1,7 @@
 """Self-checks for exercises and the lessons' "your turn" cells: a clear pass, or a hint that says what to fix.
 
 Each prints ``✅ <what>: passed`` or raises `CheckFailed` (one line: expected, found, likely cause); so does
-`explain_errors` for a student's own errors; `using_course` lends earlier answers; `check_own_work` refuses copies.
+`explain_errors` for a student's own errors; `check_own_work` refuses copies.
 """
 
 from __future__ import annotations
@@ -181,24 +181,6 @@ def check_own_work(answer, course_objects, what: str) -> None:
             name = f"{course.__module__}.{course.__qualname__}"
             fail(what, f"this is the course's own {name}", "write your own; the course's is there only to compare with")
     passed(what)
-
-
-class using_course:
-    """Within the block, names in a notebook's ``globals()`` mean the course's ``references``, so that
-    one mistake costs one task: ``with using_course(globals(), train_step=course_train_step):``."""
-
-    def __init__(self, namespace: dict, **references):
-        self.namespace, self.references = namespace, references
-
-    def __enter__(self):
-        self.saved = {name: self.namespace[name] for name in self.references if name in self.namespace}
-        self.namespace.update(self.references)
-
-    def __exit__(self, *error):
-        for name in self.references:
-            self.namespace.pop(name, None)
-        self.namespace.update(self.saved)
-        return False  # an error goes on, with no frame of ours in its traceback
 
 
 class explain_errors:

@@ -3,6 +3,7 @@ the hidden tests of an exercise (``solutions/hidden_tests/<id>.py``), and runnin
 and check in a namespace where the notebook's setup already ran."""
 
 import importlib.util
+import linecache
 import re
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:
     namespace = {} if namespace is None else namespace
     for cell_id in cell_ids:
         source = sources.get(cell_id.replace("-", "_"), cell(notebook, cell_id).source)
+        linecache.cache[cell_id] = (len(source), None, source.splitlines(True), cell_id)  # as IPython does
         exec(compile(source, cell_id, "exec"), namespace)
     return namespace
 

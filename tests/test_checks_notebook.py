@@ -124,11 +124,13 @@ def test_own_work_refuses_the_course_object_a_wrapper_a_subclass_and_an_instance
 
 
 def test_using_course_swaps_names_for_the_block_only_even_on_errors():
+    from course_utils.exercise_checks import using_course
+
     namespace = {"train_step": "student's", "other": 1}
-    with checks.using_course(namespace, train_step="course's", accuracy="course's"):
+    with using_course(namespace, train_step="course's", accuracy="course's"):
         assert (namespace["train_step"], namespace["accuracy"]) == ("course's", "course's")
     assert namespace == {"train_step": "student's", "other": 1}
-    with pytest.raises(ZeroDivisionError), checks.using_course(namespace, train_step="course's"):
+    with pytest.raises(ZeroDivisionError), using_course(namespace, train_step="course's"):
         raise ZeroDivisionError("a student's bug")
     assert namespace == {"train_step": "student's", "other": 1}
 

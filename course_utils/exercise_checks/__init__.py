@@ -27,9 +27,27 @@ import traceback
 from pathlib import Path
 
 import course_utils
-from course_utils.checks import CheckFailed, unfinished, using_course
+from course_utils.checks import CheckFailed, explain_errors, unfinished
 
 SETUP = "run the notebook's cells from the top first (Run > Run All Above)"
+
+
+class using_course:
+    """Within the block, names in a notebook's ``globals()`` mean the course's ``references``, so that
+    one mistake costs one task: ``with using_course(globals(), train_step=course_train_step):``."""
+
+    def __init__(self, namespace: dict, **references):
+        self.namespace, self.references = namespace, references
+
+    def __enter__(self):
+        self.saved = {name: self.namespace[name] for name in self.references if name in self.namespace}
+        self.namespace.update(self.references)
+
+    def __exit__(self, *error):
+        for name in self.references:
+            self.namespace.pop(name, None)
+        self.namespace.update(self.saved)
+        return False  # an error goes on, with no frame of ours in its traceback
 
 
 class Notebook:
@@ -61,10 +79,9 @@ class Notebook:
         return using_course(self._namespace, **references)
 
 
-def likely_mistake(got, mistakes: dict):
-    """The hint of the classic mistake that gives exactly ``got`` ({hint: what that mistake returns}),
-    or None: a hint is shown only for the mistake it names; otherwise the message says what differs."""
-    return next((hint for hint, value in mistakes.items() if type(got) is type(value) and got == value), None)
+def needs(task: int, what: str) -> explain_errors:
+    """For a cell that uses a task's answer (a plot): an error there becomes one line naming the task."""
+    return explain_errors(what, hint=f"Task {task} must pass first")
 
 
 def _student_line(error: BaseException) -> str | None:

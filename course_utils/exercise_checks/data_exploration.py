@@ -20,11 +20,6 @@ check = tasks.check
 SCALE = "scale the pixels to [0, 1] first: divide by 255"
 
 
-def needs(task: int, what: str) -> explain_errors:
-    """For a cell that uses a task's answer (a plot): an error there becomes one line naming the task."""
-    return explain_errors(what, hint=f"Task {task} must pass first")
-
-
 def check_tensor(value, what: str, hint: str) -> None:
     if not isinstance(value, torch.Tensor):
         fail(what, f"expected a tensor, got a {type(value).__name__}", hint)

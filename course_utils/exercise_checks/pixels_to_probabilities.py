@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils import iterate_batches, set_seed
-from course_utils.checks import check_between, check_close, check_own_work, check_shape, explain_errors, fail
+from course_utils.checks import check_between, check_close, check_own_work, check_shape, fail
 from course_utils.exercise_checks import Tasks
 
 tasks = Tasks("pixels_to_probabilities")
@@ -26,11 +26,6 @@ SHAPES = {
     "cannot be multiplied": "the logits are x @ weight.T + bias: [N, 784] times [784, 10]",
 }
 TARGETS = "q = (1 - smoothing) * one_hot + smoothing / K: smoothing / K for every class, 1 - smoothing more for y"
-
-
-def needs(task: int, what: str) -> explain_errors:
-    """For a cell that uses a task's answer (a plot): an error there becomes one line naming the task."""
-    return explain_errors(what, hint=f"Task {task} must pass first")
 
 
 def course_softmax(logits, temperature=1.0):  # Task 1's answer, PyTorch's way

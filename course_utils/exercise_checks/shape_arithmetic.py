@@ -11,7 +11,8 @@ from torch import nn
 
 from course_utils import ConvNet, count_parameters, layer_table, receptive_fields, shapes
 from course_utils.checks import check_equal, check_own_work, explain_errors
-from course_utils.exercise_checks import Tasks, likely_mistake
+from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.mistakes import known_mistake
 
 tasks = Tasks("shape_arithmetic")
 check = tasks.check
@@ -50,7 +51,7 @@ def output_size(nb):
         call = f"conv_output_size({size}, {kernel_size}, stride={stride}, padding={padding})"
         with explain_errors(call):
             got = nb.conv_output_size(size, kernel_size, stride=stride, padding=padding)
-        hint = likely_mistake(got, size_mistakes(size, kernel_size, stride, padding)) or f"use {FORMULA}"
+        hint = known_mistake(got, size_mistakes(size, kernel_size, stride, padding)) or f"use {FORMULA}"
         check_equal(got, real_conv_size(size, kernel_size, stride, padding), f"{what}: {call}", hint=hint)
     check_equal(
         type(nb.conv_output_size(28, 5, stride=2)).__name__,
@@ -153,5 +154,5 @@ def receptive_field(nb):
     for layers, what in examples:
         with explain_errors(f"receptive_field({layers})"):
             field = nb.receptive_field(layers)
-        hint = likely_mistake(field, field_mistakes(layers)) or "start from r = 1, j = 1; each layer: r += (k - 1) * j"
+        hint = known_mistake(field, field_mistakes(layers)) or "start from r = 1, j = 1; each layer: r += (k - 1) * j"
         check_equal(field, course_receptive_field(layers), f"{what}: receptive_field({layers})", hint=hint)

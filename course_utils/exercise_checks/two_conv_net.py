@@ -19,19 +19,16 @@ from course_utils.checks import (
     check_parameter_count,
     check_shape,
     explain_errors,
+    fail,
 )
 from course_utils.exercise_checks import Tasks
 
 tasks = Tasks("two_conv_net")
 check = tasks.check
 
+CALL_THEM = "the task asks train to call train_step(model, optimizer, xb, yb) for each batch, and accuracy"
 FLATTEN = "flatten with x.flatten(start_dim=1), one row per image (x.flatten() makes the whole batch one row)"
 SIZES = "3x3 kernels with padding 1 keep 28 x 28, each pooling halves it: 28 -> 14 -> 7, so fc1 takes 32 * 7 * 7 inputs"
-
-
-def course_variant() -> ConvNet:
-    """The course's ConvNet built as the task's variant: 16 and 32 channels of 3x3 kernels, 64 hidden units."""
-    return ConvNet(first_channels=16, kernel_size=3, padding=1, hidden=64)
 
 
 @tasks(1, "a variant with 3x3 kernels", answers=["SmallKernelNet"])
@@ -53,7 +50,8 @@ def variant_with_small_kernels(nb):
     with explain_errors("SmallKernelNet's forward pass", hint="conv -> ReLU -> pool twice, then " + FLATTEN):
         out = model(torch.zeros(8, 1, 28, 28))
     check_shape(out, (8, 10), "output for a batch of 8", hint="one row of 10 logits per image: " + FLATTEN)
-    reference = course_variant()  # the course's network, given the same weights, must compute the same logits
+    # The course's ConvNet built as the variant, given the same weights, must compute the same logits.
+    reference = ConvNet(first_channels=16, kernel_size=3, padding=1, hidden=64)
     pairs = [(model.conv1, reference.features[0][0]), (model.conv2, reference.features[1][0])]
     for ours, theirs in pairs + [(model.fc1, reference.classifier[1]), (model.fc2, reference.classifier[3])]:
         theirs.load_state_dict(ours.state_dict())
@@ -128,8 +126,7 @@ def training_step(nb):
 
 
 class ModeDependent(nn.Module):
-    """A stand-in for layers that behave differently while training: its input comes out unchanged in
-    evaluation mode, shifted by one class in training mode (``self.training`` is what train() and eval() set)."""
+    """A layer that behaves differently while training (``self.training``, set by train() and eval())."""
 
     def forward(self, x):
         return x.roll(1, dims=1) if self.training else x
@@ -143,12 +140,8 @@ def accuracy_in_batches(nb):
     x, y = nb.data.val_x[:2000], nb.data.val_y[:2000]
     with explain_errors("accuracy", hint="loop over x in slices of batch_size, count logits.argmax(dim=1) == y"):
         acc = accuracy(model, x, y, batch_size=300)  # 300 does not divide 2,000: the last batch is smaller
-    check_equal(
-        type(acc).__name__,
-        "float",
-        "the type accuracy returns",
-        hint="return a Python float: add up the counts with .item() (or convert at the end with float())",
-    )
+    kind = "return a Python float: add up the counts with .item() (or convert at the end with float())"
+    check_equal(type(acc).__name__, "float", "the type accuracy returns", hint=kind)
     check_between(acc, 0.0, 1.0, "accuracy is a fraction", hint="divide the correct count by len(y), not by 100")
     check_close(
         acc,
@@ -161,12 +154,8 @@ def accuracy_in_batches(nb):
     mode_model, one_hot = nn.Sequential(ModeDependent()), nn.functional.one_hot(y, 10).float()
     with explain_errors("accuracy of a model that behaves differently in training mode"):
         acc = accuracy(mode_model, one_hot, y, batch_size=300)
-    check_close(
-        acc,
-        1.0,
-        "accuracy of a model that behaves differently in training mode",
-        hint="call model.eval() before measuring: in training mode this model answers differently",
-    )
+    eval_hint = "call model.eval() before measuring: in training mode this model answers differently"
+    check_close(acc, 1.0, "accuracy of a model that behaves differently in training mode", hint=eval_hint)
     check_equal(mode_model.training, True, "the model is back in training mode", hint="call model.train() at the end")
 
 
@@ -193,14 +182,8 @@ def training_loop(nb):
             val_accuracies = nb.train(model, data, epochs, nb.batch_size, nb.lr, nb.seed)
     print("validation accuracy after each epoch:", ", ".join(f"{a:.2%}" for a in val_accuracies))
     check_equal(len(val_accuracies), epochs, "one validation accuracy per epoch", hint="append one per epoch")
-    if not seen["optimizers"]:
-        check_equal(
-            "does not call train_step",
-            "calls train_step",
-            "train uses Task 2's train_step for every batch",
-            hint="the task asks train to call train_step(model, optimizer, xb, yb) (and accuracy), "
-            "so that the check can run it with the course's versions: a loop written out inline cannot be checked",
-        )
+    if not seen["optimizers"]:  # a loop written out inline cannot be run with the course's train_step
+        fail("train uses Task 2's train_step for every batch", "it never called train_step", CALL_THEM)
     check_equal(
         len({id(optimizer) for optimizer in seen["optimizers"]}),
         1,
