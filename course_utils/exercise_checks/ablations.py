@@ -1,20 +1,31 @@
-"""The checks of exercises 5 (ablations, done properly): ``check(task=N)``.
-
-Task 1's network is given the weights of the course's own build of the same layers and must compute
-the same logits; Task 2 runs with a stand-in for `fit` that records what it was handed; Task 4's table
-is filled by made-up experiments (no training) standing in for Task 2, so a mistake costs one task.
-What the checks compare with (the course's builds, the made-up experiments) is in `ablations_reference.py`.
-"""
+"""The checks of exercises 5 (ablations, done properly): ``check(task=N)``. What they compare with is in
+`ablations_reference.py`: Task 1's network, given its weights, must compute the logits of the course's build;
+Task 2 runs with a `fit` that records what it is handed; Task 4 gets made-up experiments in place of Task 2's."""
 
 import dataclasses
 
 import torch
 from torch import nn
 
-import course_utils.exercise_checks.ablations_reference as ref
-from course_utils import ConvNet, count_parameters, evaluate, set_seed
+from course_utils import ConvNet, count_parameters, evaluate
 from course_utils.checks import check_close, check_equal, check_own_work, check_shape, explain_errors, fail
 from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.ablations_reference import (
+    ORDER,
+    SIZES,
+    RecordingFit,
+    course_build,
+    course_table,
+    hint_for_logits,
+    logits_with_weights_of,
+    made_up_result,
+    ratio_hint,
+    ratios,
+    same,
+    seeded_weights,
+    shape_reaching,
+    std_hint,
+)
 
 tasks = Tasks("ablations")
 check = tasks.check
@@ -35,13 +46,13 @@ def one_conv_both_poolings(nb):
     )
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     check_equal(len(linears), 2, "number of linear layers", hint="nn.Linear(?, 50), then nn.Linear(50, 10)")
-    with explain_errors("the layers before the first linear layer", hint=ref.ORDER):
-        shape = ref.shape_reaching(linears[0], model, torch.zeros(4, 1, 28, 28))
+    with explain_errors("the layers before the first linear layer", hint=ORDER):
+        shape = shape_reaching(linears[0], model, torch.zeros(4, 1, 28, 28))
     if len(shape) != 2:
         fail("what reaches the first linear layer", f"a tensor of shape {shape}", "flatten the maps: nn.Flatten()")
-    check_equal(shape[1], 10 * 6 * 6, "numbers per image reaching the first linear layer", hint=ref.SIZES)
-    check_equal(linears[0].in_features, 360, "inputs of the first linear layer", hint=f"10 x 6 x 6 = 360: {ref.SIZES}")
-    with explain_errors("the forward pass of one_conv_two_pools()", hint=ref.ORDER):
+    check_equal(shape[1], 10 * 6 * 6, "numbers per image reaching the first linear layer", hint=SIZES)
+    check_equal(linears[0].in_features, 360, "inputs of the first linear layer", hint=f"10 x 6 x 6 = 360: {SIZES}")
+    with explain_errors("the forward pass of one_conv_two_pools()", hint=ORDER):
         out = model(torch.zeros(4, 1, 28, 28))
     check_shape(out, (4, 10), "output for a batch of 4", hint="one row of 10 logits per image")
     check_equal(
@@ -52,8 +63,8 @@ def one_conv_both_poolings(nb):
     )
     x = nb.data.val_x[:16]
     with torch.no_grad():
-        got, reference = model(x), ref.logits_with_weights_of(model, ref.course_build(), x)
-    hint = ref.hint_for_logits(model, x)
+        got, reference = model(x), logits_with_weights_of(model, course_build(), x)
+    hint = hint_for_logits(model, x)
     check_close(got, reference, "logits compared with the course's build, given your weights", atol=1e-5, hint=hint)
     check_own_work(model, ConvNet, "one_conv_two_pools builds its own layers")
 
@@ -65,7 +76,7 @@ def reproducible_experiment(nb, build=ConvNet, settings=None):
     small = dataclasses.replace(data, train_x=data.train_x[:96], train_y=data.train_y[:96])
     small = dataclasses.replace(small, val_x=data.val_x[:300], val_y=data.val_y[:300])
     settings = settings or {"epochs": 3, "batch_size": 32, "lr": 0.001, "seed": nb.seed + 1}
-    record, built = ref.RecordingFit(pause), []
+    record, built = RecordingFit(pause), []
 
     def recorded_build():
         built.append(build())
@@ -77,10 +88,8 @@ def reproducible_experiment(nb, build=ConvNet, settings=None):
     check_equal(type(result).__name__, "dict", "run_experiment returns a dict", hint='{"parameters": ..., ...}')
     check_equal(sorted(result), ["parameters", "seconds", "val_acc"], "the keys of the result")
     check_equal(len(record.calls), 2, "calls to fit in two experiments", hint="call fit once per experiment")
-    run = record.calls[0]
-    check_equal(
-        bool(built) and run["model"] is built[0], True, "fit trains the model build() returns", hint="model = build()"
-    )
+    run, first_built = record.calls[0], built[0] if built else None
+    check_equal(run["model"] is first_built, True, "fit trains the model build() returns", hint="model = build()")
     check_equal(run["data"] is small, True, "fit trains on the data it is given", hint="fit(model, data, ...)")
     check_equal(
         tuple(run[name] for name in settings),
@@ -90,10 +99,7 @@ def reproducible_experiment(nb, build=ConvNet, settings=None):
         "batch_size=batch_size, seed=seed, ...)",
     )
     check_equal(run["progress"], False, "fit's progress bar is off", hint="fit(..., progress=False)")
-    weights = {}
-    for name, seed in (("seed", settings["seed"]), ("notebook", nb.seed)):
-        set_seed(seed)
-        weights[name] = ref.first_weights(build())
+    weights = {name: seeded_weights(build, seed) for name, seed in (("seed", settings["seed"]), ("notebook", nb.seed))}
     check_equal(
         torch.equal(run["first weights"], weights["seed"]),
         True,
@@ -163,7 +169,7 @@ def ablation_table_over_seeds(nb, seeds=(7, 8, 9, 10), sizes=None):
 
     def made_up_experiment(build, data, epochs, batch_size, lr, seed):
         calls.append((count_parameters(build()), epochs, batch_size, lr, seed))
-        return ref.made_up_result(calls[-1][0], seed)
+        return made_up_result(calls[-1][0], seed)
 
     variants = {name: (lambda n=n: nn.Linear(n, 1)) for name, n in sizes.items()}  # n + 1 parameters
     with explain_errors("ablation_table", hint="run_experiment for each variant and seed, then a pd.DataFrame"):
@@ -183,7 +189,7 @@ def ablation_table_over_seeds(nb, seeds=(7, 8, 9, 10), sizes=None):
         hint="pass epochs, batch_size and lr on to run_experiment unchanged",
     )
     check_equal(list(table.columns), ["variant", "parameters", "mean", "std", "seconds", "ratio"], "the columns")
-    expected, groups = ref.course_table(sizes, seeds)
+    expected, groups = course_table(sizes, seeds)
     order, best_first = table["variant"].tolist(), list(expected.index)
     check_equal(
         order,
@@ -195,14 +201,14 @@ def ablation_table_over_seeds(nb, seeds=(7, 8, 9, 10), sizes=None):
     check_equal(table["parameters"].tolist(), expected["parameters"].tolist(), "each variant's parameters")
     check_close(table["mean"].tolist(), expected["mean"].tolist(), "each variant's mean val_acc over its seeds")
     stds, what = table["std"].tolist(), "each variant's standard deviation of val_acc over its seeds"
-    check_close(stds, expected["std"].tolist(), what, hint=ref.std_hint(stds, groups, best_first))
+    check_close(stds, expected["std"].tolist(), what, hint=std_hint(stds, groups, best_first))
     total = groups["seconds"].sum().reindex(best_first).tolist()
-    hint = "the mean over the seeds, not the total" if ref.same(table["seconds"].tolist(), total) else None
+    hint = "the mean over the seeds, not the total" if same(table["seconds"].tolist(), total) else None
     check_close(table["seconds"].tolist(), expected["seconds"].tolist(), "each variant's mean seconds", hint=hint)
     baseline, got = next(iter(sizes)), table["ratio"].tolist()
     check_close(
         got,
-        ref.ratios(expected, baseline, len(seeds)),
+        ratios(expected, baseline, len(seeds)),
         f"each variant's ratio |gap to {baseline!r}| / yardstick",
-        hint=ref.ratio_hint(got, expected, baseline, len(seeds)),
+        hint=ratio_hint(got, expected, baseline, len(seeds)),
     )

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from course_utils import fit
+from course_utils import fit, set_seed
 
 SIZES = "the conv (5x5, padding 1) gives 26 x 26, one pooling 13 x 13, the second 6 x 6 (pooling rounds down)"
 ORDER = "conv -> ReLU -> max pool -> max pool -> flatten -> linear 50 -> ReLU -> linear 10, no softmax"
@@ -95,6 +95,12 @@ class RecordingFit:
 
 def first_weights(model) -> torch.Tensor:
     return next(model.parameters()).detach().clone()
+
+
+def seeded_weights(build, seed: int) -> torch.Tensor:
+    """The first weights of ``build()`` after ``set_seed(seed)``: what a reproducible experiment starts from."""
+    set_seed(seed)
+    return first_weights(build())
 
 
 MADE_UP = {2: (0.88, 0.010), 3: (0.915, 0.010), 5: (0.93, 0.005), 9: (0.91, 0.020), 17: (0.92, 0.008)}

@@ -9,9 +9,20 @@ import torch
 from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 from sklearn.metrics import precision_score, recall_score
 
-import course_utils.exercise_checks.confusion_matrices_reference as ref
 from course_utils.checks import check_close, check_equal, check_shape, explain_errors, fail
 from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.confusion_matrices_reference import (
+    DEFERRAL_PROBS,
+    DEFERRAL_TRUE,
+    THRESHOLD_MISTAKES,
+    THRESHOLD_PROBS,
+    THRESHOLD_TRUE,
+    course_confusion,
+    course_deferral,
+    course_lowest_threshold,
+    course_precision_recall,
+    same,
+)
 
 tasks = Tasks("confusion_matrices")
 check = tasks.check
@@ -28,14 +39,14 @@ def kind(tensor) -> str:
 def course_answers(nb, *tasks):
     """Within the block, the answers of the earlier ``tasks`` are the course's: a later task never pays
     for an earlier one."""
-    courses = {1: ("confusion_matrix", ref.course_confusion), 2: ("confusion_with_deferral", ref.course_deferral)}
-    return nb.lend(**dict(courses[task] for task in tasks), precision_recall=ref.course_precision_recall)
+    courses = {1: ("confusion_matrix", course_confusion), 2: ("confusion_with_deferral", course_deferral)}
+    return nb.lend(**dict(courses[task] for task in tasks), precision_recall=course_precision_recall)
 
 
 @tasks(1, "confusion matrix", answers=["confusion_matrix"])
 def confusion_matrix_counts(nb, y_true=(0, 0, 1, 2, 2, 2), y_pred=(0, 1, 1, 2, 0, 2)):
     toy_true, toy_pred = torch.tensor(y_true), torch.tensor(y_pred)
-    expected = ref.course_confusion(toy_true, toy_pred, 3)
+    expected = course_confusion(toy_true, toy_pred, 3)
     with explain_errors("confusion_matrix", hint="count y_true * n_classes + y_pred with torch.bincount, reshape"):
         toy = nb.confusion_matrix(toy_true, toy_pred, n_classes=3)
     check_shape(toy, (3, 3), "shape of a 3-class toy matrix", hint="reshape(n_classes, n_classes)")
@@ -47,7 +58,7 @@ def confusion_matrix_counts(nb, y_true=(0, 0, 1, 2, 2, 2), y_pred=(0, 1, 1, 2, 0
         wide = nb.confusion_matrix(toy_true, toy_pred, n_classes=5)
     check_equal(
         wide.tolist(),
-        ref.course_confusion(toy_true, toy_pred, 5).tolist(),
+        course_confusion(toy_true, toy_pred, 5).tolist(),
         "the same toy with n_classes=5: classes 3 and 4 get zero rows and columns",
         hint="torch.bincount(..., minlength=n_classes ** 2): without it, the count stops at the largest pair seen",
     )
@@ -58,8 +69,8 @@ def confusion_matrix_counts(nb, y_true=(0, 0, 1, 2, 2, 2), y_pred=(0, 1, 1, 2, 0
 
 
 @tasks(2, "confusion with deferral", answers=["confusion_with_deferral"])
-def deferral_column(nb, y_true=ref.DEFERRAL_TRUE, probs=ref.DEFERRAL_PROBS, threshold=0.5):
-    n, expected = probs.shape[1], ref.course_deferral(y_true, probs, threshold)
+def deferral_column(nb, y_true=DEFERRAL_TRUE, probs=DEFERRAL_PROBS, threshold=0.5):
+    n, expected = probs.shape[1], course_deferral(y_true, probs, threshold)
     with course_answers(nb, 1), explain_errors("confusion_with_deferral", hint="probs.max(dim=1): confidence, class"):
         got = nb.confusion_with_deferral(y_true, probs, threshold)
     check_shape(
@@ -70,18 +81,16 @@ def deferral_column(nb, y_true=ref.DEFERRAL_TRUE, probs=ref.DEFERRAL_PROBS, thre
     )
     check_equal(kind(got), "integers", "the kind of numbers in the matrix", hint=INTEGERS)
     hint = ENTRY + "; column n counts the images whose largest probability is under the threshold"
-    if torch.equal(
-        got, ref.course_deferral(y_true, probs, torch.nextafter(torch.tensor(threshold), torch.tensor(2.0)))
-    ):
+    if torch.equal(got, course_deferral(y_true, probs, torch.nextafter(torch.tensor(threshold), torch.tensor(2.0)))):
         hint = "an image whose confidence equals the threshold is answered: confidence >= threshold"
     elif torch.equal(got[:, :n], expected[:, :n]) and not got[:, n].any():
         hint = "every image counts once: the deferred ones in the last column"
-    elif torch.equal(got[:, :n], ref.course_confusion(y_true, probs.argmax(dim=1), n)):
+    elif torch.equal(got[:, :n], course_confusion(y_true, probs.argmax(dim=1), n)):
         hint = "an image under the threshold goes to column n, not to its prediction's column"
     check_equal(got.tolist(), expected.tolist(), f"a toy matrix at threshold {threshold}", hint=hint)
     with course_answers(nb, 1), explain_errors("confusion_with_deferral on the test set"):
         got = nb.confusion_with_deferral(nb.test_true, nb.test_probs, 0.9)
-    expected = ref.course_deferral(nb.test_true, nb.test_probs, 0.9)
+    expected = course_deferral(nb.test_true, nb.test_probs, 0.9)
     check_equal(got.tolist(), expected.tolist(), "the test set's matrix at threshold 0.9")
 
 
@@ -95,9 +104,9 @@ def precision_and_recall(nb, square=SQUARE, deferred=DEFERRED):
         result = nb.precision_recall(square)
     check_equal(isinstance(result, tuple | list) and len(result), 2, "precision_recall returns (precision, recall)")
     precision, recall = result
-    expected_precision, expected_recall = ref.course_precision_recall(square)
+    expected_precision, expected_recall = course_precision_recall(square)
     check_shape(recall, (len(square),), "recall: one value per class")
-    swapped = ref.same(recall, expected_precision)
+    swapped = same(recall, expected_precision)
     row = "recall divides the diagonal by the ROW sums (all the images of each true class)"
     check_close(
         recall, expected_recall, "recall of a square toy matrix", hint=row + ", precision by the COLUMN sums" * swapped
@@ -111,9 +120,9 @@ def precision_and_recall(nb, square=SQUARE, deferred=DEFERRED):
         hint="precision's column sums are those of the n prediction columns, cm[:, :n]: the last holds no prediction",
     ):
         precision, recall = nb.precision_recall(deferred)
-    expected_precision, expected_recall = ref.course_precision_recall(deferred)
+    expected_precision, expected_recall = course_precision_recall(deferred)
     hint = "the recall of k counts every image of class k: the row sums include the deferred column"
-    if not ref.same(recall, deferred.diagonal() / deferred[:, :n].sum(dim=1).clamp(min=1)):
+    if not same(recall, deferred.diagonal() / deferred[:, :n].sum(dim=1).clamp(min=1)):
         hint = "recall = diagonal / row sums (the whole row)"
     check_close(recall, expected_recall, "recall of a toy with a deferral column", hint=hint)
     hint = "precision = diagonal / the sums of the n prediction columns"
@@ -132,13 +141,13 @@ def precision_and_recall(nb, square=SQUARE, deferred=DEFERRED):
 
 
 @tasks(4, "the lowest threshold", answers=["lowest_threshold"])
-def lowest_threshold_for_a_target(nb, y_true=ref.THRESHOLD_TRUE, probs=ref.THRESHOLD_PROBS, target=0.75):
-    expected = ref.course_lowest_threshold(y_true, probs, target)
+def lowest_threshold_for_a_target(nb, y_true=THRESHOLD_TRUE, probs=THRESHOLD_PROBS, target=0.75):
+    expected = course_lowest_threshold(y_true, probs, target)
     with course_answers(nb, 1, 2), explain_errors("lowest_threshold"):
         result = nb.lowest_threshold(y_true, probs, target)
     if result is None:
-        mistake = ref.course_lowest_threshold(y_true, probs, target, all_images=True) is None
-        hint = ref.THRESHOLD_MISTAKES[-1][1] if mistake else "return (threshold, coverage)"
+        mistake = course_lowest_threshold(y_true, probs, target, all_images=True) is None
+        hint = THRESHOLD_MISTAKES[-1][1] if mistake else "return (threshold, coverage)"
         fail("lowest_threshold of a toy", f"got None, yet a threshold of {expected[0]} reaches {target}", hint)
     check_equal(isinstance(result, tuple | list) and len(result), 2, "lowest_threshold returns (threshold, coverage)")
     threshold, coverage = result
@@ -149,8 +158,8 @@ def lowest_threshold_for_a_target(nb, y_true=ref.THRESHOLD_TRUE, probs=ref.THRES
         hint="convert a one-number tensor with .item() (or float(...))",
     )
     hint = "try each image's confidence as the threshold, from the lowest up; keep the first that reaches the target"
-    for mistake, named in ref.THRESHOLD_MISTAKES:
-        wrong = ref.course_lowest_threshold(y_true, probs, target, **mistake)
+    for mistake, named in THRESHOLD_MISTAKES:
+        wrong = course_lowest_threshold(y_true, probs, target, **mistake)
         hint = named if wrong is not None and abs(wrong[0] - threshold) < 1e-9 else hint
     check_close(threshold, expected[0], f"the lowest threshold reaching {target:.0%} accuracy on a toy", hint=hint)
     hint = (
@@ -161,5 +170,5 @@ def lowest_threshold_for_a_target(nb, y_true=ref.THRESHOLD_TRUE, probs=ref.THRES
     check_close(coverage, expected[1], "coverage: the fraction of the images answered", hint=hint)
     with course_answers(nb, 1, 2), explain_errors("lowest_threshold on the validation set"):
         threshold, coverage = nb.lowest_threshold(nb.val_true, nb.val_probs, 0.99)
-    expected = ref.course_lowest_threshold(nb.val_true, nb.val_probs, 0.99)
+    expected = course_lowest_threshold(nb.val_true, nb.val_probs, 0.99)
     check_close([threshold, coverage], list(expected), "threshold and coverage on the validation set, target 99%")

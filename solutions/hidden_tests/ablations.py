@@ -7,7 +7,6 @@ model and other settings, a model with ReLUs at the top and nested, other varian
 import torch
 from torch import nn
 
-import course_utils.exercise_checks.ablations_reference as ref
 from course_utils.checks import check_close, check_shape
 from course_utils.exercise_checks import Tasks
 from course_utils.exercise_checks.ablations import (
@@ -15,6 +14,7 @@ from course_utils.exercise_checks.ablations import (
     reproducible_experiment,
     without_relu_copies,
 )
+from course_utils.exercise_checks.ablations_reference import course_build, hint_for_logits, logits_with_weights_of
 
 hidden = Tasks("ablations")
 
@@ -25,8 +25,8 @@ def other_images(nb):
     check_shape(model(torch.zeros(3, 1, 28, 28)), (3, 10), "output for a batch of 3", "do not hard-code the batch")
     x = torch.randn(5, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        got, reference = model(x), ref.logits_with_weights_of(model, ref.course_build(), x)
-    check_close(got, reference, "logits of random images", atol=1e-5, hint=ref.hint_for_logits(model, x))
+        got, reference = model(x), logits_with_weights_of(model, course_build(), x)
+    check_close(got, reference, "logits of random images", atol=1e-5, hint=hint_for_logits(model, x))
 
 
 @hidden(2, "a reproducible experiment", answers=["run_experiment"])
