@@ -9,9 +9,8 @@ each lesson page links to its exercise notebook and its solution.
 Nothing in notebooks/, exercises/ or solutions/ is touched: the pages are assembled in a staging
 folder (``build/site-src/``), where
 
-- published solutions lose their hidden tests (the ``### BEGIN HIDDEN TESTS`` regions of
-  `course_tools.exercises`) and the printed results of the cells that held them, and the
-  solution marker lines;
+- published solutions lose their solution marker lines (their hidden tests are files of their
+  own, ``solutions/hidden_tests/``, which the site never shows);
 - cells hidden in Jupyter (``metadata.jupyter.source_hidden``) are folded on the page, and a widget
   (which needs a live kernel) becomes a line saying so;
 - the README's relative links point at the site's pages, or at the repository when the target
@@ -49,7 +48,7 @@ from pathlib import Path
 
 import nbformat
 
-from .exercises import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, MarkerError
+from .exercises import MarkerError, without_markers
 
 TITLE = "CNNs on MNIST"
 BRANCH = "main"  # the branch launch buttons and repository links point at
@@ -109,37 +108,13 @@ def executed_line(notebook: nbformat.NotebookNode) -> str:
 
 
 def publish_solution(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A solution as the site shows it: no hidden tests (nor their printed results), no marker lines.
-
-    A cell that held hidden tests loses its outputs, which could name them; a cell of hidden
-    tests only is dropped. The notebook passed in is not changed.
-    """
+    """A solution as the site shows it: no solution marker lines. The notebook passed in is not changed."""
     published = nbformat.from_dict(json.loads(json.dumps(notebook)))
-    cells = []
     for index, cell in enumerate(published.cells):
-        kept, inside, had_hidden = [], False, False
-        for line in cell.source.split("\n"):
-            marker = line.strip()
-            if marker == BEGIN_HIDDEN:
-                if inside:
-                    raise MarkerError(f"cell {index}: {BEGIN_HIDDEN!r} inside a hidden region")
-                inside = had_hidden = True
-            elif marker == END_HIDDEN:
-                if not inside:
-                    raise MarkerError(f"cell {index}: {END_HIDDEN!r} without {BEGIN_HIDDEN!r}")
-                inside = False
-            elif not inside and marker not in (BEGIN_SOLUTION, END_SOLUTION):
-                kept.append(line)
-        if inside:
-            raise MarkerError(f"cell {index}: a hidden region is never closed")
-        source = "\n".join(kept).strip("\n")
-        if cell.source.strip() and not source.strip():
-            continue
-        cell.source = source
-        if had_hidden and cell.cell_type == "code":
-            cell.outputs = []
-        cells.append(cell)
-    published.cells = cells
+        try:
+            cell.source = without_markers(cell.source)
+        except MarkerError as err:
+            raise MarkerError(f"cell {index}: {err}") from None
     return published
 
 

@@ -146,7 +146,7 @@ def test_outputs_and_counts_are_cleared_metadata_and_ids_kept():
     [
         ("### BEGIN SOLUTION\nx = 1", "never closed"),
         ("x = 1\n### END SOLUTION", "unexpected '### END SOLUTION'"),
-        ("### BEGIN SOLUTION\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n### END SOLUTION", "unexpected"),
+        ("### BEGIN SOLUTION\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n### END SOLUTION", "hidden tests"),
     ],
 )
 def test_unpaired_markers_are_refused_with_the_cell_named(source, message):

@@ -31,7 +31,7 @@ TAG = f"600.{secrets.randbelow(10**6):06d}"  # `sleep 600.xxxxxx`: the children 
 
 SETUP = "from course_utils import checks\nfrom course_utils.checks import check_equal, explain_errors"
 DOUBLE = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
-DOUBLE_CHECK = 'with explain_errors("double"):\n    value = double(2)\ncheck_equal(value, 4, "double(2)")'
+DOUBLE_CHECK = 'with explain_errors("double"):\n    check_equal(double(2), 4, "double(2)")'
 HIDDEN_TESTS = """from course_utils.checks import check_equal
 from course_utils.exercise_checks import Tasks
 

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from course_tools import site
-from course_tools.exercises import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
+from course_tools.exercises import BEGIN_HIDDEN, BEGIN_SOLUTION, END_SOLUTION
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "cache"  # MathJax, downloaded once for every build on this machine
@@ -70,7 +70,7 @@ def test_published_solutions_have_no_hidden_tests(staged):
     staging, _, _ = staged
     for solution in sorted((ROOT / "solutions").glob("[0-9]*.ipynb")):
         text = (staging / "solutions" / solution.name).read_text(encoding="utf-8")
-        for marker in (BEGIN_HIDDEN, END_HIDDEN, BEGIN_SOLUTION, END_SOLUTION):
+        for marker in (BEGIN_SOLUTION, END_SOLUTION):
             assert marker not in text, f"{solution.name} still has {marker!r}"
         page = nbformat.reads(text, as_version=4)
         title = next(c.source for c in page.cells if c.cell_type == "markdown").split("\n")[0]
@@ -119,25 +119,21 @@ def test_markdown_images_finds_local_pictures_only():
     assert site.markdown_images(page) == ["figures/pad.png", "figures/b.png"]
 
 
-def test_publish_solution_strips_hidden_tests_and_their_outputs():
+def test_publish_solution_drops_the_marker_lines_and_keeps_the_outputs():
     visible = nbformat.v4.new_code_cell(
-        "\n".join(["def f(x):", f"    {BEGIN_SOLUTION}", "    return 2 * x", f"    {END_SOLUTION}", "check(f)"])
+        "\n".join(["def f(x):", f"    {BEGIN_SOLUTION}", "    return 2 * x", f"    {END_SOLUTION}", "check(task=1)"])
     )
     visible.outputs = [nbformat.v4.new_output("stream", text="passed\n")]
-    mixed = nbformat.v4.new_code_cell("\n".join(["check(f(1) == 2)", BEGIN_HIDDEN, "secret_check(f)", END_HIDDEN]))
-    mixed.outputs = [nbformat.v4.new_output("stream", text="passed\nsecret passed\n")]
-    hidden_only = nbformat.v4.new_code_cell("\n".join([BEGIN_HIDDEN, "assert f(3) == 6", END_HIDDEN]))
-    original = notebook(nbformat.v4.new_markdown_cell("# Exercises"), visible, mixed, hidden_only)
+    original = notebook(nbformat.v4.new_markdown_cell("# Exercises"), visible)
     published = site.publish_solution(original)
-    sources = [c.source for c in published.cells]
-    assert sources == ["# Exercises", "def f(x):\n    return 2 * x\ncheck(f)", "check(f(1) == 2)"]
-    assert published.cells[1].outputs and published.cells[2].outputs == []  # its outputs could name the hidden tests
-    assert len(original.cells) == 4 and BEGIN_HIDDEN in original.cells[2].source  # the original is untouched
+    assert [c.source for c in published.cells] == ["# Exercises", "def f(x):\n    return 2 * x\ncheck(task=1)"]
+    assert published.cells[1].outputs and BEGIN_SOLUTION in original.cells[1].source  # the original is untouched
 
 
-def test_publish_solution_refuses_unpaired_markers():
-    with pytest.raises(site.MarkerError):
-        site.publish_solution(notebook(nbformat.v4.new_code_cell(f"{BEGIN_HIDDEN}\nsecret()")))
+def test_publish_solution_refuses_unpaired_markers_and_hidden_test_regions():
+    for source in (f"{BEGIN_SOLUTION}\nx = 1", f"{BEGIN_HIDDEN}\nsecret()"):
+        with pytest.raises(site.MarkerError, match="cell 0"):
+            site.publish_solution(notebook(nbformat.v4.new_code_cell(source)))
 
 
 def test_executed_line():
@@ -241,7 +237,7 @@ def toy_course(root: Path, repo: str) -> Path:
         nbformat.write(lesson, root / "notebooks" / f"0{number}_{title.lower()}.ipynb")
     solution = notebook(
         nbformat.v4.new_markdown_cell("# Exercises 1: First"),
-        nbformat.v4.new_code_cell(f"x = 1\n{BEGIN_HIDDEN}\nassert x == 1\n{END_HIDDEN}"),
+        nbformat.v4.new_code_cell(f"x = 1\n{BEGIN_SOLUTION}\nassert x == 1\n{END_SOLUTION}"),
         **executed,
     )
     nbformat.write(solution, root / "solutions" / "01_first_exercises.ipynb")
@@ -286,8 +282,8 @@ def test_the_built_site_needs_no_other_host(tmp_path, capsys):
     assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert (out / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     assert "Executed 2026-11-26 · torch 2.14.1 · Python 3.11.7." in lesson
-    assert "secret" not in pages["solutions/01_first_exercises.html"]
-    assert "assert x == 1" not in pages["solutions/01_first_exercises.html"]
+    assert "BEGIN SOLUTION" not in pages["solutions/01_first_exercises.html"]
+    assert "assert x == 1" in pages["solutions/01_first_exercises.html"]  # a solution page shows the solution
     assert 'href="notebooks/01_first.html"' in pages["README.html"]
     assert "repository_url" not in printed  # no warning: the URL is set
 
