@@ -21,6 +21,7 @@ from course_tools.grading import (
     find_solution,
     forbidden_uses,
     grade_main,
+    grade_one,
     review,
     review_code,
     written_answers,
@@ -521,3 +522,22 @@ def test_written_answers_are_filed_under_their_own_task_section():
         ]
     )
     assert [a["task"] for a in written_answers(solution, solution)] == [1, 2, ""]
+
+
+@pytest.mark.kernel
+def test_hidden_tests_may_import_check_modules_in_either_from_form(tmp_path):
+    """`from course_utils.exercise_checks import part` finds the grader's fresh copy, like `from ...part import x`."""
+    solutions = tmp_path / "solutions"
+    (solutions / "hidden_tests").mkdir(parents=True)
+    shutil.copy(SOLUTION, solutions)
+    hidden = (REPO / "solutions" / "hidden_tests" / "shape_arithmetic.py").read_text()
+    parts = (
+        "from course_utils.exercise_checks import mistakes, shape_arithmetic\nassert mistakes and shape_arithmetic\n"
+    )
+    hidden = hidden.replace(
+        "from course_utils.exercise_checks import Tasks\n", f"{parts}from course_utils.exercise_checks import Tasks\n"
+    )
+    (solutions / "hidden_tests" / "shape_arithmetic.py").write_text(hidden)
+    row = grade_one(SOLUTION, solutions, tmp_path / "executed.ipynb", TIMEOUT)
+    assert (row.status, row.tasks, row.feedback) == ("ok", dict.fromkeys([1, 2, 3, 4], True), [])
+    assert (tmp_path / "executed.exercise.mistakes.py").is_file()  # loaded fresh, as a part of the checks

@@ -55,7 +55,9 @@ def counts_and_balanced_sample(nb):
     if picked.dtype == torch.bool or sorted(picked.tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]:
         got = "a mask of True and False" if picked.dtype == torch.bool else f"the labels {sorted(picked.tolist())}"
         fail(what, f"got {got}", "return positions in labels: (labels == d).nonzero().flatten() finds those of d")
-    check_shape(picked, (9,), f"{what}: 3 positions for each of 3 classes", hint="per_class positions of each class")
+    flat = "one position per sample, a 1-D tensor: flatten the positions, (labels == d).nonzero().flatten()"
+    shape_hint = flat if picked.ndim != 1 else "per_class positions of each class: n_classes x per_class in all"
+    check_shape(picked, (9,), f"{what}: 3 positions for each of 3 classes", hint=shape_hint)
     check_dtype(picked, torch.int64, f"{what}: positions are whole numbers (int64)")
     classes, hint = toy_labels[picked].tolist(), "pick per_class of the positions of each class d"
     check_equal(sorted(classes), [0, 0, 0, 1, 1, 1, 2, 2, 2], f"{what}: the classes of the positions", hint=hint)
@@ -167,6 +169,7 @@ TOY_MEANS = torch.tensor([[0.9] * 6, [0.1, 0.2] * 3, [0.2, 0.4] * 3, [0.1, 0.25,
 PAIR_HINTS = {
     (0, 7): "flat position k of an [n, n] table is row k // n, column k % n, with n = len(means), here 4",
     (1, 2): "2 is 1 times two: the same direction, but not the nearest in Euclidean distance (torch.cdist)",
+    (3, 1): "return the smaller class first: (min(i, j), max(i, j))",
 }
 
 
@@ -202,7 +205,7 @@ def means_and_closest_pair(nb):
         tensors = isinstance(pair, tuple | list) and any(isinstance(k, torch.Tensor) for k in pair)
         hint = "int(t) converts a one-number tensor into a Python int" if tensors else "return (i, j)"
         fail(what, f"expected a tuple (i, j) of two Python ints, got {pair!r}"[:200], hint)
-    diagonal = "exclude each class's distance to itself (it is 0): t.fill_diagonal_(float('inf'))"
+    diagonal = "a class paired with itself: exclude self-distances, t.fill_diagonal_(float('inf')), then argmin"
     check_equal(pair, (1, 3), what, hint=diagonal if pair[0] == pair[1] else PAIR_HINTS.get(pair))
     pair = closest_pair(reference)
     check_equal(pair[0] < pair[1], True, f"closest pair of MNIST's mean digits, {pair}, has i < j",
