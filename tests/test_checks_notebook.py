@@ -172,3 +172,24 @@ def test_a_library_not_implemented_error_is_an_error_not_an_unfinished_task():
         torch.nn.functional.cross_entropy(torch.tensor([1, 2]), torch.zeros(2, 3))
     with pytest.raises(NotImplementedError, match="Task 2"), explain_errors("train_step"):
         raise NotImplementedError("Task 2: train_step")
+
+
+def test_an_error_inside_pytorch_names_the_student_s_line_not_pytorch_s():
+    from course_utils.checks import CheckFailed
+    from course_utils.exercise_checks import Tasks
+
+    tasks = Tasks("toy")
+    source = "import torch\ndef layer(size):\n    return torch.nn.Linear(size, 2)\n"
+    namespace = {}
+    exec(compile(source, "/tmp/ipykernel_1/cell.py", "exec"), namespace)  # a notebook cell's file name
+    linecache_entry = (len(source), None, source.splitlines(True), "/tmp/ipykernel_1/cell.py")
+    import linecache
+
+    linecache.cache["/tmp/ipykernel_1/cell.py"] = linecache_entry
+
+    @tasks(1, "a layer", answers=["layer"])
+    def build(nb):
+        nb.layer(2.5)  # a float size: PyTorch raises deep inside nn.Linear
+
+    with pytest.raises(CheckFailed, match=r"your code raised TypeError.*your line `return torch.nn.Linear\(size, 2\)`"):
+        tasks.run(1, namespace)

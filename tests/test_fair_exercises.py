@@ -236,3 +236,29 @@ def test_training_loop_mistakes_that_still_learn_fail_task_4(two_conv, wrong, ri
     with pytest.raises(CheckFailed, match=re.escape(message)):
         run_cells(notebook, "task4-check", namespace=namespace)
     run_cells(notebook, "task4-answer", namespace=namespace)
+
+
+# --- every exercise: its classic bugs, each failing a visible check with its hint -------------
+
+BUG_TESTS = {  # exercise id -> the test module whose BUGS plant each classic bug and run the VISIBLE check
+    "pixels_to_probabilities": "test_fundamentals_lesson",
+    "beyond_mnist": "test_beyond_mnist_lesson",
+    "speed": "test_speed_lesson",
+}
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "solutions").glob("*.ipynb")), ids=lambda p: p.stem[:2])
+def test_every_exercise_has_classic_bugs_for_every_task_failing_a_visible_check(path):
+    """Issue 29: a bug that fails a hidden test must fail a visible check too: each exercise's test module
+    lists the classic bugs of every task (``BUGS``) and asserts each fails a visible check with its hint."""
+    import importlib
+    import inspect
+
+    notebook = nbformat.read(path, as_version=4)
+    exercise = notebook.metadata["course"]["exercise_id"]
+    module = importlib.import_module(BUG_TESTS.get(exercise, f"test_exercise_{exercise}"))
+    tasks = {c.metadata["course"]["task"] for c in notebook.cells if "task" in c.metadata.get("course", {})}
+    assert {bug[0] for bug in module.BUGS} == tasks, f"{module.__name__}: classic bugs for tasks"
+    tests = [test for name, test in vars(module).items() if name.startswith("test_") and callable(test)]
+    visible = [test for test in tests if "BUGS" in inspect.getsource(test) or "hidden=False" in inspect.getsource(test)]
+    assert visible, f"{module.__name__} has no test that runs its BUGS against the visible checks"

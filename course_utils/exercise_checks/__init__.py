@@ -87,8 +87,13 @@ def needs(task: int, what: str) -> explain_errors:
 def _student_line(error: BaseException) -> str | None:
     """The last line of the student's own code in the error's traceback (None: the error is not theirs)."""
     ours = {Path(__file__).resolve().parents[1], Path(course_utils.__file__).resolve().parent}
-    library = (*map(str, ours), str(Path(traceback.__file__).parent), "site-packages", "dist-packages")
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(library)]
+    library = (*map(str, ours), str(Path(traceback.__file__).parent))
+    installed = ("site-packages", "dist-packages")  # PyTorch's own lines are not the student's
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if not f.filename.startswith(library) and not any(part in f.filename for part in installed)
+    ]
     return (frames[-1].line or "").strip() or "?" if frames else None
 
 
