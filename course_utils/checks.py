@@ -28,6 +28,13 @@ def unfinished(error) -> bool:
     return isinstance(error, NotImplementedError) and str(error).startswith("Task ")
 
 
+class NotDoneYet(NotImplementedError):
+    """A check reached a task's stub: the answer is still to be written (one line, like a failed check)."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[33m✏️  {self}: not done yet: replace `raise NotImplementedError(...)` with your code\x1b[0m"]
+
+
 def fail(what: str, message: str, hint: str | None = None) -> None:
     __tracebackhide__ = True
     raise CheckFailed(f"{what}: {message}" + (f": {hint}" if hint else ""))
@@ -196,6 +203,8 @@ class explain_errors:
 
     def __exit__(self, kind, error, traceback):
         __tracebackhide__ = True
+        if unfinished(error) and not isinstance(error, NotDoneYet):
+            raise NotDoneYet(str(error)) from None
         if not isinstance(error, Exception) or unfinished(error) or isinstance(error, CheckFailed):
             return False  # no error, an unfinished exercise, or a check's own message
         first_line = (str(error).strip().splitlines() or [""])[0][:300]

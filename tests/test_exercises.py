@@ -301,9 +301,11 @@ def test_graded_the_exercise_fails_only_as_unfinished_and_the_solution_passes_ev
         assert line.startswith(f"task{task}: not attempted (Task {task}: "), row.feedback
     executed = nbformat.read(tmp_path / "exercise.ipynb", as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert "NotImplementedError" in {e.ename for e in errors}
+    assert "NotDoneYet" in {e.ename for e in errors}  # a NotImplementedError, shown in one line
     for error in errors:  # a cell after a task (a plot of its result) says so in one line
-        assert error.ename == "NotImplementedError" or "must pass first" in error.evalue, error.evalue
+        assert error.ename in ("NotDoneYet", "NotImplementedError") or "must pass first" in error.evalue, error.evalue
+        assert error.ename == "CheckFailed" or error.evalue.startswith("Task "), error.evalue
+        assert len(error.traceback) == 1 or error.ename == "NotImplementedError", error.traceback  # one line
     row = grade_one(solution, solutions, tmp_path / "solution.ipynb", 600)  # the hidden tests included
     assert (row.status, row.tasks, row.feedback, row.review) == ("ok", dict.fromkeys(tasks, True), [], [])
 

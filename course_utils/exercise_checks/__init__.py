@@ -27,7 +27,7 @@ import traceback
 from pathlib import Path
 
 import course_utils
-from course_utils.checks import CheckFailed, explain_errors, unfinished
+from course_utils.checks import CheckFailed, NotDoneYet, explain_errors, unfinished
 
 SETUP = "run the notebook's cells from the top first (Run > Run All Above)"
 
@@ -123,8 +123,8 @@ class Tasks:
         except Exception as error:
             if isinstance(error, CheckFailed) or type(error).__name__ == "CheckFailed":  # another copy's, too
                 raise CheckFailed(str(error)) from None  # one line: no frame of the checks in the way
-            if unfinished(error):
-                raise  # the task is not done yet: the grader reads "not attempted"
+            if unfinished(error):  # the task is not done yet: the grader reads "not attempted"
+                raise NotDoneYet(str(error)) from None
             line = (str(error).strip().splitlines() or [""])[0][:200]
             student_line = _student_line(error)
             if student_line is not None:  # e.g. cross_entropy(labels, logits) inside the answer
