@@ -5,56 +5,54 @@ backward pass with central differences of PyTorch's forward pass (`numerical_gra
 on small float64 inputs. Heights and widths differ, so swapped axes change a shape, and the inputs have
 rows or columns that no window reaches, so a wrong stride shows. Task 4 runs with PyTorch's im2col and
 Task 5 trains with PyTorch's gradients, so a mistake in one task costs only that task. What the checks
-compare with, and the mistakes their hints name, are in `numpy_cnn_references.py`.
+compare with is in `numpy_cnn_references.py`; the hints, the mistakes they name and the checks shared by
+several tasks, in `numpy_cnn_mistakes.py`.
 """
 
 import numpy as np
 import torch.nn.functional as F
 
-import course_utils.exercise_checks.numpy_cnn_mistakes as mistakes  # the hints, and the mistakes they name
-import course_utils.exercise_checks.numpy_cnn_references as ref  # what the checks compare with
 from course_utils import ConvNet, evaluate, set_seed
-from course_utils.checks import check_between, check_close, check_equal, explain_errors, fail, shape_hint
+from course_utils.checks import check_between, check_close, check_equal, fail
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.numpy_cnn_references import as_tensor
+from course_utils.exercise_checks.numpy_cnn_mistakes import (
+    CONV_GRADIENT_HINTS,
+    FACTORS,
+    GRID,
+    NEW_ORDER,
+    ROUTE,
+    SEED,
+    SEEDED,
+    SIZES,
+    SLICES,
+    TRANSPOSED,
+    check_array,
+    check_numpy_only,
+    conv_forward_hint,
+    counting_hint,
+    explain,
+    im2col_hint,
+    leaky_relu_backward_hint,
+    leaky_relu_hint,
+    learning_rate_hint,
+    order_in_words,
+    overlap_hint,
+    pooling_hint,
+    seeding_in_words,
+)
+from course_utils.exercise_checks.numpy_cnn_references import (
+    as_tensor,
+    course_im2col,
+    learning_rates,
+    lesson4_loss_and_grads,
+    train_stand_in,
+    window_counts,
+    windows_one_by_one,
+)
 from course_utils.gradcheck import numerical_gradient
 
 tasks = Tasks("numpy_cnn")
 check = tasks.check
-
-
-class explain(explain_errors):
-    """`explain_errors` with a hint only for the error it is written for: ``explain("f(x)", reshape=hint)``
-    adds ``hint`` to an error whose message contains "reshape", and no hint to any other error."""
-
-    def __init__(self, what: str, **hints):
-        super().__init__(what)
-        self.hints = hints
-
-    def __exit__(self, kind, error, traceback):
-        __tracebackhide__ = True
-        self.hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
-        return super().__exit__(kind, error, traceback)
-
-
-def check_array(value, shape, what: str, hint: str | None = None) -> None:
-    """Fail unless ``value`` is a NumPy array of ``shape`` (the ✅ comes with the check of its values)."""
-    __tracebackhide__ = True
-    value = np.asarray(value) if isinstance(value, np.generic) else value  # a NumPy number: shape ()
-    if value is None:
-        fail(what, "got None", "did your function forget to `return` its result?")
-    if not isinstance(value, np.ndarray):
-        fail(what, f"expected a NumPy array, got a {type(value).__name__}", "compute with NumPy only")
-    if value.shape != tuple(shape):
-        fail(what, f"expected shape {tuple(shape)}, got {value.shape}", hint or shape_hint(tuple(shape), value.shape))
-
-
-def check_numpy_only(nb, *names) -> None:
-    """Fail when an answer calls PyTorch (``torch.`` or ``F.``): the task is to write the layer in NumPy."""
-    __tracebackhide__ = True
-    for name in names:
-        if mistakes.uses_torch(getattr(nb, name)):
-            fail(f"{name} uses NumPy only", "it calls PyTorch", "write it with NumPy arrays and functions")
 
 
 @tasks(1, "leaky ReLU", answers=["leaky_relu_forward", "leaky_relu_backward"])
@@ -68,12 +66,12 @@ def leaky_relu(nb):
         with explain(call):
             out = nb.leaky_relu_forward(x, slope)
         check_array(out, x.shape, call, "leaky ReLU works elementwise: return an array shaped like x")
-        check_close(out, forward(x), f"{call} matches F.leaky_relu", hint=mistakes.leaky_relu(out, x, slope))
+        check_close(out, forward(x), f"{call} matches F.leaky_relu", hint=leaky_relu_hint(out, x, slope))
         call = f"leaky_relu_backward(x, grad_out, {slope})"
         with explain(call):
             grad = nb.leaky_relu_backward(x, upstream, slope)
         check_array(grad, x.shape, call, "dL/dx has the shape of x")
-        hint = mistakes.leaky_relu_backward(grad, x, upstream, slope)
+        hint = leaky_relu_backward_hint(grad, x, upstream, slope)
         check_close(grad, numerical_gradient(forward, x, upstream), f"{call} matches central differences", hint=hint)
 
 
@@ -90,7 +88,7 @@ def max_pooling(nb):
         with explain(call):
             out = nb.maxpool_forward(x, k=k, stride=stride)
         expected = F.max_pool2d(as_tensor(x), k, stride).numpy()
-        hint = mistakes.pooling(out, expected, x, k)
+        hint = pooling_hint(out, expected, x, k)
         check_array(out, expected.shape, call, hint)
         check_close(out, expected, f"{call} matches F.max_pool2d", hint=hint)
 
@@ -98,20 +96,20 @@ def max_pooling(nb):
     image, expected = np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 5, 5))
     image[0, 0, 2, 2], expected[0, 0, 2, 2] = 1.0, 4.0
     call = "maxpool_backward(image, grad_out of ones, k=3, stride=2) for a 5x5 image whose centre is its largest pixel"
-    with explain(call, broadcast=mistakes.SLICES):
+    with explain(call, broadcast=SLICES):
         grad = nb.maxpool_backward(image, np.ones((1, 1, 2, 2)), k=3, stride=2)
     check_array(grad, image.shape, call, "dL/dx has the shape of the image")
-    hint = mistakes.overlap(grad)
+    hint = overlap_hint(grad)
     check_close(grad, expected, "the centre, the largest pixel of four overlapping windows, gets 4", hint=hint)
 
     for k, stride in POOLINGS:
         upstream = rng.standard_normal(F.max_pool2d(as_tensor(x), k, stride).shape)
         call = f"maxpool_backward(x, grad_out, k={k}, stride={stride})"
-        with explain(call, broadcast=mistakes.SLICES):
+        with explain(call, broadcast=SLICES):
             grad = nb.maxpool_backward(x, upstream, k=k, stride=stride)
         check_array(grad, x.shape, call, "dL/dx has the shape of x")
         numerical = numerical_gradient(lambda _, k=k, s=stride: F.max_pool2d(as_tensor(x), k, s).numpy(), x, upstream)
-        check_close(grad, numerical, f"{call} matches central differences", hint=mistakes.ROUTE)
+        check_close(grad, numerical, f"{call} matches central differences", hint=ROUTE)
 
 
 @tasks(3, "a strided convolution, forward", answers=["im2col", "conv_forward"])
@@ -129,24 +127,24 @@ def convolution_forward(nb):
         call = f"im2col(x, 3) of {what}" if stride == 1 else f"im2col(x, 3, stride={stride}) of {what}"
         with explain(call):
             cols = nb.im2col(image, 3) if stride == 1 else nb.im2col(image, 3, stride=stride)
-        expected = ref.windows_one_by_one(image, 3, stride)
-        hint = mistakes.im2col(cols, expected, image)
+        expected = windows_one_by_one(image, 3, stride)
+        hint = im2col_hint(cols, expected, image)
         check_array(cols, expected.shape, call, hint)
         check_close(cols, expected, call, hint=hint)
 
     weight, bias = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     for stride in (1, 2):
         call = "conv_forward(x, weight, bias)" + (f" with stride={stride}" if stride > 1 else "")
-        with explain(call, reshape=mistakes.SIZES, mismatch=mistakes.TRANSPOSED):
+        with explain(call, reshape=SIZES, mismatch=TRANSPOSED):
             out = nb.conv_forward(x, weight, bias) if stride == 1 else nb.conv_forward(x, weight, bias, stride=stride)
         expected = F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias), stride=stride).numpy()
         check_array(out, expected.shape, call, "the output is (N, F, H', W') with H' = (H - k) // stride + 1")
-        check_close(out, expected, f"{call} matches F.conv2d", hint=mistakes.conv_forward(out, expected, bias))
+        check_close(out, expected, f"{call} matches F.conv2d", hint=conv_forward_hint(out, expected, bias))
 
 
 def call_conv_backward(nb, x, weight, grad_out, stride, what):
     """Your conv_backward, with PyTorch's im2col standing in for Task 3's; it must return (dx, dweight, dbias)."""
-    with explain(what, mismatch=mistakes.FACTORS, broadcast=mistakes.GRID), nb.lend(im2col=ref.course_im2col):
+    with explain(what, mismatch=FACTORS, broadcast=GRID), nb.lend(im2col=course_im2col):
         result = nb.conv_backward(x, weight, grad_out) if stride == 1 else nb.conv_backward(x, weight, grad_out, stride)
     if not (isinstance(result, tuple | list) and len(result) == 3):
         fail(what, f"expected a tuple of 3 arrays, got a {type(result).__name__}", "return dx, dweight, dbias")
@@ -161,9 +159,9 @@ def convolution_backward(nb):
     what = "conv_backward with stride=2, a 3x3 filter and grad_out of ones, on a 7x7 image"
     ones = np.ones((1, 1, 3, 3))
     dx = call_conv_backward(nb, np.zeros((1, 1, 7, 7)), ones, ones, 2, what)[0]
-    check_array(dx, (1, 1, 7, 7), what + ": dx", mistakes.CONV_GRADIENT_HINTS["dx"][0])
-    hint = mistakes.counting(dx[0, 0])
-    check_close(dx[0, 0], ref.window_counts(7, 2), f"{what}: dx counts the windows that hold each pixel", hint=hint)
+    check_array(dx, (1, 1, 7, 7), what + ": dx", CONV_GRADIENT_HINTS["dx"][0])
+    hint = counting_hint(dx[0, 0])
+    check_close(dx[0, 0], window_counts(7, 2), f"{what}: dx counts the windows that hold each pixel", hint=hint)
 
     rng = np.random.default_rng(nb.seed + 4)
     x, weight, bias = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
@@ -176,7 +174,7 @@ def convolution_backward(nb):
             return F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias), stride=stride).numpy()
 
         for name, ours, array in [("dbias", dbias, bias), ("dweight", dweight, weight), ("dx", dx, x)]:
-            shape, values = mistakes.CONV_GRADIENT_HINTS[name]
+            shape, values = CONV_GRADIENT_HINTS[name]
             check_array(ours, array.shape, f"{what}: {name}", shape)
             numerical = numerical_gradient(forward, array, upstream)
             check_close(ours, numerical, f"{what}: {name} matches central differences", hint=values)
@@ -187,18 +185,18 @@ def training_with_sgd(nb):
     # train_sgd on a stand-in for the network, with seed, another seed and seed again: 2 epochs of 100 images,
     # batches of 32, lr=0.1. Each run gives (the losses train_sgd returns, the batches, the size of each step).
     with explain("train_sgd with a stand-in network"):
-        runs = [ref.train_stand_in(nb.train_sgd, 100, 2, 32, 0.1, seed) for seed in (nb.seed, nb.seed + 1, nb.seed)]
+        runs = [train_stand_in(nb.train_sgd, 100, 2, 32, 0.1, seed) for seed in (nb.seed, nb.seed + 1, nb.seed)]
     (losses, batches, steps), other, again = runs
     hint = "go through each epoch's order in slices of batch_size; the last, smaller batch counts too"
     check_equal([len(batch) for batch in batches], [32, 32, 32, 4] * 2, "batch sizes, 2 epochs of 100 images", hint)
     epochs = [sum(batches[:4], []), sum(batches[4:], [])]
     hint = "take each epoch's batches from one permutation of range(len(y))"
     check_equal([sorted(epoch) for epoch in epochs], [list(range(100))] * 2, "every image once per epoch", hint)
-    check_equal(mistakes.order(epochs), "shuffled, new every epoch", "the order of the images", mistakes.NEW_ORDER)
-    seeded = mistakes.seeding(batches, again[1], other[1])
-    check_equal(seeded, mistakes.SEEDED, "the orders and the seed", hint=mistakes.SEED)
-    hint = mistakes.learning_rate(steps, 0.1, epochs=2, steps_per_epoch=4)
-    check_close(steps, ref.learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
+    check_equal(order_in_words(epochs), "shuffled, new every epoch", "the order of the images", NEW_ORDER)
+    seeded = seeding_in_words(batches, again[1], other[1])
+    check_equal(seeded, SEEDED, "the orders and the seed", hint=SEED)
+    hint = learning_rate_hint(steps, 0.1, epochs=2, steps_per_epoch=4)
+    check_close(steps, learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
     hint = "append the loss of every step to a list, in order, and return it"
     check_close(losses, np.arange(1.0, 9.0), "train_sgd returns the loss of every step", hint=hint)
 
@@ -208,7 +206,7 @@ def training_with_sgd(nb):
     params = {name: value.numpy().copy() for name, value in network.state_dict().items()}
     x, y = nb.data.train_x[:2000].numpy(), nb.data.train_y[:2000].numpy()
     with explain("train_sgd on lesson 4's network"):
-        nb.train_sgd(ref.lesson4_loss_and_grads(network), params, x, y, epochs=2, batch_size=32, lr=0.1, seed=nb.seed)
+        nb.train_sgd(lesson4_loss_and_grads(network), params, x, y, epochs=2, batch_size=32, lr=0.1, seed=nb.seed)
     network.load_state_dict({name: as_tensor(value) for name, value in params.items()})
     what = "validation accuracy of lesson 4's network after two epochs of your SGD on 2,000 images"
     hint = "move every parameter against its gradient: params[name] -= step_lr * grads[name]"

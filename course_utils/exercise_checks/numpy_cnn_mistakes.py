@@ -2,12 +2,14 @@
 
 A hint that names a mistake is given only when the answer gives exactly what that mistake gives (the
 right numbers in the wrong places, ReLU's gradient where leaky ReLU's was asked for, a weight the
-caller never sees change...); any other wrong answer is told the rule it breaks. Nothing here fails
-a check: each function returns the hint for the answer it is given.
+caller never sees change...); any other wrong answer is told the rule it breaks. Each ``..._hint``
+function returns the hint for the answer it is given; `explain`, `check_array` and `check_numpy_only`
+at the end are the checks that use them.
 """
 
 import numpy as np
 
+from course_utils.checks import explain_errors, fail, shape_hint
 from course_utils.exercise_checks.numpy_cnn_references import learning_rates, window_counts, windows_one_by_one
 
 
@@ -37,13 +39,13 @@ def uses_torch(function) -> bool:
     return bool(names & {"torch", "F"})
 
 
-def leaky_relu(out, x, slope) -> str:
+def leaky_relu_hint(out, x, slope) -> str:
     if slope and same(out, np.maximum(x, 0)):
         return "that is ReLU: the negative inputs are multiplied by slope, not set to 0"
     return "keep x where x > 0 and multiply it by slope elsewhere"
 
 
-def leaky_relu_backward(grad, x, grad_out, slope) -> str:
+def leaky_relu_backward_hint(grad, x, grad_out, slope) -> str:
     if slope and same(grad, grad_out * (x > 0)):
         return "that is ReLU's backward pass: where x <= 0 the output is slope * x, so grad_out passes times slope"
     if same(grad, np.where(x > 0, 1.0, slope)):
@@ -55,7 +57,7 @@ EVERY_WINDOW = "that is every window: keep those that start every `stride` pixel
 WRONG_PLACES = "the right numbers in the wrong places: "
 
 
-def pooling(out, expected, x, k) -> str:
+def pooling_hint(out, expected, x, k) -> str:
     if np.ndim(out) != 4:
         return "the output has 4 axes, (N, C, H', W'): take each window's maximum over both window axes"
     if np.shape(out)[2:] == (x.shape[2] - k + 1, x.shape[3] - k + 1) != expected.shape[2:]:
@@ -65,7 +67,7 @@ def pooling(out, expected, x, k) -> str:
     return "take the maximum of each window over its two window axes"
 
 
-def overlap(grad) -> str:
+def overlap_hint(grad) -> str:
     if grad[0, 0, 2, 2] == 1:
         return "a pixel that wins several overlapping windows collects all their gradients: add (+=), do not assign"
     return "the centre is the largest pixel of all four windows, so it receives all four gradients, the others none"
@@ -82,7 +84,7 @@ ROUTE = (
 )
 
 
-def im2col(cols, expected, image) -> str:
+def im2col_hint(cols, expected, image) -> str:
     if np.ndim(cols) != 2 or len(cols) != len(expected):
         if np.ndim(cols) == 2 and len(cols) == len(windows_one_by_one(image, 3, 1)):
             return EVERY_WINDOW
@@ -95,7 +97,7 @@ def im2col(cols, expected, image) -> str:
     return "row r is window r, in the order (image, output row, output column), read channel by channel, row by row"
 
 
-def conv_forward(out, expected, bias) -> str:
+def conv_forward_hint(out, expected, bias) -> str:
     if misplaced(out, expected):
         return WRONG_PLACES + (
             "the product has one row per (image, output row, output column): reshape it to (N, H', W', F) "
@@ -128,7 +130,7 @@ CONV_GRADIENT_HINTS = {  # name: (the hint if its shape is wrong, the hint if it
 }
 
 
-def counting(dx) -> str:
+def counting_hint(dx) -> str:
     if np.abs(dx).max() == 1:
         return "a pixel in several windows collects the gradients of all of them: add (+=) to dx, do not assign"
     if same(dx, np.pad(window_counts(5, 1), ((0, 2), (0, 2)))):
@@ -136,7 +138,7 @@ def counting(dx) -> str:
     return "dx counts the windows that hold each pixel: window (i, j) holds pixels (2i + u, 2j + v), u and v < 3"
 
 
-def order(epochs: list) -> str:
+def order_in_words(epochs: list) -> str:
     """How the images of two epochs were ordered, in words."""
     shuffled = "in the data's order" if epochs[0] == sorted(epochs[0]) else "shuffled"
     return shuffled + (", the same every epoch" if epochs[0] == epochs[1] else ", new every epoch")
@@ -145,7 +147,7 @@ def order(epochs: list) -> str:
 NEW_ORDER = "draw a new order, generator.permutation(len(y)), at the start of every epoch from the one generator"
 
 
-def seeding(batches: list, again: list, other: list) -> str:
+def seeding_in_words(batches: list, again: list, other: list) -> str:
     """How the batches of a second run with the same seed, and of a run with another seed, compare, in words."""
     return f"{'the same' if again == batches else 'another'} order for the same seed, " + (
         f"{'the same' if other == batches else 'another'} for another seed"
@@ -156,7 +158,7 @@ SEEDED = "the same order for the same seed, another for another seed"
 SEED = "draw the orders from generator = np.random.default_rng(seed), made once, before the first epoch"
 
 
-def learning_rate(steps, lr: float, epochs: int, steps_per_epoch: int) -> str:
+def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> str:
     expected = learning_rates(lr, epochs * steps_per_epoch)
     if np.isclose(np.sum(steps), 0):  # the weights the caller keeps are where they started
         return "the caller's params did not change: change the arrays in params, params[name] -= step_lr * grads[name]"
@@ -167,3 +169,40 @@ def learning_rate(steps, lr: float, epochs: int, steps_per_epoch: int) -> str:
     if same(steps, np.full(len(expected), lr)):
         return "the learning rate must fall: step s of S uses lr * (1 - s / S)"
     return "counting the steps of all epochs together as s = 0, 1, ..., S - 1, step s uses lr * (1 - s / S)"
+
+
+# --- checks that fail with these hints ------------------------------------------------------------
+
+
+class explain(explain_errors):
+    """`explain_errors` with a hint only for the error it is written for: ``explain("f(x)", reshape=hint)``
+    adds ``hint`` to an error whose message contains "reshape", and no hint to any other error."""
+
+    def __init__(self, what: str, **hints):
+        super().__init__(what)
+        self.hints = hints
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True
+        self.hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
+        return super().__exit__(kind, error, traceback)
+
+
+def check_array(value, shape, what: str, hint: str | None = None) -> None:
+    """Fail unless ``value`` is a NumPy array of ``shape`` (the ✅ comes with the check of its values)."""
+    __tracebackhide__ = True
+    value = np.asarray(value) if isinstance(value, np.generic) else value  # a NumPy number: shape ()
+    if value is None:
+        fail(what, "got None", "did your function forget to `return` its result?")
+    if not isinstance(value, np.ndarray):
+        fail(what, f"expected a NumPy array, got a {type(value).__name__}", "compute with NumPy only")
+    if value.shape != tuple(shape):
+        fail(what, f"expected shape {tuple(shape)}, got {value.shape}", hint or shape_hint(tuple(shape), value.shape))
+
+
+def check_numpy_only(nb, *names) -> None:
+    """Fail when an answer calls PyTorch (``torch.`` or ``F.``): the task is to write the layer in NumPy."""
+    __tracebackhide__ = True
+    for name in names:
+        if uses_torch(getattr(nb, name)):
+            fail(f"{name} uses NumPy only", "it calls PyTorch", "write it with NumPy arrays and functions")
