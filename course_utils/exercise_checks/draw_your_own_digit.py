@@ -3,9 +3,11 @@
 Each function runs first on toy images small enough to work out by hand, wider than they are tall
 so that mixing up rows and columns changes the shape, then on the made-up digits and the photo,
 compared with another way of computing the same thing: a loop that follows the task's definition
-word for word, NumPy's `np.cov` and `np.histogram`, scipy's `affine_transform`. A hint is shown only
-when the answer is what its mistake gives (see `mistakes`); other wrong answers are told what differs.
-The hidden tests of `course grade` call the same ``*_case`` functions on other inputs.
+word for word, NumPy's `np.cov`, scipy's `affine_transform`, the task's own bins. Each function gets a
+copy of its input and must leave it unchanged (or it would change the notebook's made-up digits). A
+hint is shown only when the answer is what its mistake gives (see `mistakes`); other wrong answers
+are told what differs. The hidden tests of `course grade` call the same ``*_case`` functions on other
+inputs.
 """
 
 import numpy as np
@@ -14,7 +16,14 @@ from scipy import ndimage
 from course_utils.checks import fail, passed
 from course_utils.digits import BlankImageError, otsu_threshold
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.draw_your_own_digit_otsu import HISTOGRAM_CASES, OTSU_CASES, histogram_case, otsu_case
+from course_utils.exercise_checks.draw_your_own_digit_otsu import (
+    HISTOGRAM_CASES,
+    OTSU_CASES,
+    counted,
+    histogram_case,
+    on_a_copy,
+    otsu_case,
+)
 from course_utils.exercise_checks.mistakes import kind, known_mistake, must_match, same
 
 tasks = Tasks("draw_your_own_digit")
@@ -29,20 +38,25 @@ STRAY = "the stray dot holds less than dust of the ink: drop rows and columns fr
 PLUS_ONE = "keep the last row and column too: a[first : last + 1] (a slice stops before its end)"
 AXES = "ink.sum(axis=1) is one number per ROW (it adds along each row); ink.sum(axis=0) one per column"
 MASK = "return the pixels of ink itself (a slice of it), not a mask of the ink"
+GREATER = "keep from the first row whose running total is MORE than dust * ink.sum(): >, not >= (0 >= 0 is True)"
+AS_IT_IS = "do not change the image you were given: find the rows and columns to keep, return a slice of it as it is"
 CROP_CASES = [  # (what, dust, the rows and columns to keep, [(hint, what a mistake keeps)])
     ("a toy with a stray dot, dust=0.02", 0.02, np.s_[1:4, 2:7],
      [(STRAY, np.s_[1:6, 2:9]), (PLUS_ONE, np.s_[1:3, 2:6]), (PLUS_ONE, np.s_[1:3, 2:7]),
       (PLUS_ONE, np.s_[1:4, 2:6]), (AXES, np.s_[2:7, 1:4])]),
     ("the toy with dust=0: only empty rows and columns go", 0, np.s_[1:6, 2:9],
-     [("use the dust argument: with dust=0 the dot stays", np.s_[1:4, 2:7])]),
+     [("use the dust argument: with dust=0 the dot stays", np.s_[1:4, 2:7]), (GREATER, np.s_[:, :])]),
 ]  # fmt: skip
 
 
 def crop_case(crop_to_most_ink, image, dust: float, expected, what: str, mistakes=()) -> np.ndarray:
     """``crop_to_most_ink(image, dust)`` must be ``expected``; ``mistakes``: [(hint, what the mistake returns)]."""
-    got = crop_to_most_ink(image, dust=dust)
+    got = on_a_copy(crop_to_most_ink, image, what, AS_IT_IS, dust=dust)
     if isinstance(got, np.ndarray) and got.shape == expected.shape and set(np.unique(got)) <= {0, 1}:
         mistakes = [*mistakes, (MASK, got)] if not same(got, expected) else mistakes
+    if isinstance(got, np.ndarray) and got.shape == image.shape != expected.shape and same(got, image):
+        found = f"nothing was cropped: expected shape {expected.shape}, got the whole image, {got.shape}"
+        fail(what, found, known_mistake(got, mistakes))
     must_match(got, expected, what, mistakes)
     passed(what)
     return got
@@ -65,7 +79,7 @@ def peeled(ink, dust: float) -> np.ndarray:
 def blank_case(crop_to_most_ink, shape) -> None:
     what = "an image without ink raises BlankImageError"
     try:
-        got = crop_to_most_ink(np.zeros(shape))
+        got = crop_to_most_ink(np.zeros(shape))  # a new array: nothing of ours to spoil
         outcome = f"no error (it returned {kind(got)})"
     except BlankImageError:
         return passed(what)
@@ -108,11 +122,12 @@ def true_slant(image) -> float:
 WEIGHTED = "weight every position by its pixel's value, not just the positions where there is ink"
 PER_ROW = "divide by the spread of the ROWS, sum x (r - r_cm)^2: the slant is columns per row"
 CENTRED = "measure rows and columns from the centre of mass (r - r_cm and c - c_cm), not from 0"
+NEW_ARRAYS = "do not change the image you were given: image * rows makes a new array (image /= ... changes the image)"
 
 
 def slant_case(slant, image, what: str) -> float:
     """``slant(image)`` compared with the weighted covariance of np.cov."""
-    got = slant(image)
+    got = on_a_copy(slant, image, what, NEW_ARRAYS)
     if not isinstance(got, float):
         fail(what, f"expected a Python float, got {kind(got)}", "float(...) turns a NumPy number into one")
     if not same(got, true_slant(image)):
@@ -133,6 +148,9 @@ def slant_case(slant, image, what: str) -> float:
 
 REVERSED = "shift the other way: row r samples image[r, c + slant * (r - r_cm)], which turns the slant to 0"
 AROUND = "shift each row by slant * (r - r_cm), around the centre row, so the centre of mass stays where it is"
+NEW_IMAGE = (
+    "return a new array; do not change the image you were given: start from out = np.zeros_like(image) or image.copy()"
+)
 
 
 def deskew_case(deskew, image, what: str, expected=None) -> np.ndarray:
@@ -140,7 +158,7 @@ def deskew_case(deskew, image, what: str, expected=None) -> np.ndarray:
     slope, (row_cm, _) = true_slant(image), ndimage.center_of_mass(image)
     if expected is None:
         expected = ndimage.affine_transform(image, [[1, 0], [slope, 1]], offset=[0, -slope * row_cm], order=1)
-    got = deskew(image)
+    got = on_a_copy(deskew, image, what, NEW_IMAGE)
     mistakes = [
         (REVERSED, ndimage.affine_transform(image, [[1, 0], [-slope, 1]], offset=[0, slope * row_cm], order=1)),
         (AROUND, ndimage.affine_transform(image, [[1, 0], [slope, 1]], order=1)),
@@ -166,13 +184,13 @@ def slant_and_deskew(nb):
 def histogram(nb):
     for what, image, bins in HISTOGRAM_CASES:
         histogram_case(nb.grey_histogram, image, bins, what)
-    histogram_case(nb.grey_histogram, nb.flat, 256, "the photo's 43,200 pixels in 256 bins, compared with np.histogram")
+    histogram_case(nb.grey_histogram, nb.flat, 256, "the photo's 43,200 pixels in 256 bins")
 
 
 @tasks(4, "Otsu's level from the counts", answers=["otsu_level"])
 def otsu(nb):
     for what, counts in OTSU_CASES:
         otsu_case(nb.otsu_level, counts, what)
-    counts = np.histogram(nb.flat, bins=256, range=(0, 1))[0]  # the course's histogram: Task 3 does not count here
+    counts = counted(nb.flat, 256)  # the course's histogram: Task 3 does not count here
     level = otsu_case(nb.otsu_level, counts, "the photo's histogram, compared with every split")
     print(f"your level on the photo: {level:.4f}; the course's digits.otsu_threshold: {otsu_threshold(nb.flat):.4f}")

@@ -2,13 +2,15 @@
 
 The same checks as the visible ones (the ``*_case`` functions of
 `course_utils.exercise_checks.draw_your_own_digit`), on other inputs: a tall toy with its dot at the
-top left, other slants, other bin counts, other histograms.
+top left, other slants, other bin counts, other histograms. The ``*_case`` functions hand every answer a
+copy of its input, which must come back unchanged.
 """
 
 import numpy as np
 
 from course_utils.exercise_checks import Tasks
 from course_utils.exercise_checks.draw_your_own_digit import (
+    GREATER,
     blank_case,
     crop_case,
     deskew_case,
@@ -26,7 +28,7 @@ def other_images(nb):
     tall = np.zeros((10, 4))
     tall[3:9, 1:3], tall[0, 0] = 1.0, 0.1  # 12 of ink in rows 3-8, and a dot at the top left
     crop_case(nb.crop_to_most_ink, tall, 0.02, tall[3:9, 1:3], "a tall toy with a dot at the top left")
-    crop_case(nb.crop_to_most_ink, tall, 0.0, tall[0:9, 0:3], "the tall toy with dust=0")
+    crop_case(nb.crop_to_most_ink, tall, 0.0, tall[0:9, 0:3], "the tall toy with dust=0", [(GREATER, tall)])
     crop_case(nb.crop_to_most_ink, np.ones((3, 5)), 0.02, np.ones((3, 5)), "ink touching every edge")
     blank_case(nb.crop_to_most_ink, (5, 3))
     for index in (10, 11, 12):
@@ -58,6 +60,7 @@ def other_bins(nb):
     image[0, 0], image[6, 4] = 1.0, 0.0
     histogram_case(nb.grey_histogram, image, 16, "a random 7 x 5 image in 16 bins")
     histogram_case(nb.grey_histogram, rng.uniform(0, 0.3, size=(3, 8)), 32, "a dark image in 32 bins")
+    histogram_case(nb.grey_histogram, np.arange(21).reshape(3, 7) / 20, 10, "twentieths 0 to 1 in 10 bins")
     histogram_case(nb.grey_histogram, nb.flat, 64, "the photo in 64 bins")
 
 
