@@ -79,9 +79,10 @@ class Notebook:
         return using_course(self._namespace, **references)
 
 
-def needs(task: int, what: str) -> explain_errors:
-    """For a cell that uses a task's answer (a plot): an error there becomes one line naming the task."""
-    return explain_errors(what, hint=f"Task {task} must pass first")
+def needs(task: int | str, what: str) -> explain_errors:
+    """For a cell that uses a task's answer (a plot): an error there becomes one line naming the task
+    (``task="1-5"``: the tasks)."""
+    return explain_errors(what, hint=f"Task{'s' * isinstance(task, str)} {task} must pass first")
 
 
 def _student_line(error: BaseException) -> str | None:

@@ -4,7 +4,8 @@ Every piece is compared with what PyTorch's layers really do, or with the course
 (`models.vgg_block`, `receptive_fields`): parameters counted on real `nn.Conv2d` layers, output
 shapes, and your weights run the way the task's text says. Task 5 is checked with the course's
 `vgg_block` standing in for yours, so that a mistake in Task 2 costs Task 2 only. Tasks 1 and 5 are
-checked here; Tasks 2 and 3 (the blocks) in `deeper_networks_blocks.py`, Task 4 in `deeper_networks_shift.py`.
+checked here; Task 2 in `deeper_networks_vgg_block.py`, Task 3 in `deeper_networks_inception.py`, Task 4 in
+`deeper_networks_shift.py`.
 """
 
 import warnings
@@ -22,8 +23,9 @@ from course_utils.checks import (
     explain_errors,
 )
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.deeper_networks_blocks import inception_with_two_3x3, vgg_block_with_dropout
+from course_utils.exercise_checks.deeper_networks_inception import inception_with_two_3x3
 from course_utils.exercise_checks.deeper_networks_shift import random_shift_task
+from course_utils.exercise_checks.deeper_networks_vgg_block import vgg_block_with_dropout
 
 tasks = Tasks("deeper_networks")
 check = tasks.check
@@ -61,6 +63,22 @@ BLOCKS += "before it; pass on convs_per_block and batchnorm"
 SIZE = "the first Linear takes channels[-1] x size x size inputs, size = image_size halved (//) once per block"
 
 
+def classifier_hint(got: list) -> str | None:
+    """A hint for the layers after the last block, when they are a recognisable mistake; None: what differs."""
+    layers = "the classifier is " + ", ".join(CLASSIFIER)
+    if sorted(got) == sorted(CLASSIFIER):
+        return f"the right layers in another order: {layers}"
+    if got[: len(CLASSIFIER)] == CLASSIFIER:
+        return "end with nn.Linear(hidden, 10), nothing after it: the cross-entropy loss applies the softmax itself"
+    if got == [layer for layer in CLASSIFIER if layer != "Dropout"]:
+        return "keep both nn.Dropout(dropout) layers even when dropout is 0 (they then do nothing)"
+    for i, layer in enumerate(CLASSIFIER):
+        if got == CLASSIFIER[:i] + CLASSIFIER[i + 1 :]:
+            where = "at the start" if i == 0 else "at the end" if i == 5 else f"between {got[i - 1]} and {got[i]}"
+            return f"nn.{layer} is missing {where}: {layers}"
+    return None
+
+
 def error_of(function, *args, **kwargs) -> str:
     """The name of the error the call raises, or "no error"."""
     try:
@@ -93,7 +111,8 @@ def small_vgg_for_any_image(nb):
             blocks = [(a, b, convs, batchnorm) for a, b in zip((in_channels, *channels), channels, strict=False)]
             check_equal(calls, blocks, f"{call}'s calls vgg_block(in, out, convs_per_block, batchnorm)", BLOCKS)
             leaves = [type(layer).__name__ for layer in model.modules() if not list(layer.children())]
-            check_equal(leaves[-6:], CLASSIFIER, f"the last six layers of {call}")
+            after = leaves[len(leaves) - leaves[::-1].index("MaxPool2d") :] if "MaxPool2d" in leaves else leaves
+            check_equal(after, CLASSIFIER, f"the layers after the last block of {call}", classifier_hint(after))
             with explain_errors(f"{call} on a batch of 2 images", hint=SIZE):
                 out = model(torch.zeros(2, in_channels, size, size))
             check_shape(out, (2, 10), f"{call} on a batch of 2 images", hint="end with nn.Linear(hidden, 10)")

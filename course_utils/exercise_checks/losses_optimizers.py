@@ -29,7 +29,6 @@ from course_utils.exercise_checks.losses_optimizers_mistakes import (
     check_huge_logits,
     check_loss,
     epochs_trained_hint,
-    explain,
     first_step_hint,
     focal_hint,
     kept_weights_hint,
@@ -57,6 +56,7 @@ from course_utils.exercise_checks.losses_optimizers_references import (
     tiny_problem,
     with_gradient,
 )
+from course_utils.exercise_checks.mistakes import explain
 
 tasks = Tasks("losses_optimizers")
 check = tasks.check

@@ -9,8 +9,9 @@ hint for the answer it is given; the checks at the end (`explain`, `check_loss`.
 import torch
 import torch.nn.functional as F
 
-from course_utils.checks import check_close, explain_errors, fail
+from course_utils.checks import check_close, fail
 from course_utils.exercise_checks.losses_optimizers_references import course_focal_loss
+from course_utils.exercise_checks.mistakes import explain
 
 
 def same(a, b) -> bool:
@@ -154,20 +155,6 @@ SHUFFLE = "iterate_batches(..., shuffle=True, generator=torch.Generator().manual
 
 
 # --- checks that fail with these hints ------------------------------------------------------------
-
-
-class explain(explain_errors):
-    """`explain_errors` with a hint only for the error it is written for: ``explain("f(x)", grad=hint)``
-    adds ``hint`` to an error whose message contains "grad", and no hint to any other error."""
-
-    def __init__(self, what: str, **hints):
-        super().__init__(what)
-        self.hints = hints
-
-    def __exit__(self, kind, error, traceback):
-        __tracebackhide__ = True
-        self.hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
-        return super().__exit__(kind, error, traceback)
 
 
 def check_loss_tensor(loss, what: str) -> None:

@@ -7,7 +7,7 @@ any other wrong answer is told what differs, and nothing more.
 
 import numpy as np
 
-from course_utils.checks import fail, passed
+from course_utils.checks import _not_implemented, explain_errors, fail, passed
 
 
 def verdict(what: str, problem: tuple | None) -> None:
@@ -49,6 +49,7 @@ def kind(value) -> str:
 def must_match(got, expected, what: str, mistakes=()) -> None:
     """Fail unless ``got`` is an array of ``expected``'s shape and values (``mistakes`` as for `known_mistake`)."""
     __tracebackhide__ = True
+    _not_implemented(got, what)  # None: "did your function forget to `return` its result?"
     if not isinstance(got, np.ndarray):
         fail(what, f"expected a NumPy array, got {kind(got)}", None)
     if got.shape != expected.shape or not same(got, expected):
@@ -60,3 +61,17 @@ def must_match(got, expected, what: str, mistakes=()) -> None:
         where = f"(row, column) {first}" if got.ndim == 2 else f"index {first[0] if got.ndim == 1 else first}"
         found = f"{len(wrong)} of {got.size} values differ, the first at {where}: expected {expected[first]:.4g}"
         fail(what, f"{found}, got {got[first]:.4g}", hint)
+
+
+class explain(explain_errors):
+    """`explain_errors` with a hint only for the error it is written for: ``explain("f(x)", reshape=hint)``
+    adds ``hint`` to an error whose message contains "reshape", and no hint to any other error."""
+
+    def __init__(self, what: str, **hints):
+        super().__init__(what)
+        self.hints = hints
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True
+        self.hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
+        return super().__exit__(kind, error, traceback)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from course_utils import ConvNet, evaluate, set_seed
 from course_utils.checks import check_between, check_close, check_equal, fail
 from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.mistakes import explain
 from course_utils.exercise_checks.numpy_cnn_mistakes import (
     CONV_GRADIENT_HINTS,
     FACTORS,
@@ -30,7 +31,6 @@ from course_utils.exercise_checks.numpy_cnn_mistakes import (
     check_numpy_only,
     conv_forward_hint,
     counting_hint,
-    explain,
     im2col_hint,
     leaky_relu_backward_hint,
     leaky_relu_hint,

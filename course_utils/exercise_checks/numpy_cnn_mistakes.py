@@ -9,7 +9,7 @@ at the end are the checks that use them.
 
 import numpy as np
 
-from course_utils.checks import explain_errors, fail, shape_hint
+from course_utils.checks import fail, shape_hint
 from course_utils.exercise_checks.numpy_cnn_references import learning_rates, window_counts, windows_one_by_one
 
 
@@ -172,20 +172,6 @@ def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> s
 
 
 # --- checks that fail with these hints ------------------------------------------------------------
-
-
-class explain(explain_errors):
-    """`explain_errors` with a hint only for the error it is written for: ``explain("f(x)", reshape=hint)``
-    adds ``hint`` to an error whose message contains "reshape", and no hint to any other error."""
-
-    def __init__(self, what: str, **hints):
-        super().__init__(what)
-        self.hints = hints
-
-    def __exit__(self, kind, error, traceback):
-        __tracebackhide__ = True
-        self.hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
-        return super().__exit__(kind, error, traceback)
 
 
 def check_array(value, shape, what: str, hint: str | None = None) -> None:

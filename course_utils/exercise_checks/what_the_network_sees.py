@@ -1,12 +1,11 @@
 """The checks of exercises 11 (testing the explanations, and fooling the network): ``check(task=N)``.
 
-Each answer runs on the notebook's trained network and test images, and is compared with the
-course's own answer (in `what_the_network_sees_reference.py`) after a property you can check by
-hand: integrated gradients add up to the change of the logit; a deletion curve starts at the
-untouched image's logit; the sanity check leaves the model alone; a nudge moves no pixel by more
-than eps per step and keeps it between blank paper and full ink. No task calls your earlier answers,
-so a mistake costs one task. A hint names a classic mistake only when your answer computes exactly
-what that mistake computes; otherwise the message says what differs.
+Each answer runs on the notebook's trained network and test images, and is compared with the course's
+own (in `what_the_network_sees_reference.py`) after a property you can check by hand: integrated
+gradients add up to the change of the logit; a deletion curve starts at the untouched image's logit;
+the sanity check leaves the model alone; a nudge keeps every pixel between paper and full ink and,
+once its count of steps is right, moves none by more than eps per step. No task calls your earlier
+answers. A hint names a classic mistake only when your answer computes exactly what it computes.
 """
 
 import copy
@@ -38,6 +37,7 @@ from course_utils.exercise_checks.what_the_network_sees_reference import (
     random_network,
     rank_correlation_reference,
     saliency_reference,
+    same,
     signed_gradient,
 )
 
@@ -104,6 +104,9 @@ def deletion_curve(nb):
     attribution = signed_gradient(model, image[None], [target])[0]  # with its sign: some pixels argue against
     with explain_errors("deletion_curve"):
         got = ours(model, image, target, attribution, paper, 16)
+    if not isinstance(got, torch.Tensor):  # a list of logits, say: one tensor holds them
+        listed = "torch.stack(values) or torch.tensor(values)" if isinstance(got, (list, tuple)) else None
+        fail("what deletion_curve returns", f"expected a tensor, got a {type(got).__name__}", listed)
     check_shape(got, (50,), "logits after deleting k = 0, 16, ..., 784 pixels", hint="k up to 784: range(0, 785, step)")
     check_equal(got.requires_grad, False, "the logits carry no gradient history", hint="use torch.no_grad()")
     check_equal(torch.equal(image, data.test_x[0]), True, "the image is left unchanged", hint="delete in image.clone()")
@@ -182,15 +185,21 @@ def adversarial_nudge(nb):
     check_equal(nudged.requires_grad, False, "the nudged image carries no gradient history", hint="return x.detach()")
     check_equal(torch.equal(image, data.test_x[first]), True, "the image is left unchanged", hint="nudge image.clone()")
     inside = bool(((nudged >= paper - 1e-6) & (nudged <= ink + 1e-6)).all())
-    check_equal(inside, True, "every pixel between blank paper and full ink", hint="x.clamp(paper, full_ink) each step")
-    what = "the largest change of a pixel: at most eps per step, times the steps taken"
-    check_between((nudged - image).abs().max(), 0, steps * eps + 1e-5, what, hint="eps * gradient.sign()")
+    what = f"every pixel between blank paper ({paper:.2f}) and full ink ({ink:.2f}), in normalized units"
+    check_equal(inside, True, what, hint="x.clamp(paper, full_ink) each step")
+    if nudged.min() >= -1e-6 and nudged.max() <= 1 + 1e-6:  # the paper (below 0) and the full ink (above 1) are gone
+        fail(what, "every pixel is between 0 and 1", "clamp(paper, full_ink), not clamp(0, 1), to_ink's range")
     args = (model, image, label, eps, 20, paper, ink)
-    default = "each step: x = (x - eps * sign of d logit[label] / dx).clamp(paper, full_ink); stop once it flips"
-    hint = likely_mistake(4, result, nudge_reference, *args, default=default)
     expected, expected_steps = nudge_reference(*args)
+    hint = likely_mistake(4, result, nudge_reference, *args, default="")  # "": no classic mistake computes it
+    if not hint and steps != expected_steps and same(nudged, expected):
+        hint = "the image is right, its count is not: steps is the number of times x changed"
+    default = "each step: x = (x - eps * sign of d logit[label] / dx).clamp(paper, full_ink); stop once it flips"
+    check_equal(steps, expected_steps, "the number of steps until the prediction flips", hint=hint or default)
+    what = "the largest change of a pixel: at most eps per step, times the steps taken"  # the steps are right here
+    check_between((nudged - image).abs().max(), 0, steps * eps + 1e-5, what, hint=hint or "eps * gradient.sign()")
+    hint = hint or default
     check_equal(predicted(model, nudged) != label, True, "the network reads the nudged image as another digit", hint)
-    check_equal(steps, expected_steps, "the number of steps until the prediction flips", hint=hint)
     check_close(nudged, expected, "the nudged image compared with the course's", atol=1e-5, hint=hint)
     args = (model, data.test_x[second], int(data.test_y[second]), eps, 2, paper, ink)  # it takes more than 2 steps
     with explain_by_message("nudge", STEP_ERRORS):

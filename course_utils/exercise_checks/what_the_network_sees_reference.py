@@ -52,7 +52,8 @@ def integrated_gradients_reference(
 ):
     """Task 1: (image - baseline) x the mean gradient of the target logit at `steps` points on the path."""
     k = torch.arange(steps, dtype=image.dtype)
-    alpha = {"midpoints": k + 0.5, "left": k, "right": k + 1}[alphas] / steps
+    ends = {"midpoints": k + 0.5, "left": k, "right": k + 1}  # of the k-th of the steps: its middle, or an end
+    alpha = torch.linspace(0, 1, steps, dtype=image.dtype) if alphas == "linspace" else ends[alphas] / steps
     path = (baseline + alpha[:, None, None, None] * (image - baseline)).requires_grad_(True)  # [steps, 1, 28, 28]
     scores = model(path).softmax(dim=1) if probability else model(path)
     (gradients,) = torch.autograd.grad(scores[:, target].sum(), path)
@@ -104,6 +105,7 @@ def nudge_reference(
     accumulate=False,
     clamp="each",
     stop=True,
+    counted="steps",
 ):
     """Task 4: steps of eps against the sign of the label logit's gradient, clamped, until the prediction flips."""
     model.eval()
@@ -120,7 +122,7 @@ def nudge_reference(
         with torch.no_grad():
             if stop and model(x[None]).argmax(dim=1).item() != label:
                 break
-    return x.clamp(low, high) if clamp == "end" else x, steps
+    return x.clamp(low, high) if clamp == "end" else x, steps - (counted == "index")  # index: the loop's last k
 
 
 MISTAKES = {  # task: [(keyword arguments that make the reference a classic mistake, the hint that names it)]
@@ -132,6 +134,11 @@ MISTAKES = {  # task: [(keyword arguments that make the reference a classic mist
         ({"reduce": "sum"}, "average the gradients over the steps (.mean(dim=0)), do not add them up"),
         ({"alphas": "left"}, "use the midpoints alpha = (k + 0.5) / steps, for k = 0, ..., steps - 1"),
         ({"alphas": "right"}, "use the midpoints alpha = (k + 0.5) / steps, for k = 0, ..., steps - 1"),
+        (
+            {"alphas": "linspace"},
+            "alpha = (k + 0.5) / steps, the midpoints of the steps: torch.linspace(0, 1, steps) starts on the "
+            "baseline, ends on the image, and spaces the points 1 / (steps - 1) apart",
+        ),
     ],
     2: [
         ({"descending": False}, "delete the MOST attributed pixels first: argsort(descending=True)"),
@@ -149,6 +156,7 @@ MISTAKES = {  # task: [(keyword arguments that make the reference a classic mist
         ({"accumulate": True}, "reset the image's gradient at each step: backward() adds to x.grad"),
         ({"clamp": "end"}, "clamp after EVERY step, not once at the end"),
         ({"stop": False}, "stop right after the first step at which the prediction is no longer the label"),
+        ({"counted": "index"}, "steps is the number of steps taken (step + 1 after the loop's index)"),
     ],
 }
 
