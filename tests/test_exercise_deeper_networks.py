@@ -31,6 +31,24 @@ BRANCH5 = """            nn.Conv2d(reduce_5x5, reduce_5x5, 3, padding=1),
             nn.ReLU(),
             nn.Conv2d(reduce_5x5, out_5x5, 3, padding=1),"""
 SHIFT_FILL = "value=x[i].min().item()"
+LAST_RELU = "nn.Conv2d(reduce_5x5, out_5x5, 3, padding=1),\n            nn.ReLU(),\n"
+OUT_CHANNELS = "self.out_channels = out_1x1 + out_3x3 + out_5x5 + out_pool"
+CLASSIFIER = "nn.Linear(previous * size * size, hidden),\n        nn.ReLU(),"
+ENDS = "        nn.Linear(hidden, 10),\n    )"
+DROPOUT_ONLY_ABOVE_0 = """    return nn.Sequential(
+        *blocks,
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(previous * size * size, hidden),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, 10),
+    )"""
+IF_ABOVE_0 = """    first, second = ([nn.Dropout(dropout)], [nn.Dropout(dropout)]) if dropout > 0 else ([], [])
+    return nn.Sequential(
+        *blocks, nn.Flatten(), *first, nn.Linear(previous * size * size, hidden), nn.ReLU(), *second,
+        nn.Linear(hidden, 10),
+    )"""
 
 BUGS = [  # (task, the solution's text, the bug, a fragment of the hint that names it)
     (1, "n * (channels * channels * 3 * 3 + channels)", "n * channels * channels * 3 * 3", "one bias per output"),
@@ -69,7 +87,28 @@ BUGS = [  # (task, the solution's text, the bug, a fragment of the hint that nam
         3,
         "nn.Conv2d(reduce_3x3, out_3x3, 3, padding=1), nn.ReLU()",
         "nn.Conv2d(reduce_3x3, out_3x3, 3, padding=1)",
-        "ReLU",
+        "the last convolution of the branch needs its ReLU too",
+    ),
+    (3, LAST_RELU, "nn.Conv2d(reduce_5x5, out_5x5, 3, padding=1),\n", "the last convolution of the branch needs its"),
+    (
+        3,
+        "nn.Conv2d(reduce_5x5, reduce_5x5, 3, padding=1),\n            nn.ReLU(),\n",
+        "nn.Conv2d(reduce_5x5, reduce_5x5, 3, padding=1),\n",
+        "the one after convolution 2 of the branch is missing",
+    ),
+    (3, "self.branch_pool = ", "self.pool_branch = ", "name it self.branch_pool, as the table does (the checks found"),
+    (
+        3,
+        "self.branch1 = nn.Sequential(nn.Conv2d(in_channels, out_1x1, 1), nn.ReLU())",
+        "self.branch1 = [nn.Conv2d(in_channels, out_1x1, 1), nn.ReLU()]",
+        "self.branch1 is a list: make it an nn.Sequential",
+    ),
+    (3, OUT_CHANNELS, "pass", "Inception has no attribute out_channels: set self.out_channels"),
+    (
+        3,
+        "out_1x1 + out_3x3 + out_5x5 + out_pool",
+        "out_1x1 + reduce_3x3 + out_3x3 + reduce_5x5 + out_5x5 + out_pool",
+        "expected 64, got 88: only the branches' output widths (out_...) reach the output, not the reduce_ widths",
     ),
     (
         3,
@@ -77,13 +116,16 @@ BUGS = [  # (task, the solution's text, the bug, a fragment of the hint that nam
         "[self.branch1(x), self.branch5(x), self.branch3(x), self.branch_pool(x)]",
         "stacked in that order",
     ),
-    (3, "out_1x1 + out_3x3 + out_5x5 + out_pool", "out_1x1 + out_3x3 + out_5x5", "out_channels: 16 + 24 + 16 + 8"),
+    (3, "out_1x1 + out_3x3 + out_5x5 + out_pool", "out_1x1 + out_3x3 + out_5x5", "of all four branches"),
     (4, "torch.randint(-max_shift, max_shift + 1,", "torch.randint(-max_shift, max_shift,", "never returns high"),
     (4, "(len(x), 2), generator=generator)", "(len(x), 2))", "draw every random number from the generator"),
     (4, "(len(x), 2), generator=generator)", "(1, 2), generator=generator).repeat(len(x), 1)", "not one for the whole"),
     (4, "(len(x), 2), generator=generator)", "(len(x), 1), generator=generator).repeat(1, 2)", "independently"),
     (4, SHIFT_FILL, "value=0.0", "not 0"),
     (4, SHIFT_FILL, "value=x.min().item()", "not the batch's x.min()"),
+    (4, SHIFT_FILL, 'mode="replicate"', "not a copy of its border (F.pad's mode='replicate')"),
+    (4, SHIFT_FILL, 'mode="reflect"', "not a mirror image of its border"),
+    (4, SHIFT_FILL, "value=x[i].max().item()", "the pixels that came in are 1.0, the dot's value"),
     (
         4,
         "shifted[i] = padded[..., top : top + height, left : left + width]",
@@ -98,8 +140,11 @@ BUGS = [  # (task, the solution's text, the bug, a fragment of the hint that nam
     (5, "convs_per_block=convs_per_block, batchnorm=batchnorm", "batchnorm=batchnorm", "pass on convs_per_block"),
     (5, "size == 0:", "size <= 1:", "only when the size reaches 0"),
     (5, "    if size == 0:\n        raise", "    if False:\n        raise", "raise ValueError when the maps would"),
-    (5, "nn.Flatten(),\n        nn.Dropout(dropout),", "nn.Flatten(),", "the last six layers"),
-    (5, "hidden),\n        nn.ReLU(),", "hidden),", "the last six layers"),
+    (5, "nn.Flatten(),\n        nn.Dropout(dropout),", "nn.Flatten(),", "nn.Dropout is missing between Flatten and Li"),
+    (5, "hidden),\n        nn.ReLU(),", "hidden),", "nn.ReLU is missing between Linear and Dropout"),
+    (5, CLASSIFIER, "nn.ReLU(),\n        nn.Linear(previous * size * size, hidden),", "the right layers in another"),
+    (5, ENDS, "        nn.Linear(hidden, 10),\n        nn.Softmax(dim=1),\n    )", "applies the softmax itself"),
+    (5, DROPOUT_ONLY_ABOVE_0, IF_ABOVE_0, "keep both nn.Dropout(dropout) layers even when dropout is 0"),
     (5, "nn.Linear(hidden, 10)", "nn.Linear(hidden, 1)", "nn.Linear(hidden, 10)"),
 ]
 
@@ -107,6 +152,60 @@ BUGS = [  # (task, the solution's text, the bug, a fragment of the hint that nam
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])
 def test_a_classic_bug_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
     assert_bug_fails_with_hint(exercise, task, old, new, False, hint)
+
+
+UNKNOWN_BUGS = [  # (task, old, new, what the message must say, hints it must not carry): not a known mistake
+    (
+        3,
+        "out_1x1 + out_3x3 + out_5x5 + out_pool",
+        "out_1x1 + out_3x3 + out_5x5 + out_pool + 1",
+        "out_channels: 16 + 24 + 16 + 8: expected 64, got 65",
+        ["set self.out_channels", "reduce_ widths", "all four branches"],
+    ),
+    (
+        3,
+        "nn.Conv2d(reduce_5x5, out_5x5, 3, padding=1),\n            nn.ReLU(),",
+        "nn.Conv2d(reduce_5x5, out_5x5, 3, padding=1),\n            nn.Sigmoid(),",
+        "branch5's maps, compared with its weights run as the table says",
+        ["ReLU too", "is missing"],
+    ),
+    (  # the top-left pixel: the background of a dot, the border of a frame (1.0 comes in, but not by torch.roll)
+        4,
+        SHIFT_FILL,
+        "value=x[i].flatten()[0].item()",
+        "frames whose incoming rows and columns are the image's own minimum: expected 500, got",
+        ["torch.roll", "border", "not 0", "x.min()"],
+    ),
+    (
+        5,
+        "nn.ReLU(),\n        nn.Dropout(dropout),",
+        "nn.Sigmoid(),\n        nn.Dropout(dropout),",
+        "got ['Flatten', 'Dropout', 'Linear', 'Sigmoid', 'Dropout', 'Linear']",
+        ["is missing", "another order", "softmax", "keep both"],
+    ),
+]
+
+
+@pytest.mark.parametrize("task, old, new, message, wrong", UNKNOWN_BUGS, ids=[f"task{b[0]}" for b in UNKNOWN_BUGS])
+def test_a_mistake_the_checks_do_not_know_is_told_what_differs_and_no_wrong_hint(
+    exercise, task, old, new, message, wrong
+):
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed, match=re.escape(message)) as failed:
+        check_task(exercise, task, answer.replace(old, new))
+    assert [hint for hint in wrong if hint in str(failed.value)] == [], str(failed.value)
+    check_task(exercise, task, solution_answer(exercise, task), hidden=True)
+
+
+def test_the_pass_lines_of_task_2_name_only_layers_that_are_there(exercise, capsys):
+    check_task(exercise, 2, solution_answer(exercise, 2))
+    out = capsys.readouterr().out
+    assert (
+        "vgg_block(1, 16, convs_per_block=2, batchnorm=True, dropout=0.0): no Dropout2d when dropout=0: passed" in out
+    )
+    assert "the p of the Dropout2d in vgg_block(8, 8, convs_per_block=3, batchnorm=False, dropout=0.25): passed" in out
+    assert "the p of the Dropout2d in vgg_block(1, 16" not in out
 
 
 OTHER_CORRECT_ANSWERS = {

@@ -9,7 +9,7 @@ from torch import nn
 from course_utils import count_parameters, models
 from course_utils.checks import check_equal, check_parameter_count, check_shape
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.deeper_networks_blocks import inception_shapes
+from course_utils.exercise_checks.deeper_networks_inception import inception_shapes
 from course_utils.exercise_checks.deeper_networks_shift import dot_shifts, dots, seeded
 
 hidden = Tasks("deeper_networks")
