@@ -1,18 +1,28 @@
 """Exercises 11 (testing the explanations, and fooling the network) are fair: classic bugs fail a
 visible check with the hint that names them, other correct answers pass every check (hidden tests
-included), and a renamed answer is told which name the check looks for.
+included), a renamed answer is told which name the check looks for, and a mistake the checks do not
+recognise gets no hint that names another.
 
 The cells run in this process, set up in quick mode (1,000 training images, one epoch).
 """
 
 from pathlib import Path
 
+import nbformat
 import pytest
-from solution_cells import assert_bug_fails_with_hint, check_task, quick_exercise, run_cells, solution_answer
+from solution_cells import (
+    assert_bug_fails_with_hint,
+    cell,
+    check_task,
+    quick_exercise,
+    run_cells,
+    solution_answer,
+)
 
 from course_utils.checks import CheckFailed
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "11_what_the_network_sees_exercises.ipynb"
+SOLUTION_NOTEBOOK = nbformat.read(SOLUTION, as_version=4)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +51,18 @@ BACKWARD_WITHOUT_RESET = """        x.requires_grad_(True)
 CLAMPED_AT_THE_END = LAST_LINES.replace(".clamp(paper, full_ink)", "").replace(
     "return x.detach(), steps", "return x.detach().clamp(paper, full_ink), steps"
 )
+WHILE_LOOP = """    x, steps = image.clone(), 0
+    while steps < max_steps:
+        steps += 1
+"""
+FOR_LOOP = """    x = image.clone()
+    for step in range(max_steps):
+"""
+COUNTED_BY_THE_INDEX = (  # the loop's index: one fewer than the steps taken
+    cell(SOLUTION_NOTEBOOK, "task4-answer")
+    .source.replace(WHILE_LOOP, FOR_LOOP)
+    .replace("return x.detach(), steps", "return x.detach(), step")
+)
 AGAINST_THE_PREVIOUS = """        maps = method(randomized, images, targets)
         correlations.append(rank_correlation(original, maps))
         original = maps"""
@@ -54,11 +76,18 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
     (1, "(torch.arange(steps) + 0.5) / steps", "torch.arange(steps) / steps", "the midpoints"),
     (1, "gradients.mean(dim=0)", "gradients.sum(dim=0)", "average the gradients over the steps"),
     (1, "gradients.mean(dim=0))[0]", "gradients.mean(dim=0))", "drop the channel"),
+    (1, "(torch.arange(steps) + 0.5) / steps", "torch.linspace(0, 1, steps)", "linspace(0, 1, steps) starts on"),
     (2, "argsort(descending=True)", "argsort()", "the MOST attributed pixels first"),
     (2, "order = attribution.flatten()", "order = attribution.abs().flatten()", "not its size"),
     (2, "range(0, 28 * 28 + 1, step)", "range(0, 28 * 28, step)", "range(0, 785, step)"),
     (2, "deleted = image.clone().flatten()", "deleted = image.flatten()", "image.clone()"),
     (2, "    with torch.no_grad():\n        return", "    if True:\n        return", "torch.no_grad()"),
+    (
+        2,
+        "return model(torch.stack(copies))[:, target]",
+        "return [model(c[None])[0, target] for c in copies]",
+        "torch.stack(values) or torch.tensor(values)",
+    ),
     (3, "randomized = copy.deepcopy(model)", "randomized = model", "copy.deepcopy(model)"),
     (3, "for name in TOP_DOWN:", "for name in reversed(TOP_DOWN):", "randomize from the top"),
     (
@@ -98,12 +127,34 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "stop right after",
     ),
     (4, "    return x.detach(), steps", "    return x.detach(), torch.tensor(steps)", "count them with an int"),
+    (4, ".clamp(paper, full_ink)", ".clamp(0, 1)", "clamp(paper, full_ink), not clamp(0, 1)"),
+    (4, cell(SOLUTION_NOTEBOOK, "task4-answer").source, COUNTED_BY_THE_INDEX, "step + 1 after the loop's index"),
 ]
 
 
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])
 def test_a_classic_bug_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
     assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+
+
+def failure(exercise, task: int, old: str, new: str) -> str:
+    """The message of the solution's answer with ``old`` replaced by ``new``; the solution then passes again."""
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed) as failed:
+        check_task(exercise, task, answer.replace(old, new))
+    check_task(exercise, task, answer)
+    return str(failed.value)
+
+
+def test_a_wrong_count_or_clamp_is_not_blamed_on_the_step_size(exercise):
+    """The largest change of a pixel is bounded by eps times the steps: a count that is off, or a clamp to
+    0..1, broke that bound while the step itself, eps * gradient.sign(), was right."""
+    message = failure(exercise, 4, "return x.detach(), steps", "return x.detach(), steps + 1")  # no classic mistake
+    assert "the image is right, its count is not" in message and "gradient.sign()" not in message
+    step = "(x - eps * gradient.sign()).clamp(paper, full_ink)"
+    message = failure(exercise, 4, step, "(x - eps * gradient).clamp(0, 1)")  # two mistakes: the clamp's is named
+    assert "not clamp(0, 1)" in message and "gradient.sign()" not in message
 
 
 OTHER_CORRECT_ANSWERS = {
