@@ -32,7 +32,8 @@ class NotDoneYet(NotImplementedError):
     """A check reached a task's stub: the answer is still to be written (one line, like a failed check)."""
 
     def _render_traceback_(self):
-        return [f"\x1b[33m✏️  {self}: not done yet: replace `raise NotImplementedError(...)` with your code\x1b[0m"]
+        todo = "replace `raise NotImplementedError(...)` with your code and run its cell (again, if you edited it)"
+        return [f"\x1b[33m✏️  {self}: not done yet: {todo}\x1b[0m"]
 
 
 def fail(what: str, message: str, hint: str | None = None) -> None:

@@ -498,7 +498,16 @@ def test_a_failing_cell_after_a_task_names_the_task_whose_answer_it_used():
     )
     passed, feedback = score(executed, {})
     assert passed == {1: True, 2: True}
-    assert feedback == ["the cell after Task 2 failed with your answer to Task 1: TypeError: bad shape"]
+    assert feedback == ["the cell after Task 2 (it uses your answers to Task 1) failed: TypeError: bad shape"]
+    # Through a helper of the setup: the training cell calls loss_and_grads, which calls Task 1's answer.
+    helper = code("def loss_and_grads(x):\n    return means(x)")
+    executed.cells[4:4] = [helper]
+    executed.cells[-1].source = "train(loss_and_grads)"
+    assert score(executed, {})[1] == [
+        "the cell after Task 2 (it uses your answers to Task 1) failed: TypeError: bad shape"
+    ]
+    executed.cells[1].outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue="wrong", traceback=["x"])]
+    assert score(executed, {}) == ({1: False, 2: True}, ["task1: wrong"])  # Task 1's own line says it all
 
 
 def test_written_answers_are_filed_under_their_own_task_section():

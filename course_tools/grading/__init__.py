@@ -191,37 +191,55 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "..."
 
 
-def _task_of_names(executed) -> dict[str, int]:
-    """{name: task} for the names each task's answer cells define (a class, a function, a variable)."""
+def _names(tree) -> set[str]:
     import ast
 
-    defined = {}
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def _answer_tasks(executed) -> dict[str, set]:
+    """{name: the tasks whose answers it reaches}: a name an answer or check cell defines reaches its
+    task; a function or variable another cell defines (a setup helper) reaches the tasks of the names
+    it uses."""
+    import ast
+
+    defined, helpers = {}, {}
     for cell in executed.cells:
         grading = cell.metadata.get("grading", {})
-        if cell.cell_type != "code" or grading.get("role") != "answer":
+        if cell.cell_type != "code":
             continue
         try:
             tree = ast.parse(cell.source)
         except SyntaxError:
             continue
         for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else [node]
-            for target in targets:
-                if isinstance(target, ast.FunctionDef | ast.ClassDef | ast.Name):
-                    defined[getattr(target, "name", None) or target.id] = grading.get("task")
-    return defined
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):  # `x = ...` and `model, history = check(task=4)`
+                names = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            else:
+                names = []
+            for name in names:
+                if grading.get("role") in ("answer", "check"):
+                    defined[name] = {grading.get("task")}
+                elif name not in defined:
+                    helpers[name] = _names(node)
+    reached = dict(defined)
+    for _ in range(len(helpers)):  # follow helpers that use helpers, to a fixed point
+        for name, used in helpers.items():
+            reached[name] = set().union(*(reached.get(u, set()) for u in used if u != name))
+    return reached
 
 
-def _task_behind(cell, defined: dict, last_task) -> int | None:
-    """The task whose answer a cell outside the tasks (a plot after Task 3) uses: the latest one it names."""
+def _tasks_behind(cell, reached: dict) -> set:
+    """The tasks whose answers a cell outside the tasks (a plot, a training run) uses, directly or not."""
     import ast
 
     try:
-        used = {node.id for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Name)}
+        used = _names(ast.parse(cell.source))
     except SyntaxError:
-        used = set()
-    tasks = [defined[name] for name in used if defined.get(name) is not None]
-    return max(tasks) if tasks else last_task
+        return set()
+    return set().union(*(reached.get(name, set()) for name in used)) - {None}
 
 
 def score(executed, missing: dict) -> tuple[dict, list[str]]:
@@ -230,7 +248,7 @@ def score(executed, missing: dict) -> tuple[dict, list[str]]:
     stopped = info.get("stopped_at") if info.get("status") != "ok" else None
     reason = info.get("reason") or "the run stopped"
     problems = {task: lines[0] for task, lines in missing.items()}
-    notes, defined, last_task = [], _task_of_names(executed), None
+    notes, reached, last_task = [], _answer_tasks(executed), None
     for index, cell in enumerate(executed.cells):
         grading = cell.metadata.get("grading", {})
         task = grading.get("task")
@@ -254,11 +272,15 @@ def score(executed, missing: dict) -> tuple[dict, list[str]]:
         if task is not None:
             problems[task] = problem
         elif errors and not _hint(errors[0]).startswith("not attempted"):  # e.g. a setup cell failed
-            behind = _task_behind(cell, defined, last_task) if grading.get("role") != "added" else None
-            if behind in problems:
-                continue  # it failed because that task did, which its own line already says
-            if behind is not None:
-                notes.append(f"the cell after Task {last_task} failed with your answer to Task {behind}: {problem}")
+            behind = _tasks_behind(cell, reached) if grading.get("role") != "added" else set()
+            if behind & set(problems):
+                continue  # it failed because a task it uses did, which that task's own line already says
+            if behind:
+                uses = " and ".join(map(str, sorted(behind)))
+                where = f"the cell after Task {last_task}" if last_task is not None else f"cell {index}"
+                notes.append(
+                    f"{where} (it uses your answers to Task{'s' * (len(behind) > 1)} {uses}) failed: {problem}"
+                )
             else:
                 origin = "added by the student" if grading.get("role") == "added" else grading.get("from", "added")
                 notes.append(f"cell {index} ({origin}): {problem}")

@@ -12,7 +12,7 @@ from torch import nn
 from course_utils import ConvNet, count_parameters, layer_table, receptive_fields, shapes
 from course_utils.checks import check_equal, check_own_work, explain_errors
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.mistakes import known_mistake
+from course_utils.exercise_checks.mistakes import explain, known_mistake
 
 tasks = Tasks("shape_arithmetic")
 check = tasks.check
@@ -53,13 +53,43 @@ def output_size(nb):
             got = nb.conv_output_size(size, kernel_size, stride=stride, padding=padding)
         hint = known_mistake(got, size_mistakes(size, kernel_size, stride, padding)) or f"use {FORMULA}"
         check_equal(got, real_conv_size(size, kernel_size, stride, padding), f"{what}: {call}", hint=hint)
-    check_equal(
-        type(nb.conv_output_size(28, 5, stride=2)).__name__,
-        "int",
-        "the result is a whole number (an int)",
-        hint="divide with //, which rounds down and gives an int (/ gives a float)",
-    )
+    kind = type(nb.conv_output_size(28, 5, stride=2)).__name__
+    as_int = "return a Python int: compute with plain numbers, or convert with int(...)" if kind != "float" else None
+    hint = as_int or "divide with //, which rounds down and gives an int (/ gives a float)"
+    check_equal(kind, "int", "the result is a whole number (an int)", hint=hint)
     check_own_work(nb.conv_output_size, (shapes.conv_output_size, shapes.pool_output_size), "your own function")
+
+
+def shape_mistakes(kernel_size, padding) -> dict:
+    """{hint: what feature_shapes returns} for the classic mistakes, worked out with the course's formula."""
+
+    def shapes_of(channels=(10, 20), pad=padding, pool_stride=2):
+        result, size = [], 28
+        for c in channels:
+            size = shapes.conv_output_size(size, kernel_size, padding=pad)
+            result.append((c, size, size))
+            size = shapes.conv_output_size(size, 2, stride=pool_stride)
+            result.append((c, size, size))
+        return result
+
+    return {
+        "conv2 has 20 filters: the second block's shapes have 20 channels": shapes_of(channels=(10, 10)),
+        "pass padding on to conv_output_size(size, kernel_size, padding=padding)": shapes_of(pad=0),
+        "2x2 pooling has stride 2: conv_output_size(size, 2, stride=2) halves the size": shapes_of(pool_stride=1),
+    }
+
+
+def shape_form_hint(got) -> str | None:
+    """A hint when the answer's shapes are not four (channels, height, width) tuples."""
+    if not isinstance(got, list) or len(got) != 4:
+        return "return a list of four shapes: after conv1, pool1, conv2 and pool2"
+    if any(isinstance(shape, list) for shape in got):
+        return "make each shape a tuple, (10, 26, 26), not a list"
+    if any(not isinstance(shape, tuple) or len(shape) != 3 for shape in got):
+        return "each shape is (channels, height, width) of one image: three numbers, no batch dimension"
+    if got[0][-1] in (10, 20):
+        return "channels first: (channels, height, width)"
+    return None
 
 
 @tasks(2, "shapes through the network", answers=["feature_shapes", "flat_features"])
@@ -68,24 +98,26 @@ def shapes_through_the_network(nb):
         for kernel_size, padding in [(5, 1), (3, 1), (5, 0), (3, 0)]:
             net = ConvNet(kernel_size=kernel_size, padding=padding)
             real = [tuple(shape[1:]) for shape in layer_table(net)["output shape"][[0, 2, 3, 5]]]
-            with explain_errors(f"feature_shapes({kernel_size}, {padding})"):
+            whole = {"whole number": "halve with conv_output_size(size, 2, stride=2) or // 2, not / 2"}
+            with explain(f"feature_shapes({kernel_size}, {padding})", **whole):
                 got = nb.feature_shapes(kernel_size, padding)
-            lists = isinstance(got, list) and any(isinstance(shape, list) for shape in got)
-            check_equal(
-                got,
-                real,
-                f"shapes with {kernel_size}x{kernel_size} kernels and padding {padding}",
-                hint="make each shape a tuple, (10, 26, 26), not a list"
-                if lists
-                else "four shapes: after conv1, pool1, conv2 and pool2; each pooling halves the size, rounding down",
-            )
+            hint = shape_form_hint(got) or known_mistake(got, shape_mistakes(kernel_size, padding))
+            check_equal(got, real, f"shapes with {kernel_size}x{kernel_size} kernels and padding {padding}", hint=hint)
             with explain_errors(f"flat_features({kernel_size}, {padding})"):
                 flat = nb.flat_features(kernel_size, padding)
+            (c2, h2, w2), (_, h, w) = real[2], real[3]
+            mistakes = {
+                "multiply channels x height x width of the LAST pooled maps (after pool2)": c2 * h2 * w2,
+                "multiply by the channels too: channels x height x width": h * w,
+                "use the kernel_size and padding you are given: feature_shapes(kernel_size, padding)": 500,
+            }
+            expected = net.classifier[1].in_features
+            hint = known_mistake(flat, mistakes) if flat != expected else None
             check_equal(
                 flat,
-                net.classifier[1].in_features,
-                f"flattened features with {kernel_size}x{kernel_size} kernels and padding {padding}",
-                hint="multiply channels x height x width of the LAST pooled maps",
+                expected,
+                f"flattened features with {kernel_size}x{kernel_size} kernels, padding {padding}",
+                hint=hint,
             )
 
 
@@ -126,15 +158,18 @@ def course_receptive_field(layers) -> int:
 def field_mistakes(layers) -> dict:
     """{hint: what the answer returns} for the classic mistakes in the receptive-field loop."""
 
-    def field(jump_of):
+    def field(step):
         r, jump = 1, 1
         for k, s in layers:
-            r, jump = jump_of(r, jump, k, s)
+            r, jump = step(r, jump, k, s)
         return r
 
     return {
         "the jump is the product of ALL earlier strides: multiply it by each stride (jump *= stride)": field(
             lambda r, j, k, s: (r + (k - 1) * j, s)
+        ),
+        "multiply the jump by each stride (jump *= stride), do not add the stride to it": field(
+            lambda r, j, k, s: (r + (k - 1) * j, j + s)
         ),
         "multiply the jump by each layer's stride AFTER using it (the layer's own stride does not count)": field(
             lambda r, j, k, s: (r + (k - 1) * j * s, j * s)
@@ -151,8 +186,13 @@ def receptive_field(nb):
         ([(3, 2), (3, 1)], "a strided conv, then a conv"),
         ([(5, 1), (2, 2), (5, 1), (2, 2)], "the course's network after pool2"),
     ]
-    for layers, what in examples:
+    fields = []
+    for layers, _ in examples:
         with explain_errors(f"receptive_field({layers})"):
-            field = nb.receptive_field(layers)
-        hint = known_mistake(field, field_mistakes(layers)) or "start from r = 1, j = 1; each layer: r += (k - 1) * j"
+            fields.append(nb.receptive_field(layers))
+    # A mistake's hint only when the answers equal that mistake's on every example (two mistakes can agree on one).
+    mistakes = [field_mistakes(layers) for layers, _ in examples]
+    pairs = list(zip(fields, mistakes, strict=True))
+    hint = next((h for h in mistakes[0] if all(known_mistake(f, {h: m[h]}) for f, m in pairs)), None)
+    for (layers, what), field in zip(examples, fields, strict=True):
         check_equal(field, course_receptive_field(layers), f"{what}: receptive_field({layers})", hint=hint)
