@@ -6,6 +6,7 @@ The cells run in this process, set up in quick mode (2,000 training images).
 """
 
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "[:, :, :, :, u, v].transpose(0, 3, 2, 1)",
         "its channel axis moved",
     ),
-    (4, "return dx, dweight, dbias", "return dweight, dx, dbias", "return the tuple (dx, dweight, dbias)"),
+    (4, "return dx, dweight, dbias", "return dweight, dx, dbias", "the right arrays in the wrong order: return (dx,"),
     (5, "order = generator.permutation(len(y))", "order = np.arange(len(y))", "generator.permutation(len(y))"),
     (
         5,
@@ -101,10 +102,66 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         5,
         "params[name] -= step_lr * grads[name]",
         "params = {**params, name: params[name] - step_lr * grads[name]}",
-        "the caller's params did not change",
+        "change the arrays of the caller's dict in place",
     ),
     (5, "            losses.append(loss)\n", "", "append the loss of every step"),
 ]
+
+
+NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what it must not say) as a newcomer met them
+    (
+        5,
+        "for first in range(0, len(y), batch_size):",
+        "for first in range(0, (len(y) // batch_size + 1) * batch_size, batch_size):",
+        "an empty batch: when batch_size divides the images, there is no smaller last batch; the batches start "
+        "at range(0, len(y), batch_size)",
+        "the last, smaller batch counts too",
+    ),
+    (
+        4,
+        "return dx, dweight, dbias",
+        "return dx, dbias, dweight",
+        "the right arrays in the wrong order: return (dx, dweight, dbias)",
+        "one number per filter",
+    ),
+    (
+        1,
+        "return np.where(x > 0, x, slope * x)",
+        "return np.where(x > 0, x, slope * x).tolist()",
+        "expected a NumPy array, got a list: return the NumPy array itself (no .tolist())",
+        "compute with NumPy only",
+    ),
+    (
+        5,
+        "params[name] -= step_lr * grads[name]",
+        "params = {**params, name: params[name] - step_lr * grads[name]}",
+        "the caller's params after train_sgd (it changes them in place): expected 'changed', got 'where they "
+        "started': change the arrays of the caller's dict in place: params[name] -= step_lr * grads[name]",
+        "the learning rate of each",
+    ),
+    (
+        5,
+        "losses.append(loss)",
+        "losses.append(np.array([loss]))",
+        "train_sgd returns the list of the losses: expected a list of numbers, got a ndarray among them: "
+        "append float(loss)",
+        "shape",
+    ),
+]
+
+
+@pytest.mark.parametrize("task, old, new, message, wrong", NOT_THE_HINT_OF_ANOTHER_MISTAKE)
+def test_a_newcomers_mistake_gets_one_line_with_its_own_hint(exercise, task, old, new, message, wrong):
+    """The mistakes a newcomer made, each told in one line (no warning before it) that names it, and not
+    with the hint of another mistake."""
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(CheckFailed) as failure:
+        warnings.simplefilter("always")
+        check_task(exercise, task, answer.replace(old, new))
+    assert str(failure.value).endswith(message) and wrong not in str(failure.value), str(failure.value)
+    assert [str(warning.message) for warning in caught] == []
+    check_task(exercise, task, answer, hidden=True)
 
 
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])

@@ -6,24 +6,20 @@ on small float64 inputs. Heights and widths differ, so swapped axes change a sha
 rows or columns that no window reaches, so a wrong stride shows. Task 4 runs with PyTorch's im2col and
 Task 5 trains with PyTorch's gradients, so a mistake in one task costs only that task. What the checks
 compare with is in `numpy_cnn_references.py`; the hints, the mistakes they name and the checks shared by
-several tasks, in `numpy_cnn_mistakes.py`.
+several tasks, in `numpy_cnn_mistakes.py`; Task 5's checks, in `numpy_cnn_training.py`.
 """
 
 import numpy as np
 import torch.nn.functional as F
 
-from course_utils import ConvNet, evaluate, set_seed
-from course_utils.checks import check_between, check_close, check_equal, fail
+from course_utils.checks import check_close, fail
 from course_utils.exercise_checks import Tasks
 from course_utils.exercise_checks.mistakes import explain
 from course_utils.exercise_checks.numpy_cnn_mistakes import (
     CONV_GRADIENT_HINTS,
     FACTORS,
     GRID,
-    NEW_ORDER,
     ROUTE,
-    SEED,
-    SEEDED,
     SIZES,
     SLICES,
     TRANSPOSED,
@@ -32,23 +28,20 @@ from course_utils.exercise_checks.numpy_cnn_mistakes import (
     conv_forward_hint,
     counting_hint,
     im2col_hint,
+    in_wrong_order,
     leaky_relu_backward_hint,
     leaky_relu_hint,
-    learning_rate_hint,
-    order_in_words,
     overlap_hint,
     pooling_hint,
-    seeding_in_words,
 )
 from course_utils.exercise_checks.numpy_cnn_references import (
     as_tensor,
+    conv_gradients,
     course_im2col,
-    learning_rates,
-    lesson4_loss_and_grads,
-    train_stand_in,
     window_counts,
     windows_one_by_one,
 )
+from course_utils.exercise_checks.numpy_cnn_training import training_with_sgd
 from course_utils.gradcheck import numerical_gradient
 
 tasks = Tasks("numpy_cnn")
@@ -148,6 +141,8 @@ def call_conv_backward(nb, x, weight, grad_out, stride, what):
         result = nb.conv_backward(x, weight, grad_out) if stride == 1 else nb.conv_backward(x, weight, grad_out, stride)
     if not (isinstance(result, tuple | list) and len(result) == 3):
         fail(what, f"expected a tuple of 3 arrays, got a {type(result).__name__}", "return dx, dweight, dbias")
+    if in_wrong_order(result, conv_gradients(x, weight, grad_out, stride)):
+        fail(what, "the right arrays in the wrong order", "return (dx, dweight, dbias)")
     return result
 
 
@@ -180,34 +175,4 @@ def convolution_backward(nb):
             check_close(ours, numerical, f"{what}: {name} matches central differences", hint=values)
 
 
-@tasks(5, "training with SGD", answers=["train_sgd"])
-def training_with_sgd(nb):
-    # train_sgd on a stand-in for the network, with seed, another seed and seed again: 2 epochs of 100 images,
-    # batches of 32, lr=0.1. Each run gives (the losses train_sgd returns, the batches, the size of each step).
-    with explain("train_sgd with a stand-in network"):
-        runs = [train_stand_in(nb.train_sgd, 100, 2, 32, 0.1, seed) for seed in (nb.seed, nb.seed + 1, nb.seed)]
-    (losses, batches, steps), other, again = runs
-    hint = "go through each epoch's order in slices of batch_size; the last, smaller batch counts too"
-    check_equal([len(batch) for batch in batches], [32, 32, 32, 4] * 2, "batch sizes, 2 epochs of 100 images", hint)
-    epochs = [sum(batches[:4], []), sum(batches[4:], [])]
-    hint = "take each epoch's batches from one permutation of range(len(y))"
-    check_equal([sorted(epoch) for epoch in epochs], [list(range(100))] * 2, "every image once per epoch", hint)
-    check_equal(order_in_words(epochs), "shuffled, new every epoch", "the order of the images", NEW_ORDER)
-    seeded = seeding_in_words(batches, again[1], other[1])
-    check_equal(seeded, SEEDED, "the orders and the seed", hint=SEED)
-    hint = learning_rate_hint(steps, 0.1, epochs=2, steps_per_epoch=4)
-    check_close(steps, learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
-    hint = "append the loss of every step to a list, in order, and return it"
-    check_close(losses, np.arange(1.0, 9.0), "train_sgd returns the loss of every step", hint=hint)
-
-    # Lesson 4's network, its gradients from PyTorch's autograd (so that only Task 5 counts here)
-    set_seed(nb.seed)
-    network = ConvNet()
-    params = {name: value.numpy().copy() for name, value in network.state_dict().items()}
-    x, y = nb.data.train_x[:2000].numpy(), nb.data.train_y[:2000].numpy()
-    with explain("train_sgd on lesson 4's network"):
-        nb.train_sgd(lesson4_loss_and_grads(network), params, x, y, epochs=2, batch_size=32, lr=0.1, seed=nb.seed)
-    network.load_state_dict({name: as_tensor(value) for name, value in params.items()})
-    what = "validation accuracy of lesson 4's network after two epochs of your SGD on 2,000 images"
-    hint = "move every parameter against its gradient: params[name] -= step_lr * grads[name]"
-    check_between(evaluate(network, nb.data.val_x, nb.data.val_y)[1], 0.85, 1.0, what, hint=hint)
+tasks(5, "training with SGD", answers=["train_sgd"])(training_with_sgd)  # in numpy_cnn_training.py

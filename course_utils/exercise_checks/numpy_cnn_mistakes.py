@@ -1,16 +1,20 @@
 """The hints of exercises 7's checks (`numpy_cnn.py`), and the classic mistakes they name.
 
 A hint that names a mistake is given only when the answer gives exactly what that mistake gives (the
-right numbers in the wrong places, ReLU's gradient where leaky ReLU's was asked for, a weight the
-caller never sees change...); any other wrong answer is told the rule it breaks. Each ``..._hint``
+right numbers in the wrong places, ReLU's gradient where leaky ReLU's was asked for, the right arrays in
+the wrong order...); any other wrong answer is told the rule it breaks (Task 5's hints are in
+`numpy_cnn_training.py`). Each ``..._hint``
 function returns the hint for the answer it is given; `explain`, `check_array` and `check_numpy_only`
 at the end are the checks that use them.
 """
 
+from itertools import permutations
+
 import numpy as np
+import torch
 
 from course_utils.checks import fail, shape_hint
-from course_utils.exercise_checks.numpy_cnn_references import learning_rates, window_counts, windows_one_by_one
+from course_utils.exercise_checks.numpy_cnn_references import window_counts, windows_one_by_one
 
 
 def same(a, b) -> bool:
@@ -130,45 +134,18 @@ CONV_GRADIENT_HINTS = {  # name: (the hint if its shape is wrong, the hint if it
 }
 
 
+def in_wrong_order(arrays, right) -> bool:
+    """The right arrays, returned in another order."""
+    matches = lambda order: all(same(a, b) for a, b in zip(order, right, strict=True))  # noqa: E731
+    return not matches(arrays) and any(matches(order) for order in permutations(arrays))
+
+
 def counting_hint(dx) -> str:
     if np.abs(dx).max() == 1:
         return "a pixel in several windows collects the gradients of all of them: add (+=) to dx, do not assign"
     if same(dx, np.pad(window_counts(5, 1), ((0, 2), (0, 2)))):
         return "window (i, j) starts at pixel (stride * i, stride * j): step the slices of dx by the stride"
     return "dx counts the windows that hold each pixel: window (i, j) holds pixels (2i + u, 2j + v), u and v < 3"
-
-
-def order_in_words(epochs: list) -> str:
-    """How the images of two epochs were ordered, in words."""
-    shuffled = "in the data's order" if epochs[0] == sorted(epochs[0]) else "shuffled"
-    return shuffled + (", the same every epoch" if epochs[0] == epochs[1] else ", new every epoch")
-
-
-NEW_ORDER = "draw a new order, generator.permutation(len(y)), at the start of every epoch from the one generator"
-
-
-def seeding_in_words(batches: list, again: list, other: list) -> str:
-    """How the batches of a second run with the same seed, and of a run with another seed, compare, in words."""
-    return f"{'the same' if again == batches else 'another'} order for the same seed, " + (
-        f"{'the same' if other == batches else 'another'} for another seed"
-    )
-
-
-SEEDED = "the same order for the same seed, another for another seed"
-SEED = "draw the orders from generator = np.random.default_rng(seed), made once, before the first epoch"
-
-
-def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> str:
-    expected = learning_rates(lr, epochs * steps_per_epoch)
-    if np.isclose(np.sum(steps), 0):  # the weights the caller keeps are where they started
-        return "the caller's params did not change: change the arrays in params, params[name] -= step_lr * grads[name]"
-    if same(steps, -expected):
-        return "move against the gradient: subtract step_lr * grads[name]"
-    if same(steps, np.tile(learning_rates(lr, steps_per_epoch), epochs)):
-        return "count the steps of all epochs together: s goes on from one epoch to the next, S = all the steps"
-    if same(steps, np.full(len(expected), lr)):
-        return "the learning rate must fall: step s of S uses lr * (1 - s / S)"
-    return "counting the steps of all epochs together as s = 0, 1, ..., S - 1, step s uses lr * (1 - s / S)"
 
 
 # --- checks that fail with these hints ------------------------------------------------------------
@@ -181,7 +158,9 @@ def check_array(value, shape, what: str, hint: str | None = None) -> None:
     if value is None:
         fail(what, "got None", "did your function forget to `return` its result?")
     if not isinstance(value, np.ndarray):
-        fail(what, f"expected a NumPy array, got a {type(value).__name__}", "compute with NumPy only")
+        hint = "return the NumPy array itself" + (" (no .tolist())" if isinstance(value, list) else "")
+        hint = "compute with NumPy only" if isinstance(value, torch.Tensor) else hint
+        fail(what, f"expected a NumPy array, got a {type(value).__name__}", hint)
     if value.shape != tuple(shape):
         fail(what, f"expected shape {tuple(shape)}, got {value.shape}", hint or shape_hint(tuple(shape), value.shape))
 

@@ -1,0 +1,121 @@
+"""The checks of exercises 7's Task 5 (training with SGD), and the mistakes their hints name.
+
+`train_sgd` runs first on a stand-in for the network (`StandIn` in `numpy_cnn_references.py`) that
+writes down every batch it receives and the weight the caller keeps, so that the batches (also when
+batch_size divides the number of images), their order, the seed, the caller's params, the learning rate
+of every step and the losses are each checked on their own, with a hint for the mistake each one shows.
+Then it trains lesson 4's network with gradients from PyTorch's autograd, so that Tasks 1-4 do not
+count here. `numpy_cnn.py` registers `training_with_sgd` as Task 5.
+"""
+
+from numbers import Real
+
+import numpy as np
+
+from course_utils import ConvNet, evaluate, set_seed
+from course_utils.checks import check_between, check_close, check_equal, fail
+from course_utils.exercise_checks.mistakes import explain
+from course_utils.exercise_checks.numpy_cnn_mistakes import same
+from course_utils.exercise_checks.numpy_cnn_references import (
+    as_tensor,
+    learning_rates,
+    lesson4_loss_and_grads,
+    train_stand_in,
+)
+
+
+def order_in_words(epochs: list) -> str:
+    """How the images of two epochs were ordered, in words."""
+    shuffled = "in the data's order" if epochs[0] == sorted(epochs[0]) else "shuffled"
+    return shuffled + (", the same every epoch" if epochs[0] == epochs[1] else ", new every epoch")
+
+
+NEW_ORDER = "draw a new order, generator.permutation(len(y)), at the start of every epoch from the one generator"
+
+
+def seeding_in_words(batches: list, again: list, other: list) -> str:
+    """How the batches of a second run with the same seed, and of a run with another seed, compare, in words."""
+    return f"{'the same' if again == batches else 'another'} order for the same seed, " + (
+        f"{'the same' if other == batches else 'another'} for another seed"
+    )
+
+
+SEEDED = "the same order for the same seed, another for another seed"
+SEED = "draw the orders from generator = np.random.default_rng(seed), made once, before the first epoch"
+
+
+def batch_sizes_hint(sizes: list, expected: list) -> str:
+    if [size for size in sizes if size] == expected:  # len(y) // batch_size + 1 batches, the last one empty
+        return "an empty batch: when batch_size divides the images, there is no smaller last batch; " + BATCHES
+    return "go through each epoch's order in slices of batch_size; the last, smaller batch counts too: " + BATCHES
+
+
+BATCHES = "the batches start at range(0, len(y), batch_size)"
+IN_PLACE = "change the arrays of the caller's dict in place: params[name] -= step_lr * grads[name]"
+
+
+def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> str:
+    expected = learning_rates(lr, epochs * steps_per_epoch)
+    if same(steps, -expected):
+        return "move against the gradient: subtract step_lr * grads[name]"
+    if same(steps, np.tile(learning_rates(lr, steps_per_epoch), epochs)):
+        return "count the steps of all epochs together: s goes on from one epoch to the next, S = all the steps"
+    if same(steps, np.full(len(expected), lr)):
+        return "the learning rate must fall: step s of S uses lr * (1 - s / S)"
+    return "counting the steps of all epochs together as s = 0, 1, ..., S - 1, step s uses lr * (1 - s / S)"
+
+
+# --- the checks ------------------------------------------------------------------------------------
+
+
+def check_losses(losses) -> None:
+    """Fail unless ``losses`` is a list or tuple of plain numbers (the ✅ comes with the check of their values)."""
+    __tracebackhide__ = True
+    what = "train_sgd returns the list of the losses"
+    if losses is None:
+        fail(what, "got None", "did train_sgd forget to `return losses`?")
+    if not isinstance(losses, list | tuple):
+        fail(what, f"got a {type(losses).__name__}", "append the loss of every step to a list, and return it")
+    for loss in losses:
+        if not isinstance(loss, Real):  # an array or tensor of one number is not one
+            fail(what, f"expected a list of numbers, got a {type(loss).__name__} among them", "append float(loss)")
+
+
+def training_with_sgd(nb):
+    # train_sgd on a stand-in for the network, with seed, another seed and seed again: 2 epochs of 100 images,
+    # batches of 32, lr=0.1. Each run gives (the losses train_sgd returns, the batches, the size of each step).
+    with explain("train_sgd with a stand-in network"):
+        runs = [train_stand_in(nb.train_sgd, 100, 2, 32, 0.1, seed) for seed in (nb.seed, nb.seed + 1, nb.seed)]
+        divisible = train_stand_in(nb.train_sgd, 48, 2, 16, 0.1, nb.seed)[1]  # 16 divides 48: 3 full batches
+    (losses, batches, steps), other, again = runs
+    for run, expected, images in [(batches, [32, 32, 32, 4] * 2, 100), (divisible, [16, 16, 16] * 2, 48)]:
+        sizes, what = (
+            [len(batch) for batch in run],
+            f"batch sizes, 2 epochs of {images} images in batches of {expected[0]}",
+        )
+        check_equal(sizes, expected, what, hint=batch_sizes_hint(sizes, expected))
+    epochs = [sum(batches[:4], []), sum(batches[4:], [])]
+    hint = "take each epoch's batches from one permutation of range(len(y))"
+    check_equal([sorted(epoch) for epoch in epochs], [list(range(100))] * 2, "every image once per epoch", hint)
+    check_equal(order_in_words(epochs), "shuffled, new every epoch", "the order of the images", NEW_ORDER)
+    seeded = seeding_in_words(batches, again[1], other[1])
+    check_equal(seeded, SEEDED, "the orders and the seed", hint=SEED)
+    moved = "where they started" if np.isclose(np.sum(steps), 0) else "changed"  # the steps add up to the change
+    check_equal(moved, "changed", "the caller's params after train_sgd (it changes them in place)", IN_PLACE)
+    hint = learning_rate_hint(steps, 0.1, epochs=2, steps_per_epoch=4)
+    check_close(steps, learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
+    check_losses(losses)
+    hint = "append the loss of every step to a list, in order, and return it"
+    check_close(losses, np.arange(1.0, 9.0), "train_sgd returns the loss of every step", hint=hint)
+
+    # Lesson 4's network, its gradients from PyTorch's autograd (so that only Task 5 counts here)
+    set_seed(nb.seed)
+    network = ConvNet()
+    params = {name: value.numpy().copy() for name, value in network.state_dict().items()}
+    x, y = nb.data.train_x[:2000].numpy(), nb.data.train_y[:2000].numpy()
+    with explain("train_sgd on lesson 4's network"):
+        nb.train_sgd(lesson4_loss_and_grads(network), params, x, y, epochs=2, batch_size=32, lr=0.1, seed=nb.seed)
+    network.load_state_dict({name: as_tensor(value) for name, value in params.items()})
+    what = "validation accuracy of lesson 4's network after two epochs of your SGD on 2,000 images"
+    hint = "move every parameter against its gradient: params[name] -= step_lr * grads[name]"
+    check_between(evaluate(network, nb.data.val_x, nb.data.val_y)[1], 0.85, 1.0, what, hint=hint)
