@@ -25,10 +25,18 @@ LOG_PROBS = "    log_probs = logits - m - (logits - m).exp().sum(dim=1, keepdim=
 SMOOTHED = "(1 - smoothing) * true_class + smoothing * log_probs.mean(dim=1)"
 FOCAL = "(-((1 - log_p_y.exp()) ** gamma) * log_p_y).mean()"
 NO_GRAD = "    with torch.no_grad():\n        for"
+SETUP = (
+    "    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n    stopper = EarlyStopping(patience)\n"
+    "    generator = torch.Generator().manual_seed(seed)\n    val_losses = []\n    for _ in range(max_epochs):\n"
+)
+OPTIMIZER, GENERATOR = (
+    "    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n",
+    "    generator = torch.Generator().manual_seed(seed)\n",
+)
 BUGS = [  # (task, text of the solution's answer, the bug put in its place, the hint that must name it)
     (1, f"return -({SMOOTHED})", f"return ({SMOOTHED})", "the loss is -sum_k q_k ln p_k: positive"),
     (1, ").mean()\n", ").sum()\n", "with .mean(), not .sum()"),
-    (1, ").mean()\n", ").mean().item()\n", "no .item()"),
+    (1, ").mean()\n", ").mean().item()\n", "do not call .item(): backward() must follow the loss through autograd"),
     (
         1,
         "smoothing * log_probs.mean(dim=1)",
@@ -44,8 +52,11 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
     (1, SMOOTHED, "true_class", "mix in the smoothing"),
     (1, LOG_PROBS, "    log_probs = logits - logits.exp().sum(dim=1, keepdim=True).log()", "exp(1000) is inf"),
     (1, LOG_PROBS, "    log_probs = logits.softmax(dim=1).log()", "softmax rounds tiny probabilities to 0"),
-    (1, LOG_PROBS, "    log_probs = logits.log_softmax(dim=1)", "got ['log_softmax']"),
+    (1, LOG_PROBS, "    log_probs = logits.log_softmax(dim=1)", "got ['Tensor.log_softmax']"),
     (1, ".sum(dim=1, keepdim=True).log()", ".sum(dim=1, keepdim=True).log().detach()", "no .item(), .detach()"),
+    (1, "    m = logits.max(dim=1, keepdim=True).values", "    m = logits.max(dim=1).values", "keepdim=True"),
+    (1, ".sum(dim=1, keepdim=True).log()", ".sum(dim=1).log()", "keepdim=True, in max and sum"),
+    (1, "logits - m - (logits - m)", "logits - m - (logits - m.detach())", "by autograd"),
     (2, FOCAL, FOCAL.replace("(-(", "(("), "positive, since ln p_y is negative"),
     (2, FOCAL, FOCAL.replace(".mean()", ".sum()"), "with .mean(), not .sum()"),
     (2, "(1 - log_p_y.exp()) ** gamma", "(1 - log_p_y.exp()) * gamma", "(1 - p_y) ** gamma"),
@@ -94,6 +105,32 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
     (5, "generator = torch.Generator().manual_seed(seed)", "generator = torch.Generator()", "manual_seed(seed)"),
     (5, "return val_losses, stopper.best_epoch", "return val_losses, len(val_losses)", "the stopper's best_epoch"),
     (5, "        val_losses.append(val_loss)\n", "", "append the loss evaluate returns"),
+    # the optimizer, or the generator, created (again) at the start of every epoch
+    (
+        5,
+        SETUP,
+        SETUP.replace(OPTIMIZER, "") + "    " + OPTIMIZER,
+        "a new Adam every epoch forgets its running averages",
+    ),
+    (
+        5,
+        SETUP,
+        SETUP.replace(GENERATOR, "") + "    " + GENERATOR,
+        "seeded again, it gives every epoch the same batches",
+    ),
+    (
+        5,
+        "optimizer = torch.optim.Adam(model.parameters(), lr=lr)",
+        "optimizer = torch.optim.Adam(model.parameters())",
+        "pass lr on",
+    ),
+    (5, "optimizer = torch.optim.Adam(", "optimizer = torch.optim.SGD(", "create one torch.optim.Adam"),
+    (
+        5,
+        "            optimizer.step()\n",
+        "",
+        "create one torch.optim.Adam before the epoch loop, then call its step()",
+    ),
 ]
 
 
@@ -180,3 +217,67 @@ def test_a_broken_early_stopping_costs_task_4_only(exercise):
         check_task(exercise, 4, broken)
     check_task(exercise, 5, solution_answer(exercise, 5))
     check_task(exercise, 4, solution_answer(exercise, 4))
+
+
+OWN_HELPER = """def log_softmax(z):
+    m = z.max(dim=1, keepdim=True).values
+    return z - m - (z - m).exp().sum(dim=1, keepdim=True).log()
+
+
+def cross_entropy(logits, labels, smoothing=0.0):
+    log_probs = log_softmax(logits)
+    true_class = log_probs.gather(1, labels[:, None]).squeeze(1)
+    return -((1 - smoothing) * true_class + smoothing * log_probs.mean(dim=1)).mean()"""
+
+
+def test_task_1_looks_at_what_runs_not_at_names(exercise, capsys):
+    """A helper of one's own named log_softmax passes; a helper of another name calling F.log_softmax fails;
+    PyTorch's functions are back in place afterwards."""
+    import torch
+    import torch.nn.functional as F
+
+    originals = F.log_softmax, torch.logsumexp, torch.log_softmax, "log_softmax" in torch.Tensor.__dict__
+    check_task(exercise, 1, OWN_HELPER, hidden=True)
+    assert "PyTorch functions that cross_entropy calls to do the log-sum-exp for it: passed" in capsys.readouterr().out
+    renamed = OWN_HELPER.replace(
+        "def log_softmax(z):", "def normalize(z):\n    return F.log_softmax(z, dim=1)\n\n\ndef unused(z):"
+    )
+    renamed = renamed.replace("log_probs = log_softmax(logits)", "log_probs = normalize(logits)")
+    with pytest.raises(CheckFailed, match=re.escape("got ['F.log_softmax']: compute ln p_k")):
+        check_task(exercise, 1, renamed)
+    assert (F.log_softmax, torch.logsumexp, torch.log_softmax, "log_softmax" in torch.Tensor.__dict__) == originals
+    check_task(exercise, 1, solution_answer(exercise, 1))
+
+
+def test_an_error_in_task_1_names_the_line_and_only_the_right_hint(exercise):
+    forgot = solution_answer(exercise, 1).replace("logits.max(dim=1, keepdim=True)", "logits.max(dim=1)")
+    with pytest.raises(CheckFailed, match=r"your line `log_probs = logits - m - .*`; keep the reduced") as error:
+        check_task(exercise, 1, forgot)
+    assert "must match the size of tensor b" in str(error.value)
+    other = solution_answer(exercise, 1).replace("labels[:, None]", "labels")
+    with pytest.raises(CheckFailed, match=r"your line `true_class = ") as error:
+        check_task(exercise, 1, other)
+    assert "keepdim" not in str(error.value)
+    check_task(exercise, 1, solution_answer(exercise, 1))
+
+
+def test_an_unfinished_task_1_shows_only_its_not_done_line(exercise, capsys):
+    from course_utils.checks import NotDoneYet
+
+    stub = 'def cross_entropy(logits, labels, smoothing=0.0):\n    raise NotImplementedError("Task 1: write it")'
+    with pytest.raises(NotDoneYet):
+        check_task(exercise, 1, stub)
+    assert "✅" not in capsys.readouterr().out
+    check_task(exercise, 1, solution_answer(exercise, 1))
+
+
+def test_the_accuracy_hint_does_not_blame_the_optimizer(exercise):
+    """A loop whose optimizer and batches pass the small model's checks but climbs the loss fails on accuracy,
+    and its message does not name the optimizer: that is not the mistake."""
+    answer = solution_answer(exercise, 5)
+    ascent = answer.replace("loss = F.cross_entropy(model(xb), yb)", "loss = -F.cross_entropy(model(xb), yb)")
+    run_cells(exercise[0], "task4-answer", namespace=exercise[1])
+    with pytest.raises(CheckFailed, match="validation accuracy of the kept weights") as error:
+        check_task(exercise, 5, ascent)
+    assert "Adam" not in str(error.value) and "optimizer" not in str(error.value)
+    check_task(exercise, 5, answer)

@@ -5,7 +5,8 @@ built on PyTorch's per-image cross-entropy, `torch.optim.Adam` step for step, an
 rule on made-up validation losses whose best epoch is known. Task 5 runs your training loop with the
 course's early stopping standing in for Task 4's, so that a mistake costs one task. What the checks
 compare with is in `losses_optimizers_references.py`; the hints, the mistakes they name and the
-checks shared by several tasks, in `losses_optimizers_mistakes.py`.
+checks shared by several tasks, in `losses_optimizers_mistakes.py`; how they watch your code run
+(which PyTorch functions it calls, which optimizer takes each step), in `losses_optimizers_spies.py`.
 """
 
 import torch
@@ -16,13 +17,13 @@ from course_utils import ConvNet, evaluate, record, set_seed
 from course_utils.checks import check_between, check_close, check_equal
 from course_utils.exercise_checks import Tasks
 from course_utils.exercise_checks.losses_optimizers_mistakes import (
+    BROADCAST,
     GRADIENT,
     IN_PLACE,
     LOG_OF_ZERO,
     LOG_SUM_EXP,
     NO_GRAD,
     OVERFLOW,
-    OWN_LOG_SUM_EXP,
     SHUFFLE,
     STEPS,
     batch_order_in_words,
@@ -32,7 +33,6 @@ from course_utils.exercise_checks.losses_optimizers_mistakes import (
     first_step_hint,
     focal_hint,
     kept_weights_hint,
-    library_calls,
     min_delta_hint,
     saved_state_hint,
     smoothing_hint,
@@ -56,6 +56,7 @@ from course_utils.exercise_checks.losses_optimizers_references import (
     tiny_problem,
     with_gradient,
 )
+from course_utils.exercise_checks.losses_optimizers_spies import explain_line, library_calls, optimizer_steps
 from course_utils.exercise_checks.mistakes import explain
 
 tasks = Tasks("losses_optimizers")
@@ -64,7 +65,11 @@ check = tasks.check
 
 @tasks(1, "cross-entropy with label smoothing", answers=["cross_entropy"])
 def cross_entropy_with_label_smoothing(nb):
-    calls = library_calls(nb.cross_entropy, OWN_LOG_SUM_EXP)
+    # First the call that an unfinished answer stops, so that it shows only its "not done yet" line
+    torch.manual_seed(nb.seed + 1)
+    logits, labels = 3 * torch.randn(16, 10), torch.randint(0, 10, (16,))
+    with explain_line("cross_entropy(logits, labels, smoothing=0.1), 16 images of 10 classes", **BROADCAST):
+        _, calls = library_calls(nb.cross_entropy, logits, labels, smoothing=0.1)  # which ones really ran
     what = "PyTorch functions that cross_entropy calls to do the log-sum-exp for it"
     check_equal(calls, [], what, hint=LOG_SUM_EXP)
     for eps in (0.0, 0.1):
@@ -151,15 +156,16 @@ def early_stopping(nb):
 def scripted_run(nb, tiny, seed):
     """Your loop on a small linear model, with stand-ins for evaluate and for Task 4's EarlyStopping."""
     model, scripted = CountingModel(), ScriptedEvaluation(tiny.val_x)
-    with explain("train_with_early_stopping"), nb.lend(evaluate=scripted, EarlyStopping=CourseEarlyStopping):
-        val_losses, best_epoch = nb.train_with_early_stopping(model, tiny, 12, 3, 0.01, 16, seed)
-    return model, scripted, val_losses, best_epoch
+    with explain_line("train_with_early_stopping"), optimizer_steps() as steps:
+        with nb.lend(evaluate=scripted, EarlyStopping=CourseEarlyStopping):
+            val_losses, best_epoch = nb.train_with_early_stopping(model, tiny, 12, 3, 0.01, 16, seed)
+    return model, scripted, val_losses, best_epoch, steps
 
 
 @tasks(5, "training loop with early stopping", answers=["train_with_early_stopping"])
 def training_loop(nb):
     tiny = tiny_data(nb.data)
-    model, scripted, val_losses, best_epoch = scripted_run(nb, tiny, nb.seed)
+    model, scripted, val_losses, best_epoch, steps = scripted_run(nb, tiny, nb.seed)
     epochs = len(scripted.states)
     what = f"epochs trained, validation losses {RUN[:9]}..., patience 3"
     check_equal(epochs, 8, what, hint=epochs_trained_hint(epochs))
@@ -167,6 +173,15 @@ def training_loop(nb):
     check_equal(all(scripted.on_validation), True, "the loss is measured on data.val_x", hint=hint)
     hint = "one optimizer step per mini-batch: 64 images in batches of 16 make 4 steps per epoch"
     check_equal(model.batches, 4 * 8, "training batches in 8 epochs of 64 images, batches of 16", hint=hint)
+    optimizers = steps.optimizers
+    hint = "create one torch.optim.Adam before the epoch loop, then call its step() after every backward()"
+    if len(optimizers) > 1:  # the running averages and the bias correction started from zero again
+        hint = "create the optimizer once, before the epoch loop: a new Adam every epoch forgets its running averages"
+    check_equal([type(o).__name__ for o in optimizers], ["Adam"], "the optimizers that took the steps", hint=hint)
+    hint = "one optimizer.step() per mini-batch, inside the batch loop"
+    check_equal(len(steps.steps), 4 * 8, "optimizer steps in 8 epochs of 4 batches", hint=hint)
+    hint = "pass lr on: torch.optim.Adam(model.parameters(), lr=lr)"
+    check_close(optimizers[0].param_groups[0]["lr"], 0.01, "the optimizer's learning rate, lr=0.01", hint=hint)
     hint = "append the loss evaluate returns (its first value) every epoch, and return the list"
     check_close(val_losses, RUN[:8], "the validation losses returned", hint=hint)
     check_equal(best_epoch, 5, "the best epoch returned", hint="return the stopper's best_epoch")
@@ -177,6 +192,9 @@ def training_loop(nb):
     order = batch_order_in_words(model.first, again, other, tiny.train_x[:16])
     expected = "shuffled, the same for the same seed, another for another seed"
     check_equal(order, expected, "the order of the batches", hint=SHUFFLE)
+    order = "the same order" if torch.equal(model.seen[0], model.seen[4]) else "another order"
+    hint = "create the generator once, before the epoch loop: seeded again, it gives every epoch the same batches"
+    check_equal(order, "another order", "epoch 2's batches, next to epoch 1's", hint=hint)
 
     # For real: lesson 4's network, trained with your loop (and the course's early stopping)
     set_seed(nb.seed)
@@ -186,7 +204,7 @@ def training_loop(nb):
     print(f"{len(val_losses)} epochs, best epoch {best_epoch}:", ", ".join(f"{v:.3f}" for v in val_losses))
     kept_loss, kept_accuracy = evaluate(model, data.val_x, data.val_y)
     check_close(kept_loss, min(val_losses), "the model holds the best epoch's weights", rtol=1e-4)
-    hint = "take an optimizer step on every batch of every epoch, with one Adam optimizer created before the loop"
+    hint = "the checks on the small model passed: compare each batch's loss, zero_grad, backward and step with the task"
     check_between(kept_accuracy, 0.5 if nb.quick else 0.85, 1.0, "validation accuracy of the kept weights", hint=hint)
     record("best_epoch", best_epoch)
     record("val_accuracy", kept_accuracy)

@@ -3,7 +3,7 @@
 A hint that names a mistake is given only when the answer gives exactly what that mistake gives (a
 loss of the wrong sign, a sum where a mean belongs, the weights of the last epoch instead of the
 best...); any other wrong answer is told the rule it breaks. Each ``..._hint`` function returns the
-hint for the answer it is given; the checks at the end (`explain`, `check_loss`...) use them.
+hint for the answer it is given; the checks at the end (`check_loss`...) use them.
 """
 
 import torch
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from course_utils.checks import check_close, fail
 from course_utils.exercise_checks.losses_optimizers_references import course_focal_loss
-from course_utils.exercise_checks.mistakes import explain
+from course_utils.exercise_checks.losses_optimizers_spies import explain_line
 
 
 def same(a, b) -> bool:
@@ -23,17 +23,12 @@ def same(a, b) -> bool:
         return False
 
 
-def library_calls(function, names) -> list:
-    """Which of ``names`` the function (or a function inside it) calls by name, e.g. ``F.cross_entropy``."""
-    codes, found = [getattr(function, "__code__", None)], set()
-    while codes:
-        code = codes.pop()
-        found |= set(code.co_names) & set(names) if code else set()
-        codes += [const for const in (code.co_consts if code else ()) if hasattr(const, "co_names")]
-    return sorted(found)
-
-
-OWN_LOG_SUM_EXP = ["cross_entropy", "log_softmax", "logsumexp", "nll_loss", "CrossEntropyLoss"]
+LOG_SUM_EXP = ["cross_entropy", "log_softmax", "logsumexp", "nll_loss", "CrossEntropyLoss"]
+KEEPDIM = (
+    "keep the reduced dimension, keepdim=True, in max and sum: a (16, 1) column broadcasts against the "
+    "(16, 10) logits row by row, a (16,) vector does not"
+)
+BROADCAST = {f"({a}) must match the size of tensor b ({b})": KEEPDIM for a, b in ((10, 16), (16, 10))}  # on 16 x 10
 LOG_SUM_EXP = "compute ln p_k = z_k - m - ln sum_j exp(z_j - m) with torch operations (max, exp, sum, log, gather)"
 GRADIENT = "build the loss from torch operations on the logits (no .item(), .detach() or NumPy), so autograd follows it"
 OVERFLOW = (
@@ -161,7 +156,9 @@ def check_loss_tensor(loss, what: str) -> None:
     """Fail unless ``loss`` is a 0-dimensional tensor (the ✅ comes with the check of its value)."""
     __tracebackhide__ = True
     if not isinstance(loss, torch.Tensor):
-        fail(what, f"expected a 0-dimensional tensor, got a {type(loss).__name__}", "no .item(): autograd follows it")
+        item = "do not call .item(): backward() must follow the loss through autograd"
+        hint = item if isinstance(loss, float) else None
+        fail(what, f"expected a 0-dimensional tensor, got a {type(loss).__name__}", hint)
     if loss.shape != ():
         fail(what, f"expected a 0-dimensional tensor, got shape {tuple(loss.shape)}", "average the images with .mean()")
 
@@ -171,7 +168,7 @@ def check_loss(nb, name: str, argument: str, value: float, reference, hint_for, 
     torch.manual_seed(seed)
     logits, labels = 3 * torch.randn(16, 10), torch.randint(0, 10, (16,))
     z, call = logits.clone().requires_grad_(True), f"{name}(logits, labels, {argument}={value})"
-    with explain(call):
+    with explain_line(call):
         loss = getattr(nb, name)(z, labels, **{argument: value})
     check_loss_tensor(loss, call)
     hint = hint_for(loss, logits, labels, value)
@@ -182,7 +179,7 @@ def check_loss(nb, name: str, argument: str, value: float, reference, hint_for, 
         atol=1e-5,
         hint=hint,
     )
-    with explain(f"the gradient of {call}", grad=GRADIENT):
+    with explain_line(f"the gradient of {call}", grad=GRADIENT):
         loss.backward()
     theirs = torch.autograd.grad(reference(z, labels, value), z)[0]
     check_close(z.grad, theirs, f"the gradient of {call}, by autograd", atol=1e-6, hint=GRADIENT)
@@ -192,7 +189,7 @@ def check_huge_logits(nb, name: str, argument: str, value: float, reference, hin
     """Logits as large as 1000 must give PyTorch's finite loss."""
     huge, labels = torch.tensor([[1000.0, 0.0, -1000.0], [500.0, 510.0, 0.0]]), torch.tensor([2, 0])
     call = f"{name} of logits as large as 1000, {argument}={value}"
-    with explain(call):
+    with explain_line(call):
         loss = getattr(nb, name)(huge, labels, **{argument: value})
     check_loss_tensor(loss, call)
     hint = hint if not torch.isfinite(loss).item() else None

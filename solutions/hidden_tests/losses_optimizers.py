@@ -1,7 +1,7 @@
 """Hidden tests of exercises 8: what `course grade` runs after each task's visible checks.
 
 The same requirements as the visible checks, on other inputs: other shapes, dtypes, smoothings, gammas,
-betas and learning rates, other made-up validation losses, another seed.
+betas and learning rates, other made-up validation losses, another seed and batch size.
 """
 
 import torch
@@ -18,6 +18,7 @@ from course_utils.exercise_checks.losses_optimizers_references import (
     tiny_data,
     tiny_problem,
 )
+from course_utils.exercise_checks.losses_optimizers_spies import optimizer_steps
 
 hidden = Tasks("losses_optimizers")
 
@@ -72,7 +73,10 @@ def other_runs(nb):
 def another_patience(nb):
     tiny = tiny_data(nb.data)
     model, scripted = CountingModel(), ScriptedEvaluation(tiny.val_x)
-    with nb.lend(evaluate=scripted, EarlyStopping=CourseEarlyStopping):
-        val_losses, best_epoch = nb.train_with_early_stopping(model, tiny, 12, 1, 0.01, 32, nb.seed + 5)
+    with nb.lend(evaluate=scripted, EarlyStopping=CourseEarlyStopping), optimizer_steps() as steps:
+        val_losses, best_epoch = nb.train_with_early_stopping(model, tiny, 12, 1, 0.03, 32, nb.seed + 5)
     check_equal((len(val_losses), best_epoch), (3, 2), "patience 1: the epochs trained and the best epoch")
     check_equal(model.batches, 2 * 3, "training batches in 3 epochs of 64 images, batches of 32")
+    check_equal((len(steps.optimizers), len(steps.steps)), (1, 6), "one optimizer for the run, 6 steps")
+    check_close(steps.optimizers[0].param_groups[0]["lr"], 0.03, "the optimizer's learning rate, lr=0.03")
+    check_equal(torch.equal(model.seen[0], model.seen[2]), False, "epoch 2's batches differ from epoch 1's")
