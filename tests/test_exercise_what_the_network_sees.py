@@ -157,6 +157,38 @@ def test_a_wrong_count_or_clamp_is_not_blamed_on_the_step_size(exercise):
     assert "not clamp(0, 1)" in message and "gradient.sign()" not in message
 
 
+NOT_AVERAGED = "((image - baseline) * gradients.mean(dim=0))[0]"
+CURVE = "return model(torch.stack(copies))[:, target]"
+WRONG_CAUSES = [  # (task, old, new, the hint that names the mistake, an old hint that named another cause)
+    (1, NOT_AVERAGED, "((image - baseline) * gradients)[0]", ".mean(dim=0)", "drop the channel"),
+    (1, "gradients.mean(dim=0)", "gradients.mean(dim=1, keepdim=True)", ".mean(dim=0)", "drop the channel"),
+    (1, NOT_AVERAGED, "(image - baseline) * gradients", ".mean(dim=0)", "drop the channel"),
+    (2, CURVE, "return model(torch.stack(copies))", "model(batch)[:, target]", "range(0, 785, step)"),
+    (2, CURVE, "return model(torch.stack(copies))[target]", "model(batch)[:, target]", "range(0, 785, step)"),
+    (2, CURVE, "return model(torch.stack(copies)).softmax(dim=1)[:, target]", "not a probability", "first copy"),
+    (2, CURVE, "return torch.softmax(model(torch.stack(copies)), -1)[:, target]", "not a probability", "first copy"),
+    (4, "return x.detach(), steps", "return steps, x.detach()", "the pair is (nudged, steps)", "with an int"),
+]
+
+
+@pytest.mark.parametrize("task, old, new, hint, wrong", WRONG_CAUSES, ids=[f"task{w[0]}-{w[2]}" for w in WRONG_CAUSES])
+def test_a_hint_names_the_mistake_not_another(exercise, task, old, new, hint, wrong):
+    message = failure(exercise, task, old, new)
+    assert hint in message and wrong not in message, message
+
+
+def test_a_mistake_the_checks_do_not_know_gets_what_differs_and_no_hint(exercise):
+    """A channel kept on wrong values, 3-D logits, a sigmoid: no hint that names another mistake."""
+    message = failure(exercise, 1, NOT_AVERAGED, "((image - baseline) * gradients.sum(dim=0))")
+    assert message.endswith("got (1, 28, 28)"), message
+    message = failure(exercise, 2, CURVE, "return model(torch.stack(copies))[None]")
+    assert message.endswith("got (1, 50, 10)"), message
+    message = failure(exercise, 2, CURVE, "return model(torch.stack(copies)).sigmoid()[:, target]")
+    assert "the first and last logits" in message and "first copy" not in message and "probability" not in message
+    message = failure(exercise, 2, "deleted[order[:k]] = fill", "deleted[order[:k]] = 0.0")  # the copies are wrong
+    assert "the first copy is the untouched image" in message, message
+
+
 OTHER_CORRECT_ANSWERS = {
     1: """def integrated_gradients(model, image, target, baseline, steps):
     total = torch.zeros_like(image)

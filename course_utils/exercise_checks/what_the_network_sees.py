@@ -5,7 +5,8 @@ own (in `what_the_network_sees_reference.py`) after a property you can check by 
 gradients add up to the change of the logit; a deletion curve starts at the untouched image's logit;
 the sanity check leaves the model alone; a nudge keeps every pixel between paper and full ink and,
 once its count of steps is right, moves none by more than eps per step. No task calls your earlier
-answers. A hint names a classic mistake only when your answer computes exactly what it computes.
+answers. A hint names a classic mistake only when your answer computes exactly what it computes
+(`what_the_network_sees_mistakes.py` lists them).
 """
 
 import copy
@@ -23,6 +24,18 @@ from course_utils.checks import (
     fail,
 )
 from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.what_the_network_sees_mistakes import (
+    PATH_ERRORS,
+    STEP_ERRORS,
+    attributions_shape_hint,
+    check_shape_hinted,
+    copies_hint,
+    curve_shape_hint,
+    explain_by_message,
+    likely_mistake,
+    pair_hint,
+    same,
+)
 from course_utils.exercise_checks.what_the_network_sees_reference import (
     TOP_DOWN,
     cascading_randomization_reference,
@@ -30,39 +43,17 @@ from course_utils.exercise_checks.what_the_network_sees_reference import (
     hardest,
     integrated_gradients_reference,
     levels,
-    likely_mistake,
     logit,
     nudge_reference,
     predicted,
     random_network,
     rank_correlation_reference,
     saliency_reference,
-    same,
     signed_gradient,
 )
 
 tasks = Tasks("what_the_network_sees")
 check = tasks.check
-
-PATH_ERRORS = {"does not require grad": "the path's images need requires_grad_(True) before the forward pass"}
-STEP_ERRORS = {
-    "does not require grad": "x must require gradients at every step: x = x.detach().requires_grad_(True)",
-    "'NoneType' object has no attribute": "x.grad is None: x must be a leaf, x = x.detach().requires_grad_(True)",
-    "leaf Variable that requires grad": "change x inside torch.no_grad(), or make a new one: x = (x - ...).detach()",
-}
-
-
-class explain_by_message(explain_errors):
-    """`explain_errors` with the hint its error's message asks for; any other error names your line."""
-
-    def __init__(self, what: str, hints: dict):
-        super().__init__(what)
-        self.hints = hints
-
-    def __exit__(self, kind, error, traceback):
-        __tracebackhide__ = True
-        self.hint = next((hint for fragment, hint in self.hints.items() if fragment in str(error)), None)
-        return self.hint is not None and super().__exit__(kind, error, traceback)
 
 
 @tasks(1, "integrated gradients", answers=["integrated_gradients"])
@@ -72,11 +63,11 @@ def integrated_gradients(nb):
     image, target, blank = data.test_x[0].clone(), int(data.test_y[0]), torch.full((1, 28, 28), paper)
     with explain_by_message("integrated_gradients", PATH_ERRORS):
         got = ours(model, image, target, blank, 64)
-    check_shape(got, (28, 28), "attributions of one image", hint="one value per pixel: drop the channel, [0]")
+    args = (model, image, target, blank, 64)
+    check_shape_hinted(got, (28, 28), "attributions of one image", lambda got: attributions_shape_hint(got, *args))
     check_equal(got.requires_grad, False, "the attributions carry no gradient history", hint="return them .detach()ed")
     unchanged = torch.equal(image, data.test_x[0])
     check_equal(unchanged, True, "the image is left unchanged", hint="never change it in place: build a new tensor")
-    args = (model, image, target, blank, 64)
     hint = likely_mistake(1, got, integrated_gradients_reference, *args, default="see the task's formula")
     check_close(
         got.sum().item(),
@@ -107,19 +98,15 @@ def deletion_curve(nb):
     if not isinstance(got, torch.Tensor):  # a list of logits, say: one tensor holds them
         listed = "torch.stack(values) or torch.tensor(values)" if isinstance(got, (list, tuple)) else None
         fail("what deletion_curve returns", f"expected a tensor, got a {type(got).__name__}", listed)
-    check_shape(got, (50,), "logits after deleting k = 0, 16, ..., 784 pixels", hint="k up to 784: range(0, 785, step)")
+    check_shape_hinted(got, (50,), "logits after deleting k = 0, 16, ..., 784 pixels", curve_shape_hint)
     check_equal(got.requires_grad, False, "the logits carry no gradient history", hint="use torch.no_grad()")
     check_equal(torch.equal(image, data.test_x[0]), True, "the image is left unchanged", hint="delete in image.clone()")
-    check_close(
-        got[[0, -1]],
-        [logit(model, image, target), logit(model, torch.full_like(image, paper), target)],
-        "the first and last logits: nothing deleted, then every pixel",
-        atol=1e-4,
-        hint="the first copy is the untouched image, the last has all 784 pixels set to fill",
-    )
     args = (model, image, target, attribution, paper, 16)
-    default = "copy k sets the k pixels with the largest attribution to fill"
-    hint = likely_mistake(2, got, deletion_curve_reference, *args, default=default)
+    mistake = likely_mistake(2, got, deletion_curve_reference, *args, default="")  # softmax: the copies are right
+    ends = [logit(model, image, target), logit(model, torch.full_like(image, paper), target)]
+    what = "the first and last logits: nothing deleted, then every pixel"
+    check_close(got[[0, -1]], ends, what, atol=1e-4, hint=mistake or copies_hint(got, ends))
+    hint = mistake or "copy k sets the k pixels with the largest attribution to fill"
     check_close(got, deletion_curve_reference(*args), "the curve compared with the course's", atol=1e-4, hint=hint)
     noise = torch.rand(28, 28, generator=torch.Generator().manual_seed(0))  # attributions with no ties
     args = (model, data.test_x[1], 3, noise, grey, 49)
@@ -179,6 +166,9 @@ def adversarial_nudge(nb):
         result = ours(model, image, label, eps, 20)
     if not (isinstance(result, tuple) and len(result) == 2):
         fail("what nudge returns", f"expected a pair (nudged, steps), got a {type(result).__name__}", "return x, steps")
+    if pair_hint(result, image):  # (steps, nudged)
+        kinds = ", ".join(type(item).__name__ for item in result)
+        fail("what nudge returns", f"expected (a Tensor, an int), got ({kinds})", pair_hint(result, image))
     nudged, steps = result
     check_equal(type(steps).__name__, "int", "the number of steps is a Python int", hint="count them with an int")
     check_shape(nudged, (1, 28, 28), "the nudged image", hint="the shape of the image, [1, 28, 28]")

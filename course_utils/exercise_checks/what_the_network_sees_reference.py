@@ -3,7 +3,8 @@
 The course's answer to each task, written so that one keyword argument turns it into a classic
 mistake: ``integrated_gradients_reference(..., alphas="left")`` is integrated gradients with the
 left ends of the steps instead of their midpoints. A check shows a mistake's hint only when your
-answer computes exactly what that mistake computes; otherwise it says what differs.
+answer computes exactly what that mistake computes (`what_the_network_sees_mistakes.py` lists them);
+otherwise it says what differs.
 """
 
 import copy
@@ -57,12 +58,14 @@ def integrated_gradients_reference(
     path = (baseline + alpha[:, None, None, None] * (image - baseline)).requires_grad_(True)  # [steps, 1, 28, 28]
     scores = model(path).softmax(dim=1) if probability else model(path)
     (gradients,) = torch.autograd.grad(scores[:, target].sum(), path)
-    average = gradients.mean(dim=0) if reduce == "mean" else gradients.sum(dim=0)
+    average = {"mean": gradients.mean(dim=0), "sum": gradients.sum(dim=0), "none": gradients}[reduce]
     factor = {"difference": image - baseline, "image": image, "nothing": torch.ones_like(image)}[times]
-    return (factor * average)[0].abs() if size else (factor * average)[0]
+    return (factor * average)[0].abs() if size else (factor * average)[0]  # "none": [0] is the first step's
 
 
-def deletion_curve_reference(model, image, target, attribution, fill, step, descending=True, by_size=False):
+def deletion_curve_reference(
+    model, image, target, attribution, fill, step, descending=True, by_size=False, probability=False
+):
     """Task 2: the target logit with the k highest-attributed pixels set to fill, k = 0, step, ... (<= 784)."""
     order = (attribution.abs() if by_size else attribution).flatten().argsort(descending=descending)
     copies = []
@@ -71,7 +74,8 @@ def deletion_curve_reference(model, image, target, attribution, fill, step, desc
         deleted[order[:k]] = fill
         copies.append(deleted.reshape(image.shape))
     with torch.no_grad():
-        return model(torch.stack(copies))[:, target]
+        logits = model(torch.stack(copies))
+    return (logits.softmax(dim=1) if probability else logits)[:, target]
 
 
 def cascading_randomization_reference(
@@ -123,61 +127,6 @@ def nudge_reference(
             if stop and model(x[None]).argmax(dim=1).item() != label:
                 break
     return x.clamp(low, high) if clamp == "end" else x, steps - (counted == "index")  # index: the loop's last k
-
-
-MISTAKES = {  # task: [(keyword arguments that make the reference a classic mistake, the hint that names it)]
-    1: [
-        ({"size": True}, "keep the attributions' sign, no .abs(): a negative one is a pixel that argues against"),
-        ({"times": "nothing"}, "multiply the average gradient by (image - baseline): that is what makes them add up"),
-        ({"times": "image"}, "multiply by (image - baseline), not by the image alone: the baseline is not 0"),
-        ({"probability": True}, "take the gradient of the logit, model(path)[:, target], not of the softmax"),
-        ({"reduce": "sum"}, "average the gradients over the steps (.mean(dim=0)), do not add them up"),
-        ({"alphas": "left"}, "use the midpoints alpha = (k + 0.5) / steps, for k = 0, ..., steps - 1"),
-        ({"alphas": "right"}, "use the midpoints alpha = (k + 0.5) / steps, for k = 0, ..., steps - 1"),
-        (
-            {"alphas": "linspace"},
-            "alpha = (k + 0.5) / steps, the midpoints of the steps: torch.linspace(0, 1, steps) starts on the "
-            "baseline, ends on the image, and spaces the points 1 / (steps - 1) apart",
-        ),
-    ],
-    2: [
-        ({"descending": False}, "delete the MOST attributed pixels first: argsort(descending=True)"),
-        ({"by_size": True}, "rank the pixels by the attribution itself, not its size: negative ones go last"),
-    ],
-    3: [
-        ({"order": TOP_DOWN[::-1]}, "randomize from the top: the last layer (classifier.3) first, as TOP_DOWN lists"),
-        ({"cumulative": False}, "keep the layers randomized so far: stage k has the top k layers random, not one"),
-        ({"against": "previous"}, "compare every stage's maps with the ORIGINAL model's maps, not the stage before"),
-    ],
-    4: [
-        ({"direction": +1}, "step AGAINST the gradient, x - eps * sign: the label's logit must go down"),
-        ({"loss": True}, "use the gradient of the label's logit, model(x[None])[0, label], not of the loss"),
-        ({"signs": False}, "move each pixel by eps times the SIGN of its gradient: gradient.sign()"),
-        ({"accumulate": True}, "reset the image's gradient at each step: backward() adds to x.grad"),
-        ({"clamp": "end"}, "clamp after EVERY step, not once at the end"),
-        ({"stop": False}, "stop right after the first step at which the prediction is no longer the label"),
-        ({"counted": "index"}, "steps is the number of steps taken (step + 1 after the loop's index)"),
-    ],
-}
-
-
-def same(got, expected) -> bool:
-    """Equal up to float rounding: tensors, numbers, lists of numbers, or (image, steps) pairs."""
-    if isinstance(expected, tuple):
-        return isinstance(got, tuple) and len(got) == len(expected) and all(map(same, got, expected))
-    try:
-        got, expected = torch.as_tensor(got, dtype=torch.float64), torch.as_tensor(expected, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return False
-    return got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
-
-
-def likely_mistake(task: int, got, reference, *args, default: str) -> str:
-    """The hint of the classic mistake of ``task`` that computes ``got`` from ``args``, else ``default``."""
-    for mistake, hint in MISTAKES[task]:
-        if same(got, reference(*args, **mistake)):
-            return hint
-    return default
 
 
 # --- inputs for the checks ---------------------------------------------------------------------
