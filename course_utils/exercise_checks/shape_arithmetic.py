@@ -13,6 +13,15 @@ from course_utils import ConvNet, count_parameters, layer_table, receptive_field
 from course_utils.checks import check_equal, check_own_work, explain_errors
 from course_utils.exercise_checks import Tasks
 from course_utils.exercise_checks.mistakes import explain, known_mistake
+from course_utils.exercise_checks.shape_arithmetic_mistakes import (
+    count_mistakes,
+    course_flat_features,
+    field_mistakes,
+    shape_form_hint,
+    shape_mistakes,
+    size_mistakes,
+    total_mistakes,
+)
 
 tasks = Tasks("shape_arithmetic")
 check = tasks.check
@@ -26,17 +35,6 @@ CONFIGURATIONS = [  # (input size, kernel size, stride, padding, what it tests)
     (26, 2, 2, 0, "2x2 max-pooling"),
 ]
 FORMULA = "N = floor((M + 2p - k) / s) + 1"
-
-
-def size_mistakes(m, k, s, p) -> dict:
-    """{hint: what the answer returns} for the classic mistakes in the output-size formula."""
-    return {
-        "padding p adds p pixels on EACH side: 2p in all": (m + p - k) // s + 1,
-        "divide with //, which rounds down and gives an int (/ gives a float)": (m + 2 * p - k) / s + 1,
-        "divide (M + 2p - k) by the stride, round down, THEN add 1 (mind the brackets)": (m + 2 * p - k) // (s + 1),
-        "the formula ends with + 1: without padding a kernel of size k fits M - k + 1 times": (m + 2 * p - k) // s,
-        "round down (//), never up": -(-(m + 2 * p - k) // s) + 1,
-    }
 
 
 def real_conv_size(size, kernel_size, stride, padding) -> int:
@@ -58,38 +56,6 @@ def output_size(nb):
     hint = as_int or "divide with //, which rounds down and gives an int (/ gives a float)"
     check_equal(kind, "int", "the result is a whole number (an int)", hint=hint)
     check_own_work(nb.conv_output_size, (shapes.conv_output_size, shapes.pool_output_size), "your own function")
-
-
-def shape_mistakes(kernel_size, padding) -> dict:
-    """{hint: what feature_shapes returns} for the classic mistakes, worked out with the course's formula."""
-
-    def shapes_of(channels=(10, 20), pad=padding, pool_stride=2):
-        result, size = [], 28
-        for c in channels:
-            size = shapes.conv_output_size(size, kernel_size, padding=pad)
-            result.append((c, size, size))
-            size = shapes.conv_output_size(size, 2, stride=pool_stride)
-            result.append((c, size, size))
-        return result
-
-    return {
-        "conv2 has 20 filters: the second block's shapes have 20 channels": shapes_of(channels=(10, 10)),
-        "pass padding on to conv_output_size(size, kernel_size, padding=padding)": shapes_of(pad=0),
-        "2x2 pooling has stride 2: conv_output_size(size, 2, stride=2) halves the size": shapes_of(pool_stride=1),
-    }
-
-
-def shape_form_hint(got) -> str | None:
-    """A hint when the answer's shapes are not four (channels, height, width) tuples."""
-    if not isinstance(got, list) or len(got) != 4:
-        return "return a list of four shapes: after conv1, pool1, conv2 and pool2"
-    if any(isinstance(shape, list) for shape in got):
-        return "make each shape a tuple, (10, 26, 26), not a list"
-    if any(not isinstance(shape, tuple) or len(shape) != 3 for shape in got):
-        return "each shape is (channels, height, width) of one image: three numbers, no batch dimension"
-    if got[0][-1] in (10, 20):
-        return "channels first: (channels, height, width)"
-    return None
 
 
 @tasks(2, "shapes through the network", answers=["feature_shapes", "flat_features"])
@@ -119,63 +85,37 @@ def shapes_through_the_network(nb):
                 f"flattened features with {kernel_size}x{kernel_size} kernels, padding {padding}",
                 hint=hint,
             )
-
-
-def course_flat_features(kernel_size, padding):
-    """Task 2's answer, read off a real ConvNet: convnet_params runs with it, so only Task 3 counts."""
-    return ConvNet(kernel_size=kernel_size, padding=padding).classifier[1].in_features
+        got = nb.feature_shapes(5, 1, image=32)
+        image = "start from the size you are given, image (28 is only its default)"
+        hint = image if got == [(10, 26, 26), (10, 13, 13), (20, 11, 11), (20, 5, 5)] else None
+        check_equal(got, [(10, 30, 30), (10, 15, 15), (20, 13, 13), (20, 6, 6)], "a 32x32 image", hint=hint)
 
 
 @tasks(3, "parameter counts", answers=["conv_params", "linear_params", "convnet_params"])
 def parameter_counts(nb):
-    layers = {  # what each count must be: (function, arguments) -> (the layer it counts, hint if it fails)
-        ("conv_params", (1, 10, 5)): (nn.Conv2d(1, 10, 5), "10 filters of 1 x 5 x 5 weights, plus a bias per filter"),
-        ("conv_params", (10, 20, 5)): (nn.Conv2d(10, 20, 5), "each of the 20 filters spans all 10 input channels"),
-        ("linear_params", (500, 50)): (
-            nn.Linear(500, 50),
-            "one weight per (input, output) pair, plus a bias per output",
-        ),
+    layers = {  # (function, arguments) -> the layer it counts
+        ("conv_params", (1, 10, 5)): nn.Conv2d(1, 10, 5),
+        ("conv_params", (10, 20, 5)): nn.Conv2d(10, 20, 5),
+        ("linear_params", (500, 50)): nn.Linear(500, 50),
     }
-    for (name, arguments), (layer, hint) in layers.items():
+    for (name, arguments), layer in layers.items():
         with explain_errors(name):
             got = getattr(nb, name)(*arguments)
+        hint = known_mistake(got, count_mistakes(name, arguments))
         check_equal(got, count_parameters(layer), f"{name}{arguments}", hint=hint)
     for kernel_size, padding in [(5, 1), (3, 1)]:
         with explain_errors(f"convnet_params({kernel_size}, {padding})"), nb.lend(flat_features=course_flat_features):
             total = nb.convnet_params(kernel_size, padding)
-        check_equal(
-            total,
-            count_parameters(ConvNet(kernel_size=kernel_size, padding=padding)),
-            f"all parameters with {kernel_size}x{kernel_size} kernels and padding {padding}",
-            hint="add conv1, conv2, fc1 (its input is flat_features(kernel_size, padding)) and fc2",
-        )
+        expected = count_parameters(ConvNet(kernel_size=kernel_size, padding=padding))
+        hint = known_mistake(total, total_mistakes(kernel_size, padding)) if total != expected else None
+        what = f"all parameters with {kernel_size}x{kernel_size} kernels and padding {padding}"
+        check_equal(total, expected, what, hint=hint)
 
 
 def course_receptive_field(layers) -> int:
+    if not layers:
+        return 1  # no layers: a unit is a single pixel
     return int(receptive_fields([("layer", k, s) for k, s in layers])["receptive field"].iloc[-1])
-
-
-def field_mistakes(layers) -> dict:
-    """{hint: what the answer returns} for the classic mistakes in the receptive-field loop."""
-
-    def field(step):
-        r, jump = 1, 1
-        for k, s in layers:
-            r, jump = step(r, jump, k, s)
-        return r
-
-    return {
-        "the jump is the product of ALL earlier strides: multiply it by each stride (jump *= stride)": field(
-            lambda r, j, k, s: (r + (k - 1) * j, s)
-        ),
-        "multiply the jump by each stride (jump *= stride), do not add the stride to it": field(
-            lambda r, j, k, s: (r + (k - 1) * j, j + s)
-        ),
-        "multiply the jump by each layer's stride AFTER using it (the layer's own stride does not count)": field(
-            lambda r, j, k, s: (r + (k - 1) * j * s, j * s)
-        ),
-        "each layer adds (k - 1) x jump, not k x jump": field(lambda r, j, k, s: (r + k * j, j * s)),
-    }
 
 
 @tasks(4, "receptive_field", answers=["receptive_field"])
@@ -185,6 +125,7 @@ def receptive_field(nb):
         ([(2, 2), (2, 2)], "two 2x2 poolings"),
         ([(3, 2), (3, 1)], "a strided conv, then a conv"),
         ([(5, 1), (2, 2), (5, 1), (2, 2)], "the course's network after pool2"),
+        ([], "no layers at all: a single pixel"),
     ]
     fields = []
     for layers, _ in examples:
