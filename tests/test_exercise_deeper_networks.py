@@ -198,6 +198,78 @@ def test_a_mistake_the_checks_do_not_know_is_told_what_differs_and_no_wrong_hint
     check_task(exercise, task, solution_answer(exercise, task), hidden=True)
 
 
+POOL = "nn.MaxPool2d(3, stride=1, padding=1)"
+STRIDE_3 = "its stride is 3 by default"
+PASSED_ON = "convs_per_block=convs_per_block, batchnorm=batchnorm"
+PASS_ON_ONLY = "pass on only convs_per_block and batchnorm (the task's classifier has its own dropout)"
+OWN_MISTAKE = [  # (task, old, new, the message with the hint for this mistake, hints of other mistakes: absent)
+    (
+        3,
+        POOL,
+        "nn.MaxPool2d(3, stride=1)",
+        "got (8, 8, 12, 8): nn.MaxPool2d(3, stride=1, padding=1): padding=1 is missing",
+        [STRIDE_3],
+    ),
+    (
+        3,
+        POOL,
+        "nn.MaxPool2d(3, padding=1)",
+        f"got (8, 8, 5, 4): nn.MaxPool2d(3, stride=1, padding=1): {STRIDE_3}",
+        ["missing"],
+    ),
+    (
+        3,
+        POOL,
+        "nn.MaxPool2d(3)",
+        f"got (8, 8, 4, 3): nn.MaxPool2d(3, stride=1, padding=1): {STRIDE_3}, and padding=1",
+        [],
+    ),
+    (
+        3,
+        "nn.Conv2d(in_channels, reduce_3x3, 1)",
+        "nn.Conv2d(in_channels, reduce_3x3, 1, padding=1)",
+        "got (8, 24, 16, 12): no padding for the 1x1 convolution (it would grow the maps by 2)",
+        ["padding=1 for the 3x3"],
+    ),
+    (
+        3,
+        "nn.Conv2d(reduce_3x3, out_3x3, 3, padding=1)",
+        "nn.Conv2d(reduce_3x3, out_3x3, 3)",
+        "got (8, 24, 12, 8): padding=1 for the 3x3 convolution",
+        ["1x1"],
+    ),
+    (
+        3,
+        "nn.Conv2d(in_channels, out_1x1, 1)",
+        "nn.Conv2d(in_channels, out_1x1, 1, padding=1)",
+        "got (8, 16, 16, 12): no padding for the 1x1 convolution",
+        ["padding=1 for"],
+    ),
+    (5, PASSED_ON, "convs_per_block, batchnorm, dropout", "small_vgg calls vgg_block(1, 16, 2, True, 0.0)", []),
+    (
+        5,
+        PASSED_ON,
+        PASSED_ON + ", dropout=dropout",
+        f"got an unexpected keyword argument 'dropout'): {PASS_ON_ONLY}",
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize("task, old, new, message, wrong", OWN_MISTAKE, ids=[f"task{b[0]}-{b[2]}" for b in OWN_MISTAKE])
+def test_a_hint_is_given_only_for_its_own_mistake(exercise, task, old, new, message, wrong):
+    """Maps too small by 2 are a missing padding, not the pooling's stride; maps grown by 2 a padded 1x1
+    convolution; a dropout passed on to vgg_block fails check(task=5), as it would fail training_check."""
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed, match=re.escape(message)) as failed:
+        check_task(exercise, task, answer.replace(old, new))
+    assert [hint for hint in wrong if hint in str(failed.value)] == [], str(failed.value)
+    if task == 5:
+        assert PASS_ON_ONLY in str(failed.value)
+    check_task(exercise, task, answer, hidden=True)
+
+
 def test_the_pass_lines_of_task_2_name_only_layers_that_are_there(exercise, capsys):
     check_task(exercise, 2, solution_answer(exercise, 2))
     out = capsys.readouterr().out

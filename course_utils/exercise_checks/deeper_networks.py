@@ -8,6 +8,7 @@ checked here; Task 2 in `deeper_networks_vgg_block.py`, Task 3 in `deeper_networ
 `deeper_networks_shift.py`.
 """
 
+import inspect
 import warnings
 
 import torch
@@ -21,6 +22,7 @@ from course_utils.checks import (
     check_parameter_count,
     check_shape,
     explain_errors,
+    fail,
 )
 from course_utils.exercise_checks import Tasks
 from course_utils.exercise_checks.deeper_networks_inception import inception_with_two_3x3
@@ -60,6 +62,7 @@ def small_kernels(nb):
 CLASSIFIER = ["Flatten", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]
 BLOCKS = "one vgg_block per entry of channels, the first taking in_channels, each later one the channels of the block "
 BLOCKS += "before it; pass on convs_per_block and batchnorm"
+PASS_ON_ONLY = "pass on only convs_per_block and batchnorm (the task's classifier has its own dropout)"
 SIZE = "the first Linear takes channels[-1] x size x size inputs, size = image_size halved (//) once per block"
 
 
@@ -92,12 +95,25 @@ def error_of(function, *args, **kwargs) -> str:
 
 @tasks(5, "small_vgg", answers=["small_vgg"])
 def small_vgg_for_any_image(nb):
-    """Runs your small_vgg with a spy in place of vgg_block: the course's block, noting how it was called."""
-    calls = []
+    """Runs your small_vgg with a spy in place of vgg_block: the course's block, noting how it was called
+    (and refusing what the course's block does not take: the dropout is the classifier's, not the blocks')."""
+    calls, course_call = [], inspect.signature(models.vgg_block)
 
-    def course_vgg_block(in_channels, out_channels, convs_per_block=2, batchnorm=True, dropout=0.0):
-        calls.append((in_channels, out_channels, convs_per_block, batchnorm))
-        return models.vgg_block(in_channels, out_channels, convs_per_block, batchnorm)
+    def course_vgg_block(*args, **kwargs):
+        """Takes what the course's vgg_block takes (what training_check and the grader build with), no more."""
+        try:
+            call = course_call.bind(*args, **kwargs)
+        except TypeError as error:
+            arguments = ", ".join([*map(repr, args), *(f"{name}={value!r}" for name, value in kwargs.items())])
+            takes = "the course's vgg_block(in_channels, out_channels, convs_per_block, batchnorm), which the checks"
+            fail(
+                f"small_vgg calls vgg_block({arguments})",
+                f"{takes} and the grader build with, refuses it ({error})",
+                PASS_ON_ONLY,
+            )
+        call.apply_defaults()
+        calls.append(tuple(call.arguments.values()))
+        return models.vgg_block(*call.args, **call.kwargs)
 
     with nb.lend(vgg_block=course_vgg_block):
         for channels, size, in_channels, convs, batchnorm, hidden in [

@@ -5,6 +5,8 @@ Task 1). Each branch is checked on its own (its weight shapes, the size of its m
 against its own weights run as the table says), then the block. The input is 14 x 10, not square,
 so that a padding given for one side only shows. When a branch's maps differ, they are compared
 with the table run with one ReLU left out: the hint names that ReLU only when that is what they are.
+Maps of the wrong size get the hint their size points to: 2 pixels fewer, a padding=1 left out; 2 more,
+a padded 1x1 convolution; the size a stride of 3 gives, MaxPool2d's default stride.
 """
 
 import torch
@@ -15,14 +17,11 @@ from course_utils import models, set_seed
 from course_utils.checks import check_close, check_equal, check_own_work, check_shape, explain_errors, fail, passed
 
 SIZES = dict(out_1x1=16, reduce_3x3=16, out_3x3=24, reduce_5x5=8, out_5x5=16, out_pool=8)
-BRANCHES = {  # attribute: (its layers, the hint when its maps are not the table's size)
-    "branch1": ("1x1 conv", None),
-    "branch3": ("1x1 conv, then 3x3 conv", "padding=1 for the 3x3 convolution"),
-    "branch5": ("1x1 conv, then a 3x3 conv keeping reduce_5x5, then a 3x3 conv", "padding=1 for each 3x3 convolution"),
-    "branch_pool": (
-        "3x3 max-pooling, then 1x1 conv",
-        "nn.MaxPool2d(3, stride=1, padding=1): its stride is 3 by default",
-    ),
+BRANCHES = {  # attribute: its layers
+    "branch1": "1x1 conv",
+    "branch3": "1x1 conv, then 3x3 conv",
+    "branch5": "1x1 conv, then a 3x3 conv keeping reduce_5x5, then a 3x3 conv",
+    "branch_pool": "3x3 max-pooling, then 1x1 conv",
 }
 
 
@@ -54,6 +53,27 @@ def as_the_table_says(name: str, branch: nn.Module, x: torch.Tensor, without_rel
         x = F.conv2d(x, conv.weight, conv.bias, padding=conv.kernel_size[0] // 2)
         x = x if i == without_relu else F.relu(x)
     return x
+
+
+def size_hint(name: str, branch: nn.Module, got: tuple, size: tuple) -> str | None:
+    """A hint for maps of another height and width than the input's ``size``, when the sizes (and the branch's
+    layers) say which mistake it is; None: the message says what differs."""
+    (height, width), grew = size, (got[0] - size[0], got[1] - size[1])
+    padded_1x1 = [c for c in convolutions(branch) if c.kernel_size == (1, 1) and c.padding not in ((0, 0), "valid")]
+    if grew == (2, 2) and padded_1x1:
+        return "no padding for the 1x1 convolution (it would grow the maps by 2)"
+    if name == "branch_pool":  # what nn.MaxPool2d(3) gives with its default stride of 3, padding 0 or 1
+        stride_3 = [((height + 2 * p - 3) // 3 + 1, (width + 2 * p - 3) // 3 + 1) for p in (0, 1)]
+        if got == stride_3[1]:
+            return "nn.MaxPool2d(3, stride=1, padding=1): its stride is 3 by default"
+        if got == stride_3[0]:
+            return "nn.MaxPool2d(3, stride=1, padding=1): its stride is 3 by default, and padding=1 keeps the size"
+        if grew == (-2, -2):
+            return "nn.MaxPool2d(3, stride=1, padding=1): padding=1 is missing (a 3x3 window shrinks the maps by 2)"
+    threes = {"branch3": 1, "branch5": 2}.get(name, 0)  # 3x3 convolutions, each shrinking the maps by 2 unpadded
+    if grew[0] == grew[1] and grew[0] in range(-2 * threes, 0, 2):
+        return "padding=1 for the 3x3 convolution" if threes == 1 else "padding=1 for each 3x3 convolution"
+    return None
 
 
 def missing_relu_hint(name: str, branch: nn.Module, x: torch.Tensor, out: torch.Tensor) -> str | None:
@@ -96,7 +116,7 @@ def inception_with_two_3x3(nb):
     block = nb.Inception(32, **SIZES)
     x = torch.randn(8, 32, 14, 10, generator=torch.Generator().manual_seed(nb.seed))  # not square: 14 x 10
     shapes = inception_shapes(32, **SIZES)
-    for name, (layers, padding) in BRANCHES.items():
+    for name, layers in BRANCHES.items():
         branch = has_branch(block, name)
         got = [tuple(p.shape) for p in branch.parameters()]
         five = any(shape[2:] == (5, 5) for shape in got)
@@ -104,7 +124,8 @@ def inception_with_two_3x3(nb):
         check_equal(got, shapes[name], f"the weight and bias shapes of {name} ({layers})", hint=hint)
         with explain_errors(f"{name}'s forward pass"):
             out = branch(x)
-        check_shape(out, (8, shapes[name][-1][0], 14, 10), f"{name} keeps the 14 x 10 size", hint=padding)
+        hint = size_hint(name, branch, tuple(out.shape[2:]), (14, 10)) if len(getattr(out, "shape", ())) == 4 else None
+        check_shape(out, (8, shapes[name][-1][0], 14, 10), f"{name} keeps the 14 x 10 size", hint=hint)
         with torch.no_grad():
             expected = as_the_table_says(name, branch, x)
             right = torch.allclose(out, expected, atol=1e-5)
