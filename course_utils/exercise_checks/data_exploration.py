@@ -88,7 +88,7 @@ def two_floats(result, name: str) -> tuple[float, float]:
     return result
 
 
-NEGATIVE = "are N, S and Q all over the same pixels, as floats in [0, 1]? (uint8 squares wrap: 200 * 200 gives 64)"
+NEGATIVE = "is it Q/N - mean**2 (the mean squared)? are N, S, Q over the same pixels, as floats? (uint8 squares wrap)"
 
 
 @tasks(2, "pixel statistics, whole and batch by batch", answers=["pixel_stats", "streaming_stats"])
@@ -205,7 +205,7 @@ def means_and_closest_pair(nb):
         tensors = isinstance(pair, tuple | list) and any(isinstance(k, torch.Tensor) for k in pair)
         hint = "int(t) converts a one-number tensor into a Python int" if tensors else "return (i, j)"
         fail(what, f"expected a tuple (i, j) of two Python ints, got {pair!r}"[:200], hint)
-    diagonal = "a class paired with itself: exclude self-distances, t.fill_diagonal_(float('inf')), then argmin"
+    diagonal = "a class paired with itself: the nearest pair is argmin, with t.fill_diagonal_(float('inf')) first"
     check_equal(pair, (1, 3), what, hint=diagonal if pair[0] == pair[1] else PAIR_HINTS.get(pair))
     pair = closest_pair(reference)
     check_equal(pair[0] < pair[1], True, f"closest pair of MNIST's mean digits, {pair}, has i < j",
