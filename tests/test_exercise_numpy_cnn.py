@@ -110,6 +110,56 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
 
 NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what it must not say) as a newcomer met them
     (
+        1,
+        "return np.where(x > 0, x, slope * x)",
+        "x[x <= 0] *= slope\n    return x",
+        "your function changed its input `x` in place: return a new array (np.where(...) or x.copy())",
+        "keep x where x > 0",
+    ),
+    (
+        1,
+        "return grad_out * np.where(x > 0, 1.0, slope)",
+        "grad_out[x <= 0] *= slope\n    return grad_out",
+        "your function changed its input `grad_out` in place: return a new array (np.where(...) or grad_out.copy())",
+        "dL/dx is grad_out where x > 0",
+    ),
+    (
+        2,
+        "grad = np.zeros_like(x)",
+        "grad = x\n    grad[...] = 0",
+        "your function changed its input `x` in place: return a new array (np.where(...) or x.copy())",
+        "it receives all four gradients",
+    ),
+    (
+        4,
+        "dx = np.zeros_like(x)",
+        "dx = x\n    dx[...] = 0",
+        "your function changed its input `x` in place: return a new array (np.where(...) or x.copy())",
+        "counts the windows",
+    ),
+    (
+        2,
+        "windows.max(axis=(-2, -1))",
+        "windows.max(axis=(2, 3))",
+        "take the max over the window axes (4, 5), not the positions (2, 3)",
+        "H' = (H - k) // stride + 1",
+    ),
+    (
+        3,
+        "windows.transpose(0, 2, 3, 1, 4, 5)",
+        "windows.transpose(0, 2, 3, 1, 5, 4)",
+        "the right numbers in the wrong places: the window axes are swapped: keep (u, v), row then column, "
+        "(N, H', W', C, k, k)",
+        "channel",
+    ),
+    (
+        4,
+        "(g.T @ im2col(x, k, stride)).reshape(weight.shape)",
+        "(im2col(x, k, stride).T @ g).reshape(weight.shape)",
+        "im2col(x, k, stride).T @ g is (C*k*k, F), dweight's transpose: use g.T @ im2col(x, k, stride)",
+        "move the filter axis last",
+    ),
+    (
         5,
         "for first in range(0, len(y), batch_size):",
         "for first in range(0, (len(y) // batch_size + 1) * batch_size, batch_size):",

@@ -4,9 +4,11 @@ Each forward pass is compared with PyTorch's (`F.leaky_relu`, `F.max_pool2d`, `F
 backward pass with central differences of PyTorch's forward pass (`numerical_gradient`, as in lesson 7),
 on small float64 inputs. Heights and widths differ, so swapped axes change a shape, and the inputs have
 rows or columns that no window reaches, so a wrong stride shows. Task 4 runs with PyTorch's im2col and
-Task 5 trains with PyTorch's gradients, so a mistake in one task costs only that task. What the checks
-compare with is in `numpy_cnn_references.py`; the hints, the mistakes they name and the checks shared by
-several tasks, in `numpy_cnn_mistakes.py`; Task 5's checks, in `numpy_cnn_training.py`.
+Task 5 trains with PyTorch's gradients, so a mistake in one task costs only that task. What a check
+expects is computed before your function runs, and your function gets copies of the inputs: one that
+changes its input in place is told so. What the checks compare with is in `numpy_cnn_references.py`;
+the hints, the mistakes they name and the checks shared by several tasks, in `numpy_cnn_mistakes.py`;
+Task 5's checks, in `numpy_cnn_training.py`.
 """
 
 import numpy as np
@@ -14,7 +16,6 @@ import torch.nn.functional as F
 
 from course_utils.checks import check_close, fail
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.mistakes import explain
 from course_utils.exercise_checks.numpy_cnn_mistakes import (
     CONV_GRADIENT_HINTS,
     FACTORS,
@@ -26,11 +27,13 @@ from course_utils.exercise_checks.numpy_cnn_mistakes import (
     check_array,
     check_numpy_only,
     conv_forward_hint,
+    conv_gradient_hint,
     counting_hint,
     im2col_hint,
     in_wrong_order,
     leaky_relu_backward_hint,
     leaky_relu_hint,
+    on_copies,
     overlap_hint,
     pooling_hint,
 )
@@ -55,17 +58,16 @@ def leaky_relu(nb):
     x, upstream = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 4, 5))
     for slope in (0.1, 0.0):  # 0.1 shows the leak; slope 0 is lesson 7's ReLU, which the network at the end uses
         forward = lambda _, slope=slope: F.leaky_relu(as_tensor(x), slope).numpy()  # noqa: E731
+        expected, numerical = forward(x), numerical_gradient(forward, x, upstream)  # before your functions run
         call = f"leaky_relu_forward(x, {slope})"
-        with explain(call):
-            out = nb.leaky_relu_forward(x, slope)
+        out = on_copies(call, nb.leaky_relu_forward, {"x": x}, slope)
         check_array(out, x.shape, call, "leaky ReLU works elementwise: return an array shaped like x")
-        check_close(out, forward(x), f"{call} matches F.leaky_relu", hint=leaky_relu_hint(out, x, slope))
+        check_close(out, expected, f"{call} matches F.leaky_relu", hint=leaky_relu_hint(out, x, slope))
         call = f"leaky_relu_backward(x, grad_out, {slope})"
-        with explain(call):
-            grad = nb.leaky_relu_backward(x, upstream, slope)
+        grad = on_copies(call, nb.leaky_relu_backward, {"x": x, "grad_out": upstream}, slope)
         check_array(grad, x.shape, call, "dL/dx has the shape of x")
         hint = leaky_relu_backward_hint(grad, x, upstream, slope)
-        check_close(grad, numerical_gradient(forward, x, upstream), f"{call} matches central differences", hint=hint)
+        check_close(grad, numerical, f"{call} matches central differences", hint=hint)
 
 
 POOLINGS = [(2, 2), (3, 2), (2, 1)]  # (k, stride): lesson 4's 2x2 windows, AlexNet's overlapping 3x3, stride 1
@@ -78,10 +80,9 @@ def max_pooling(nb):
     x = rng.standard_normal((2, 3, 8, 9))  # with stride 2, a last row or column that no window reaches
     for k, stride in POOLINGS:
         call = f"maxpool_forward(x, k={k}, stride={stride}) for x of shape {x.shape}"
-        with explain(call):
-            out = nb.maxpool_forward(x, k=k, stride=stride)
         expected = F.max_pool2d(as_tensor(x), k, stride).numpy()
-        hint = pooling_hint(out, expected, x, k)
+        out = on_copies(call, nb.maxpool_forward, {"x": x}, k=k, stride=stride)
+        hint = pooling_hint(out, expected, x, k, stride)
         check_array(out, expected.shape, call, hint)
         check_close(out, expected, f"{call} matches F.max_pool2d", hint=hint)
 
@@ -89,8 +90,8 @@ def max_pooling(nb):
     image, expected = np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 5, 5))
     image[0, 0, 2, 2], expected[0, 0, 2, 2] = 1.0, 4.0
     call = "maxpool_backward(image, grad_out of ones, k=3, stride=2) for a 5x5 image whose centre is its largest pixel"
-    with explain(call, broadcast=SLICES):
-        grad = nb.maxpool_backward(image, np.ones((1, 1, 2, 2)), k=3, stride=2)
+    arrays = {"x": image, "grad_out": np.ones((1, 1, 2, 2))}
+    grad = on_copies(call, nb.maxpool_backward, arrays, k=3, stride=2, hints={"broadcast": SLICES})
     check_array(grad, image.shape, call, "dL/dx has the shape of the image")
     hint = overlap_hint(grad)
     check_close(grad, expected, "the centre, the largest pixel of four overlapping windows, gets 4", hint=hint)
@@ -98,10 +99,11 @@ def max_pooling(nb):
     for k, stride in POOLINGS:
         upstream = rng.standard_normal(F.max_pool2d(as_tensor(x), k, stride).shape)
         call = f"maxpool_backward(x, grad_out, k={k}, stride={stride})"
-        with explain(call, broadcast=SLICES):
-            grad = nb.maxpool_backward(x, upstream, k=k, stride=stride)
-        check_array(grad, x.shape, call, "dL/dx has the shape of x")
         numerical = numerical_gradient(lambda _, k=k, s=stride: F.max_pool2d(as_tensor(x), k, s).numpy(), x, upstream)
+        grad = on_copies(
+            call, nb.maxpool_backward, {"x": x, "grad_out": upstream}, k=k, stride=stride, hints={"broadcast": SLICES}
+        )
+        check_array(grad, x.shape, call, "dL/dx has the shape of x")
         check_close(grad, numerical, f"{call} matches central differences", hint=ROUTE)
 
 
@@ -118,9 +120,8 @@ def convolution_forward(nb):
     ]
     for image, stride, what in examples:
         call = f"im2col(x, 3) of {what}" if stride == 1 else f"im2col(x, 3, stride={stride}) of {what}"
-        with explain(call):
-            cols = nb.im2col(image, 3) if stride == 1 else nb.im2col(image, 3, stride=stride)
         expected = windows_one_by_one(image, 3, stride)
+        cols = on_copies(call, nb.im2col, {"x": image}, 3, **({"stride": stride} if stride > 1 else {}))
         hint = im2col_hint(cols, expected, image)
         check_array(cols, expected.shape, call, hint)
         check_close(cols, expected, call, hint=hint)
@@ -128,20 +129,24 @@ def convolution_forward(nb):
     weight, bias = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     for stride in (1, 2):
         call = "conv_forward(x, weight, bias)" + (f" with stride={stride}" if stride > 1 else "")
-        with explain(call, reshape=SIZES, mismatch=TRANSPOSED):
-            out = nb.conv_forward(x, weight, bias) if stride == 1 else nb.conv_forward(x, weight, bias, stride=stride)
         expected = F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias), stride=stride).numpy()
+        strided = {"stride": stride} if stride > 1 else {}
+        hints = {"reshape": SIZES, "mismatch": TRANSPOSED}
+        out = on_copies(call, nb.conv_forward, {"x": x, "weight": weight, "bias": bias}, **strided, hints=hints)
         check_array(out, expected.shape, call, "the output is (N, F, H', W') with H' = (H - k) // stride + 1")
         check_close(out, expected, f"{call} matches F.conv2d", hint=conv_forward_hint(out, expected, bias))
 
 
 def call_conv_backward(nb, x, weight, grad_out, stride, what):
     """Your conv_backward, with PyTorch's im2col standing in for Task 3's; it must return (dx, dweight, dbias)."""
-    with explain(what, mismatch=FACTORS, broadcast=GRID), nb.lend(im2col=course_im2col):
-        result = nb.conv_backward(x, weight, grad_out) if stride == 1 else nb.conv_backward(x, weight, grad_out, stride)
+    expected, arrays = conv_gradients(x, weight, grad_out, stride), {"x": x, "weight": weight, "grad_out": grad_out}
+    with nb.lend(im2col=course_im2col):
+        strided = (stride,) if stride > 1 else ()
+        hints = {"mismatch": FACTORS, "broadcast": GRID}
+        result = on_copies(what, nb.conv_backward, arrays, *strided, hints=hints)
     if not (isinstance(result, tuple | list) and len(result) == 3):
         fail(what, f"expected a tuple of 3 arrays, got a {type(result).__name__}", "return dx, dweight, dbias")
-    if in_wrong_order(result, conv_gradients(x, weight, grad_out, stride)):
+    if in_wrong_order(result, expected):
         fail(what, "the right arrays in the wrong order", "return (dx, dweight, dbias)")
     return result
 
@@ -169,10 +174,10 @@ def convolution_backward(nb):
             return F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias), stride=stride).numpy()
 
         for name, ours, array in [("dbias", dbias, bias), ("dweight", dweight, weight), ("dx", dx, x)]:
-            shape, values = CONV_GRADIENT_HINTS[name]
-            check_array(ours, array.shape, f"{what}: {name}", shape)
+            check_array(ours, array.shape, f"{what}: {name}", CONV_GRADIENT_HINTS[name][0])
             numerical = numerical_gradient(forward, array, upstream)
-            check_close(ours, numerical, f"{what}: {name} matches central differences", hint=values)
+            hint = conv_gradient_hint(name, ours, x, weight, upstream, stride)
+            check_close(ours, numerical, f"{what}: {name} matches central differences", hint=hint)
 
 
 tasks(5, "training with SGD", answers=["train_sgd"])(training_with_sgd)  # in numpy_cnn_training.py

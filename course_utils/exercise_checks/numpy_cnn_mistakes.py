@@ -3,18 +3,20 @@
 A hint that names a mistake is given only when the answer gives exactly what that mistake gives (the
 right numbers in the wrong places, ReLU's gradient where leaky ReLU's was asked for, the right arrays in
 the wrong order...); any other wrong answer is told the rule it breaks (Task 5's hints are in
-`numpy_cnn_training.py`). Each ``..._hint``
-function returns the hint for the answer it is given; `explain`, `check_array` and `check_numpy_only`
-at the end are the checks that use them.
+`numpy_cnn_training.py`). Each ``..._hint`` function returns the hint for the answer it is given;
+`check_array`, `on_copies` (your functions get copies of the checks' arrays, and must leave them as they
+are) and `check_numpy_only` at the end are the checks that use them.
 """
 
 from itertools import permutations
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 
 from course_utils.checks import fail, shape_hint
-from course_utils.exercise_checks.numpy_cnn_references import window_counts, windows_one_by_one
+from course_utils.exercise_checks.mistakes import explain
+from course_utils.exercise_checks.numpy_cnn_references import course_im2col, window_counts, windows_one_by_one
 
 
 def same(a, b) -> bool:
@@ -61,9 +63,11 @@ EVERY_WINDOW = "that is every window: keep those that start every `stride` pixel
 WRONG_PLACES = "the right numbers in the wrong places: "
 
 
-def pooling_hint(out, expected, x, k) -> str:
+def pooling_hint(out, expected, x, k, stride) -> str:
     if np.ndim(out) != 4:
         return "the output has 4 axes, (N, C, H', W'): take each window's maximum over both window axes"
+    if same(out, sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride].max(axis=(2, 3))):
+        return "take the max over the window axes (4, 5), not the positions (2, 3)"
     if np.shape(out)[2:] == (x.shape[2] - k + 1, x.shape[3] - k + 1) != expected.shape[2:]:
         return EVERY_WINDOW
     if np.shape(out) != expected.shape:
@@ -93,12 +97,18 @@ def im2col_hint(cols, expected, image) -> str:
         if np.ndim(cols) == 2 and len(cols) == len(windows_one_by_one(image, 3, 1)):
             return EVERY_WINDOW
         return "one row per window (N * H' * W' rows, H' = (H - k) // stride + 1), one column per (channel, u, v)"
-    if misplaced(cols, expected):
+    windows = expected.reshape(len(image), -1, image.shape[1], 3, 3)  # (N, H'*W', C, u, v), the checks' k = 3
+    if same(cols, windows.swapaxes(3, 4).reshape(expected.shape)):
+        return WRONG_PLACES + "the window axes are swapped: keep (u, v), row then column, (N, H', W', C, k, k)"
+    if any(same(cols, windows.transpose(axes).reshape(expected.shape)) for axes in CHANNEL_ELSEWHERE):
         return WRONG_PLACES + (
             "each row holds one window of every channel: move the channel axis next to the window axes, "
             "(N, H', W', C, k, k), before reshaping"
         )
     return "row r is window r, in the order (image, output row, output column), read channel by channel, row by row"
+
+
+CHANNEL_ELSEWHERE = [(0, 2, 1, 3, 4), (0, 2, 1, 4, 3), (0, 1, 3, 4, 2), (0, 1, 4, 3, 2)]  # channel first or last
 
 
 def conv_forward_hint(out, expected, bias) -> str:
@@ -120,11 +130,11 @@ FILTERS_LAST = "g has one column per filter and lists the windows in im2col's or
 CONV_GRADIENT_HINTS = {  # name: (the hint if its shape is wrong, the hint if its numbers are)
     "dbias": (
         "one number per filter: sum g over its rows (axis=0)",
-        "dbias[f] adds up grad_out[:, f] over every image and position; " + FILTERS_LAST,
+        "dbias[f] adds up grad_out[:, f] over every image and position",
     ),
     "dweight": (
         "reshape g.T @ im2col(x, k, stride) to weight.shape",
-        "dweight = g.T @ im2col(x, k, stride), reshaped to weight.shape; " + FILTERS_LAST,
+        "dweight = g.T @ im2col(x, k, stride), reshaped to weight.shape",
     ),
     "dx": (
         "dL/dx has the shape of x: return the tuple (dx, dweight, dbias), in this order",
@@ -132,6 +142,18 @@ CONV_GRADIENT_HINTS = {  # name: (the hint if its shape is wrong, the hint if it
         "moved to axis 1, to the strided grid of dx that offset (u, v) covers",
     ),
 }
+
+
+def conv_gradient_hint(name, ours, x, weight, grad_out, stride) -> str:
+    """The hint for a wrong dbias or dweight (dx's names no mistake of g), FILTERS_LAST only when g is the mistake."""
+    g = grad_out.reshape(-1, len(weight))  # the filter axis not moved last: g's numbers in the wrong places
+    cols, moved = course_im2col(x, weight.shape[2], stride), grad_out.transpose(0, 2, 3, 1).reshape(g.shape)
+    if name == "dweight" and same(ours, (cols.T @ moved).reshape(weight.shape)):
+        return "im2col(x, k, stride).T @ g is (C*k*k, F), dweight's transpose: use g.T @ im2col(x, k, stride)"
+    unmoved = {"dbias": g.sum(axis=0), "dweight": (g.T @ cols).reshape(weight.shape)}
+    if name in unmoved and same(ours, unmoved[name]):
+        return CONV_GRADIENT_HINTS[name][1] + "; " + FILTERS_LAST
+    return CONV_GRADIENT_HINTS[name][1]
 
 
 def in_wrong_order(arrays, right) -> bool:
@@ -163,6 +185,20 @@ def check_array(value, shape, what: str, hint: str | None = None) -> None:
         fail(what, f"expected a NumPy array, got a {type(value).__name__}", hint)
     if value.shape != tuple(shape):
         fail(what, f"expected shape {tuple(shape)}, got {value.shape}", hint or shape_hint(tuple(shape), value.shape))
+
+
+def on_copies(what: str, function, arrays: dict, *args, **kwargs):
+    """``function(*arrays.values(), *args, **kwargs)`` given copies of the arrays, so the checks' own arrays stay
+    as they are; fail when it changed one of them (its result may be right, but its caller's array is lost)."""
+    __tracebackhide__ = True
+    copies = {name: array.copy() for name, array in arrays.items()}
+    with explain(what, **(kwargs.pop("hints", None) or {})):
+        result = function(*copies.values(), *args, **kwargs)
+    for name, array in arrays.items():
+        if not np.array_equal(copies[name], array):
+            hint = f"return a new array (np.where(...) or {name}.copy())"
+            fail(what, f"your function changed its input `{name}` in place", hint)
+    return result
 
 
 def check_numpy_only(nb, *names) -> None:

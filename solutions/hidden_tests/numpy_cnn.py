@@ -1,7 +1,8 @@
 """Hidden tests of exercises 7: what `course grade` runs after each task's visible checks.
 
 The same requirements as the visible checks, on other inputs: other shapes, slopes, kernel sizes and
-strides (a stride larger than the kernel, which leaves pixels that no window reaches), other seeds.
+strides (a stride larger than the kernel, which leaves pixels that no window reaches), other seeds. The
+answers get copies of the inputs, and what they should give is computed first, as in the visible checks.
 """
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch.nn.functional as F
 
 from course_utils.checks import check_close, check_equal
 from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.numpy_cnn_mistakes import on_copies
 from course_utils.exercise_checks.numpy_cnn_references import course_im2col, learning_rates, train_stand_in
 
 hidden = Tasks("numpy_cnn")
@@ -17,10 +19,10 @@ hidden = Tasks("numpy_cnn")
 
 @hidden(1, "leaky ReLU", answers=["leaky_relu_forward", "leaky_relu_backward"])
 def small_examples(nb):
-    x = np.array([[-0.5, 0.5, -2.0]])
-    check_close(nb.leaky_relu_forward(x, 0.2), [[-0.1, 0.5, -0.4]], "a 2-D input with slope 0.2")
-    grad = nb.leaky_relu_backward(np.array([-1.0, 2.0, -3.0]), np.array([5.0, 7.0, 9.0]), 0.2)
-    check_close(grad, [1.0, 7.0, 1.8], "a 1-D input with slope 0.2")
+    x, what = np.array([[-0.5, 0.5, -2.0]]), "a 2-D input with slope 0.2"
+    check_close(on_copies(what, nb.leaky_relu_forward, {"x": x}, 0.2), [[-0.1, 0.5, -0.4]], what)
+    arrays, what = {"x": np.array([-1.0, 2.0, -3.0]), "grad_out": np.array([5.0, 7.0, 9.0])}, "a 1-D input, slope 0.2"
+    check_close(on_copies(what, nb.leaky_relu_backward, arrays, 0.2), [1.0, 7.0, 1.8], what)
 
 
 def autograd(forward, *arrays, grad_out):
@@ -36,26 +38,26 @@ def other_windows(nb):
     x = rng.standard_normal((1, 2, 7, 10))
     for k, stride in [(2, 3), (3, 1), (4, 2)]:  # gaps between the windows, much overlap, a larger window
         expected = F.max_pool2d(torch.from_numpy(x), k, stride).numpy()
-        check_close(nb.maxpool_forward(x, k=k, stride=stride), expected, f"maxpool_forward, k={k}, stride={stride}")
+        what = f"maxpool_forward, k={k}, stride={stride}"
+        check_close(on_copies(what, nb.maxpool_forward, {"x": x}, k=k, stride=stride), expected, what)
         grad_out = rng.standard_normal(expected.shape)
         (grad,) = autograd(lambda t, k=k, s=stride: F.max_pool2d(t, k, s), x, grad_out=grad_out)
-        ours = nb.maxpool_backward(x, grad_out, k=k, stride=stride)
-        check_close(ours, grad, f"maxpool_backward, k={k}, stride={stride}")
+        what, arrays = f"maxpool_backward, k={k}, stride={stride}", {"x": x, "grad_out": grad_out}
+        check_close(on_copies(what, nb.maxpool_backward, arrays, k=k, stride=stride), grad, what)
 
 
 @hidden(3, "a strided convolution, forward", answers=["im2col", "conv_forward"])
 def other_convolutions(nb):
     rng = np.random.default_rng(nb.seed + 30)
-    one = rng.standard_normal((1, 1, 5, 5))
-    check_close(
-        nb.conv_forward(one, np.ones((1, 1, 5, 5)), np.zeros(1), stride=2),
-        one.sum().reshape(1, 1, 1, 1),
-        "a kernel as large as the image",
-    )
+    one, what = rng.standard_normal((1, 1, 5, 5)), "a kernel as large as the image"
+    arrays = {"x": one, "weight": np.ones((1, 1, 5, 5)), "bias": np.zeros(1)}
+    check_close(on_copies(what, nb.conv_forward, arrays, stride=2), one.sum().reshape(1, 1, 1, 1), what)
     wide, w1 = rng.standard_normal((3, 2, 7, 9)), rng.standard_normal((5, 2, 1, 1))
-    expected = F.conv2d(torch.from_numpy(wide), torch.from_numpy(w1), stride=3).numpy()
-    check_close(nb.conv_forward(wide, w1, np.zeros(5), stride=3), expected, "a 1x1 convolution with stride 3")
-    check_close(nb.im2col(wide, 2, stride=3), course_im2col(wide, 2, stride=3), "im2col, 2x2 windows, stride 3")
+    expected, what = F.conv2d(torch.from_numpy(wide), torch.from_numpy(w1), stride=3).numpy(), "a 1x1 convolution"
+    arrays = {"x": wide, "weight": w1, "bias": np.zeros(5)}
+    check_close(on_copies(what, nb.conv_forward, arrays, stride=3), expected, what + " with stride 3")
+    expected, what = course_im2col(wide, 2, stride=3), "im2col, 2x2 windows, stride 3"
+    check_close(on_copies(what, nb.im2col, {"x": wide}, 2, stride=3), expected, what)
 
 
 @hidden(4, "a strided convolution, backward", answers=["conv_backward"])
@@ -66,7 +68,8 @@ def other_gradients(nb):
         grad_out = rng.standard_normal(F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), stride=stride).shape)
         expected = autograd(lambda t, w, s=stride: F.conv2d(t, w, stride=s), x, weight, grad_out=grad_out)
         with nb.lend(im2col=course_im2col):
-            dx, dweight, dbias = nb.conv_backward(x, weight, grad_out, stride)
+            arrays = {"x": x, "weight": weight, "grad_out": grad_out}
+            dx, dweight, dbias = on_copies(f"conv_backward with stride {stride}", nb.conv_backward, arrays, stride)
         check_close(dx, expected[0], f"dL/dx of a 2x2 kernel with stride {stride} matches autograd")
         check_close(dweight, expected[1], f"dL/dweight of a 2x2 kernel with stride {stride} matches autograd")
         check_close(dbias, grad_out.sum(axis=(0, 2, 3)), f"dL/dbias with stride {stride}")
