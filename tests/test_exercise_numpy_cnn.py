@@ -48,7 +48,7 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
     (2, "grad[:, :, rows, columns] += grad_out", "grad[:, :, rows, columns] = grad_out", "add (+=), do not assign"),
     (2, GRID, "slice(u, None, stride), slice(v, None, stride)", "u : u + stride * H' : stride"),
     (2, GRID, "slice(u, u + k * out_h, k), slice(v, v + k * out_w, k)", "u : u + stride * H' : stride"),
-    (2, "argmax(axis=-1)", "argmin(axis=-1)", "it receives all four gradients"),
+    (2, "argmax(axis=-1)", "argmin(axis=-1)", "goes to its LARGEST pixel (argmax)"),
     (3, "windows.transpose(0, 2, 3, 1, 4, 5)", "windows", "move the channel axis next to the window axes"),
     (3, "windows.transpose(0, 2, 3, 1, 4, 5)", "windows.transpose(0, 2, 3, 1, 5, 4)", "the right numbers in the wrong"),
     (3, "return windows.transpose(", "return 0 * windows.transpose(", "row r is window r"),
@@ -196,6 +196,14 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what 
         "train_sgd returns the list of the losses: expected a list of numbers, got a ndarray among them: "
         "append float(loss)",
         "shape",
+    ),
+    (2, "for index in range(k * k):", "for index in range(stride * stride):", "not range(stride)", "add (+=)"),
+    (
+        4,
+        "    for u in range(k):\n        for v in range(k):",
+        "    for u in range(stride):\n        for v in range(stride):",
+        "not range(stride)",
+        "add (+=)",
     ),
 ]
 

@@ -20,6 +20,7 @@ from course_utils.exercise_checks.numpy_cnn_mistakes import (
     CONV_GRADIENT_HINTS,
     FACTORS,
     GRID,
+    RANGE_K,
     ROUTE,
     SIZES,
     SLICES,
@@ -86,6 +87,16 @@ def max_pooling(nb):
         check_array(out, expected.shape, call, hint)
         check_close(out, expected, f"{call} matches F.max_pool2d", hint=hint)
 
+    # One 3x3 window whose largest pixel is its last: a loop over range(stride) offsets never reaches it.
+    probe, call = (
+        np.zeros((1, 1, 3, 3)),
+        "maxpool_backward of one 3x3 window (k=3, stride=2) whose last pixel is largest",
+    )
+    probe[0, 0, 2, 2] = 1.0
+    grad = on_copies(call, nb.maxpool_backward, {"x": probe, "grad_out": np.ones((1, 1, 1, 1))}, k=3, stride=2)
+    check_array(grad, probe.shape, call, "dL/dx has the shape of the image")
+    largest = "each window's gradient goes to its LARGEST pixel (argmax)" if grad[0, 0, 2, 2] == 0 else None
+    check_close(grad, probe, call, hint=RANGE_K if not np.any(grad) else largest)  # never reached, or another pixel
     # Overlapping windows: the centre of a 5x5 image of zeros, with a 1 there, is in all four 3x3 windows of stride 2.
     image, expected = np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 5, 5))
     image[0, 0, 2, 2], expected[0, 0, 2, 2] = 1.0, 4.0

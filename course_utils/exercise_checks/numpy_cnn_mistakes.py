@@ -162,11 +162,16 @@ def in_wrong_order(arrays, right) -> bool:
     return not matches(arrays) and any(matches(order) for order in permutations(arrays))
 
 
+RANGE_K = "loop over all k x k offsets of a window, u and v in range(k), not range(stride)"
+
+
 def counting_hint(dx) -> str:
-    if np.abs(dx).max() == 1:
-        return "a pixel in several windows collects the gradients of all of them: add (+=) to dx, do not assign"
     if same(dx, np.pad(window_counts(5, 1), ((0, 2), (0, 2)))):
         return "window (i, j) starts at pixel (stride * i, stride * j): step the slices of dx by the stride"
+    if ((dx == 0) & (window_counts(7, 2) > 0)).any():  # pixels a window holds got nothing: offsets left out
+        return RANGE_K
+    if np.abs(dx).max() == 1:
+        return "a pixel in several windows collects the gradients of all of them: add (+=) to dx, do not assign"
     return "dx counts the windows that hold each pixel: window (i, j) holds pixels (2i + u, 2j + v), u and v < 3"
 
 
