@@ -32,7 +32,8 @@ class NotDoneYet(NotImplementedError):
     """A check reached a task's stub: the answer is still to be written (one line, like a failed check)."""
 
     def _render_traceback_(self):
-        todo = "replace `raise NotImplementedError(...)` with your code and run its cell (again, if you edited it)"
+        todo = "replace `raise NotImplementedError(...)` with your code and run its cell (again, if you edited it;"
+        todo += " a renamed function needs its name back)"
         return [f"\x1b[33m✏️  {self}: not done yet: {todo}\x1b[0m"]
 
 

@@ -73,6 +73,8 @@ BUGS = [  # (task, text in the solution's answer, the mistake, the hint the chec
     (3, '    distances.fill_diagonal_(float("inf"))', "    pass", "t.fill_diagonal_(float('inf')) first"),
     (3, "distances.argmin()", "distances.argmax()", "the nearest pair is argmin"),
     (1, "(labels == d).nonzero().flatten()", "(labels == d).nonzero()", "a 1-D tensor"),
+    (1, "return torch.cat(picked)", "return torch.stack(picked)", "torch.cat, not torch.stack"),
+    (3, "return (min(i, j), max(i, j))", "return (__import__('numpy').int64(min(i, j)), max(i, j))", "NumPy's number"),
     (3, "return (min(i, j), max(i, j))", "return (max(i, j), min(i, j))", "the smaller class first"),
     (3, "len(means))", "10)", "column k % n"),
     (3, "flat = means.flatten(start_dim=1)", "flat = means", "means.flatten(start_dim=1)"),

@@ -56,7 +56,8 @@ def counts_and_balanced_sample(nb):
         got = "a mask of True and False" if picked.dtype == torch.bool else f"the labels {sorted(picked.tolist())}"
         fail(what, f"got {got}", "return positions in labels: (labels == d).nonzero().flatten() finds those of d")
     flat = "one position per sample, a 1-D tensor: flatten the positions, (labels == d).nonzero().flatten()"
-    shape_hint = flat if picked.ndim != 1 else "per_class positions of each class: n_classes x per_class in all"
+    stacked = "join the classes' positions into one row with torch.cat, not torch.stack"
+    shape_hint = (stacked if tuple(picked.shape) == (3, 3) else flat) if picked.ndim != 1 else None
     check_shape(picked, (9,), f"{what}: 3 positions for each of 3 classes", hint=shape_hint)
     check_dtype(picked, torch.int64, f"{what}: positions are whole numbers (int64)")
     classes, hint = toy_labels[picked].tolist(), "pick per_class of the positions of each class d"
@@ -202,8 +203,8 @@ def means_and_closest_pair(nb):
             fail(what, problem, "flatten each mean image into a row first: means.flatten(start_dim=1)")
         raise
     if not (type(pair) is tuple and len(pair) == 2 and all(type(k) is int for k in pair)):
-        tensors = isinstance(pair, tuple | list) and any(isinstance(k, torch.Tensor) for k in pair)
-        hint = "int(t) converts a one-number tensor into a Python int" if tensors else "return (i, j)"
+        numbers = isinstance(pair, tuple | list) and any(hasattr(k, "item") for k in pair)  # tensor or NumPy ints
+        hint = "int(k) converts a tensor's or NumPy's number into a Python int" if numbers else "return (i, j)"
         fail(what, f"expected a tuple (i, j) of two Python ints, got {pair!r}"[:200], hint)
     diagonal = "a class paired with itself: the nearest pair is argmin, with t.fill_diagonal_(float('inf')) first"
     check_equal(pair, (1, 3), what, hint=diagonal if pair[0] == pair[1] else PAIR_HINTS.get(pair))
