@@ -1,10 +1,5 @@
-"""The checks of exercises 1 (exploring MNIST by hand): ``check(task=N)``.
-
-Each task is tried first on toy inputs made so that every classic mistake changes the answer (a
-class that never occurs, batches of very different sizes, images that are not square), then on
-MNIST itself, compared with the course's own functions. A hint is shown only when the answer looks
-like the mistake it names; otherwise the message says what was expected and what came back.
-"""
+"""The checks of exercises 1 (exploring MNIST by hand): ``check(task=N)``: toy inputs on which every classic
+mistake changes the answer, then MNIST; a hint only when the answer looks like the mistake it names."""
 
 import math
 import weakref
@@ -57,7 +52,8 @@ def counts_and_balanced_sample(nb):
         fail(what, f"got {got}", "return positions in labels: (labels == d).nonzero().flatten() finds those of d")
     flat = "one position per sample, a 1-D tensor: flatten the positions, (labels == d).nonzero().flatten()"
     stacked = "join the classes' positions into one row with torch.cat, not torch.stack"
-    shape_hint = (stacked if tuple(picked.shape) == (3, 3) else flat) if picked.ndim != 1 else None
+    count = "per_class positions for each of the n_classes classes"
+    shape_hint = (stacked if tuple(picked.shape) == (3, 3) else flat) if picked.ndim != 1 else count
     check_shape(picked, (9,), f"{what}: 3 positions for each of 3 classes", hint=shape_hint)
     check_dtype(picked, torch.int64, f"{what}: positions are whole numbers (int64)")
     classes, hint = toy_labels[picked].tolist(), "pick per_class of the positions of each class d"
@@ -83,8 +79,10 @@ def two_floats(result, name: str) -> tuple[float, float]:
     if not isinstance(result, tuple | list) or len(result) != 2:
         got = f"a tensor of shape {tuple(result.shape)}" if hasattr(result, "shape") else repr(result)[:60]
         fail(what, f"got {got}", "return mean, std")
+    many = max(v.numel() if hasattr(v, "numel") else getattr(v, "size", 1) for v in result) > 1
     tensors = any(hasattr(v, "item") for v in result)
-    hint = "turn a one-number tensor into a Python float with .item() or float(...)" if tensors else None
+    hint = "one number over all the pixels, not one per image or per position" if many else None
+    hint = hint or ("turn a one-number tensor into a Python float with .item() or float(...)" * tensors)
     check_equal([type(v).__name__ for v in result], ["float", "float"], what, hint=hint)
     return result
 
@@ -134,6 +132,9 @@ def check_streaming(streaming_stats, images) -> None:
         raise
     std = result[1] if isinstance(result, tuple | list) and len(result) == 2 else 0.0
     if isinstance(std, complex) or (isinstance(std, float | torch.Tensor) and bool(torch.as_tensor(std).isnan().any())):
+        if isinstance(result[0], float | int) and abs(result[0] - right_mean) > 1e-4:  # the mean's hint first
+            images = (784 * right_mean, "N counts the pixels, 28 x 28 an image: add pixels.numel()")
+            close_unless(result[0], right_mean, f"{what}: the mean", [(255 * right_mean, SCALE), images])
         fail(f"{what}: the standard deviation", "the variance came out negative: it has no real square root", NEGATIVE)
     mean, std = two_floats(result, "streaming_stats")
     batch_means = [(b.double() / 255).mean().item() for b in batches]
