@@ -143,3 +143,13 @@ def test_a_renamed_function_says_which_name_the_check_looks_for(exercise):
             run_cells(notebook, "task4-check", namespace=namespace)
     finally:
         namespace["receptive_field"] = saved
+
+
+def test_an_answer_that_empties_its_list_is_checked_on_a_copy(exercise):
+    """A correct answer that pops its input must pass: the check gives it a copy of every list."""
+    popping = (
+        "def receptive_field(layers):\n    field, jump = 1, 1\n    while layers:\n        k, s = layers.pop(0)\n"
+        "        field += (k - 1) * jump\n        jump *= s\n    return field"
+    )
+    check_task(exercise, 4, popping, hidden=True)
+    check_task(exercise, 4, solution_answer(exercise, 4))

@@ -130,7 +130,7 @@ def receptive_field(nb):
     fields = []
     for layers, _ in examples:
         with explain_errors(f"receptive_field({layers})"):
-            fields.append(nb.receptive_field(layers))
+            fields.append(nb.receptive_field([tuple(layer) for layer in layers]))  # a copy: the answer may change it
     # A mistake's hint only when the answers equal that mistake's on every example (two mistakes can agree on one).
     mistakes = [field_mistakes(layers) for layers, _ in examples]
     pairs = list(zip(fields, mistakes, strict=True))

@@ -68,7 +68,11 @@ def count_mistakes(name, arguments) -> dict:
             "plus one bias per filter": o * i * k * k,
         }
     i, o = arguments
-    return {"plus one bias per output": o * i, "one bias per OUTPUT, not per input": o * i + i}
+    return {
+        "plus one bias per output": o * i,
+        "one bias per OUTPUT, not per input (and the arguments come in that order: in_features, out_features)": o * i
+        + i,
+    }
 
 
 def total_mistakes(kernel_size, padding) -> dict:
