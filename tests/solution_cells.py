@@ -10,7 +10,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 
@@ -40,16 +39,6 @@ def edit(notebook, cell_id: str, old: str, new: str) -> None:
     source = cell(notebook, cell_id).source
     assert source.count(old) == 1, f"{cell_id}: {old!r}"
     cell(notebook, cell_id).source = source.replace(old, new)
-
-
-def without_hidden_tests(source: str) -> str:
-    kept, inside = [], False
-    for line in source.split("\n"):
-        if line.strip() in HIDDEN:
-            inside = line.strip() == HIDDEN[0]
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def run_cells(notebook, *cell_ids, namespace=None, **sources) -> dict:

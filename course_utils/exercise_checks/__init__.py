@@ -122,7 +122,7 @@ class Tasks:
         try:
             return self.functions[task](nb)
         except Exception as error:
-            if isinstance(error, CheckFailed) or type(error).__name__ == "CheckFailed":  # another copy's, too
+            if isinstance(error, CheckFailed):
                 raise CheckFailed(str(error)) from None  # one line: no frame of the checks in the way
             if unfinished(error):  # the task is not done yet: the grader reads "not attempted"
                 raise NotDoneYet(str(error)) from None
