@@ -131,6 +131,15 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "",
         "create one torch.optim.Adam before the epoch loop, then call its step()",
     ),
+    # quick mode's 0.5 accuracy bar lets accumulated gradients through: the small model counts them
+    (5, "            optimizer.zero_grad()\n", "", "call optimizer.zero_grad() before each backward()"),
+    (5, "val_loss, _ = evaluate(", "val_loss = evaluate(", "evaluate returns a pair (loss, accuracy): unpack it"),
+    (
+        5,
+        "val_loss, _ = evaluate(model, data.val_x, data.val_y)",
+        "val_loss = float(evaluate(model, data.val_x, data.val_y))",
+        "unpack it",
+    ),
 ]
 
 
@@ -281,3 +290,11 @@ def test_the_accuracy_hint_does_not_blame_the_optimizer(exercise):
         check_task(exercise, 5, ascent)
     assert "Adam" not in str(error.value) and "optimizer" not in str(error.value)
     check_task(exercise, 5, answer)
+
+
+@pytest.mark.parametrize("zero_grad", ["model.zero_grad()", "optimizer.zero_grad(set_to_none=False)"])
+def test_gradients_cleared_another_way_pass(exercise, zero_grad):
+    """The check counts gradients added to an earlier batch's, not calls of optimizer.zero_grad()."""
+    answer = solution_answer(exercise, 5)
+    run_cells(exercise[0], "task4-answer", namespace=exercise[1])
+    check_task(exercise, 5, answer.replace("optimizer.zero_grad()", zero_grad), hidden=True)

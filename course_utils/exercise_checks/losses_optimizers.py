@@ -24,8 +24,10 @@ from course_utils.exercise_checks.losses_optimizers_mistakes import (
     LOG_SUM_EXP,
     NO_GRAD,
     OVERFLOW,
+    PAIR,
     SHUFFLE,
     STEPS,
+    ZERO_GRAD,
     batch_order_in_words,
     check_huge_logits,
     check_loss,
@@ -156,7 +158,7 @@ def early_stopping(nb):
 def scripted_run(nb, tiny, seed):
     """Your loop on a small linear model, with stand-ins for evaluate and for Task 4's EarlyStopping."""
     model, scripted = CountingModel(), ScriptedEvaluation(tiny.val_x)
-    with explain_line("train_with_early_stopping"), optimizer_steps() as steps:
+    with explain_line("train_with_early_stopping", **PAIR), optimizer_steps() as steps:
         with nb.lend(evaluate=scripted, EarlyStopping=CourseEarlyStopping):
             val_losses, best_epoch = nb.train_with_early_stopping(model, tiny, 12, 3, 0.01, 16, seed)
     return model, scripted, val_losses, best_epoch, steps
@@ -173,6 +175,7 @@ def training_loop(nb):
     check_equal(all(scripted.on_validation), True, "the loss is measured on data.val_x", hint=hint)
     hint = "one optimizer step per mini-batch: 64 images in batches of 16 make 4 steps per epoch"
     check_equal(model.batches, 4 * 8, "training batches in 8 epochs of 64 images, batches of 16", hint=hint)
+    check_equal(model.stale, 0, "backward() calls that added to the gradients of an earlier batch", hint=ZERO_GRAD)
     optimizers = steps.optimizers
     hint = "create one torch.optim.Adam before the epoch loop, then call its step() after every backward()"
     if len(optimizers) > 1:  # the running averages and the bias correction started from zero again

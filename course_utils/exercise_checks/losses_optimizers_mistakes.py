@@ -147,6 +147,8 @@ def batch_order_in_words(first, again, other, in_order) -> str:
 
 
 SHUFFLE = "iterate_batches(..., shuffle=True, generator=torch.Generator().manual_seed(seed)), one generator per run"
+ZERO_GRAD = "call optimizer.zero_grad() before each backward(): else backward() adds to the last batches' gradients"
+PAIR = {"LossAndAccuracy": "evaluate returns a pair (loss, accuracy): unpack it, val_loss, _ = evaluate(...)"}
 
 
 # --- checks that fail with these hints ------------------------------------------------------------

@@ -112,15 +112,25 @@ class ScriptedEvaluation:
     def __call__(self, model, x, y, batch_size=1000, loss_fn=None):
         self.on_validation.append(x is self.val_x or (x.shape == self.val_x.shape and torch.equal(x, self.val_x)))
         self.states.append(copy.deepcopy(model.state_dict()))
-        return RUN[min(len(self.states), len(RUN)) - 1], 0.5
+        return LossAndAccuracy((RUN[min(len(self.states), len(RUN)) - 1], 0.5))
+
+
+class LossAndAccuracy(tuple):
+    """What `ScriptedEvaluation` returns: a tuple, named so that an error from using it as one number says so."""
 
 
 class CountingModel(nn.Module):
-    """A linear model that keeps every batch of images it trains on, in order."""
+    """A linear model that keeps every batch of images it trains on, in order, and counts in ``stale`` the
+    backward passes that added their gradients to those of an earlier one (no zero_grad in between)."""
 
     def __init__(self):
         super().__init__()
-        self.linear, self.seen = nn.Linear(784, 10), []
+        self.linear, self.seen, self.stale = nn.Linear(784, 10), [], 0
+        self.linear.weight.register_hook(self._arrives)  # a leaf's hook runs before the gradient is added to .grad
+
+    def _arrives(self, grad):
+        left = self.linear.weight.grad  # what the gradient is about to be added to
+        self.stale += left is not None and bool(left.any())
 
     @property
     def batches(self) -> int:
