@@ -42,7 +42,8 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "size = conv_output_size(size, kernel_size)",
         "pass padding on",
     ),
-    (2, "size = conv_output_size(size, 2, stride=2)", "size = size / 2", "not / 2"),
+    (2, "size = conv_output_size(size, 2, stride=2)", "size = size / 2", "sizes are whole numbers"),
+    (2, "size = conv_output_size(size, 2, stride=2)", "size = size * 0.5", "(/ and * 0.5 give floats)"),
     (
         2,
         "shapes.append((channels, size, size))\n        size = conv_output_size(size, 2",
@@ -91,6 +92,47 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
     ),
     (2, "shapes, size = [], image", "shapes, size = [], 28", "the size you are given, image"),
     (2, "    return shapes\n", "    return tuple(shapes)\n", "a list, [...], not a tuple"),
+    (1, SIZE, "(size - kernel_size) // stride + 1", "add the padding: p pixels on each side"),
+    (1, SIZE, "size - kernel_size + 1", "use the stride and the padding too"),
+    (1, SIZE, "(size + 2 * padding - kernel_size) + 1", "divide by the stride"),
+    (1, SIZE, "size + 2 * padding - kernel_size // stride + 1", "bracket (M + 2p - k) before dividing"),
+    (1, SIZE, "round((size + 2 * padding - kernel_size) / stride) + 1", "round() and math.ceil round some sizes up"),
+    (1, SIZE, "(kernel_size + 2 * padding - size) // stride + 1", "got a negative size: check the order"),
+    (2, "for channels in (10, 20):", "for channels in (1, 10):", "each conv's OUTPUT channels"),
+    (
+        2,
+        "size = conv_output_size(size, 2, stride=2)",
+        "size = conv_output_size(size, 2, stride=2, padding=padding)",
+        "pooling has no padding",
+    ),
+    (
+        3,
+        "out_channels * in_channels * kernel_size * kernel_size + out_channels",
+        "out_channels * in_channels * kernel_size + out_channels",
+        "a kernel has 5 x 5 weights per input channel",
+    ),
+    (
+        3,
+        "def conv_params(in_channels, out_channels, kernel_size)",
+        "def conv_params(out_channels, in_channels, kernel_size)",
+        "+ out_channels (the arguments come in the order in_channels, out_channels, kernel_size)",
+    ),
+    (
+        3,
+        "linear_params(flat_features(kernel_size, padding), 50)",
+        "linear_params(50, flat_features(kernel_size, padding))",
+        "linear_params takes (in_features, out_features)",
+    ),
+    (3, "linear_params(50, 10)", "linear_params(10, 50)", "linear_params takes (in_features, out_features)"),
+    (
+        3,
+        "linear_params(flat_features(kernel_size, padding), 50)",
+        "linear_params(500, 50)",
+        "fc1's inputs change with kernel_size and padding",
+    ),
+    (3, "conv_params(1, 10, kernel_size)", "conv_params(3, 10, kernel_size)", "MNIST images have one channel"),
+    (4, "field += (kernel - 1) * jump", "field += kernel - 1", "multiply each (k - 1) by the jump"),
+    (4, "for kernel, stride in layers:", "for stride, kernel in layers:", "a (kernel, stride) pair, in that order"),
     (4, "    field, jump = 1, 1", "    field, jump = 0, 1", "start from r = 1"),
     (4, "jump *= stride", "jump = stride", "product of ALL earlier strides"),
     (4, "jump *= stride", "jump += stride", "do not add the stride"),
@@ -106,6 +148,58 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:20]}" for b in BUGS])
 def test_a_classic_bug_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
     assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+
+
+WRONG_CAUSES = [  # (task, text of the answer, the bug, the hint that must name it, a hint for another mistake)
+    (
+        1,
+        f"return {SIZE}",
+        f"return float({SIZE})",
+        "return a Python int, not a float",
+        "divide with //",
+    ),
+    (
+        1,
+        SIZE,
+        "(size + 2 * padding - kernel_size) / stride // 1 + 1",
+        "/ gives a float, even for a whole number",
+        "return a Python int, not a float",
+    ),
+    (
+        1,
+        "def conv_output_size(size, kernel_size,",
+        "def conv_output_size(kernel_size, size,",
+        "got a negative size: check the order of the arguments: conv_output_size(size, kernel_size, stride=1",
+        "use N = floor",
+    ),
+    (1, SIZE, "(size + 2 * padding - kernel_size + 1) // stride", "add the 1 after dividing", "the formula ends with"),
+    (
+        2,
+        "shapes.append((channels, size, size))\n        size = conv_output_size(size, 2",
+        "shapes.append((size, size))\n        size = conv_output_size(size, 2",
+        "each shape is (channels, height, width): three numbers",
+        "no batch dimension",
+    ),
+    (
+        2,
+        "shapes.append((channels, size, size))\n        size = conv_output_size(size, 2",
+        "shapes.append((channels, size, size, 1))\n        size = conv_output_size(size, 2",
+        "each shape is (channels, height, width): three numbers",
+        "no batch dimension",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "task, old, new, hint, wrong", WRONG_CAUSES, ids=[f"task{b[0]}-{b[3][:20]}" for b in WRONG_CAUSES]
+)
+def test_a_bug_gets_its_own_hint_not_another_mistakes(exercise, task, old, new, hint, wrong):
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed) as failure:
+        check_task(exercise, task, answer.replace(old, new))
+    check_task(exercise, task, answer, hidden=True)
+    assert hint in str(failure.value) and wrong not in str(failure.value), str(failure.value)
 
 
 OTHER_CORRECT_ANSWERS = {
@@ -133,6 +227,23 @@ def test_a_wrong_task_1_leaves_task_2_and_3_passing(exercise):
         run_cells(notebook, "task2-check", "task3-check", namespace=namespace)
     finally:
         run_cells(notebook, "task1-answer", namespace=namespace)
+
+
+def test_a_wrong_task_2_leaves_task_3_passing_when_built_on_feature_shapes(exercise):
+    """convnet_params may count fc1's inputs with feature_shapes and conv_output_size: it runs with the course's."""
+    notebook, namespace = exercise
+    wrong = solution_answer(exercise, 2).replace("for channels in (10, 20):", "for channels in (10, 10):")
+    on_shapes = solution_answer(exercise, 3).replace(
+        "linear_params(flat_features(kernel_size, padding), 50)",
+        "linear_params(math.prod(feature_shapes(kernel_size, padding)[-1]), 50)",
+    )
+    run_cells(notebook, "task2-answer", namespace=namespace, task2_answer=wrong)
+    try:
+        with pytest.raises(CheckFailed, match="conv2 has 20 filters"):
+            run_cells(notebook, "task2-check", namespace=namespace)
+        check_task(exercise, 3, f"import math\n{on_shapes}", hidden=True)
+    finally:
+        run_cells(notebook, "task2-answer", "task3-answer", namespace=namespace)
 
 
 def test_a_renamed_function_says_which_name_the_check_looks_for(exercise):

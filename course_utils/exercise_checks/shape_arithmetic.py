@@ -2,9 +2,14 @@
 
 Every answer is compared with what PyTorch itself computes: real `nn.Conv2d` layers for Task 1,
 `layer_table` of a real `ConvNet` for Task 2, `count_parameters` for Task 3, and the course's
-`receptive_fields` for Task 4. Later tasks run with the course's versions of earlier answers, so a
-mistake costs one task.
+`receptive_fields` for Task 4. Later tasks run with the course's versions of earlier answers
+(`EARLIER_ANSWERS`, lent to the notebook), so a mistake costs one task.
 """
+
+import inspect
+import io
+import textwrap
+import tokenize
 
 import torch
 from torch import nn
@@ -14,8 +19,9 @@ from course_utils.checks import check_equal, check_own_work, explain_errors
 from course_utils.exercise_checks import Tasks
 from course_utils.exercise_checks.mistakes import explain, known_mistake
 from course_utils.exercise_checks.shape_arithmetic_mistakes import (
+    EARLIER_ANSWERS,
+    ORDER,
     count_mistakes,
-    course_flat_features,
     field_mistakes,
     shape_form_hint,
     shape_mistakes,
@@ -43,18 +49,44 @@ def real_conv_size(size, kernel_size, stride, padding) -> int:
     return conv(torch.zeros(1, 1, size, size)).shape[-1]
 
 
+def divides_with_slash(function) -> bool:
+    """Whether the function's code divides with / (or /=), not only with //."""
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+        return any(t.string in ("/", "/=") for t in tokenize.generate_tokens(io.StringIO(source).readline))
+    except (OSError, TypeError, SyntaxError, tokenize.TokenError):  # no source to read: say nothing about /
+        return False
+
+
+def below_one(got) -> str | None:
+    """A hint for a size below 1 (a negative size): the arguments in the wrong order, most often."""
+    try:
+        return f"got a size below 1: {ORDER}" if float(got) < 1 else None
+    except (TypeError, ValueError):
+        return None
+
+
 @tasks(1, "conv_output_size", answers=["conv_output_size"])
 def output_size(nb):
-    for size, kernel_size, stride, padding, what in CONFIGURATIONS:
-        call = f"conv_output_size({size}, {kernel_size}, stride={stride}, padding={padding})"
-        with explain_errors(call):
-            got = nb.conv_output_size(size, kernel_size, stride=stride, padding=padding)
-        hint = known_mistake(got, size_mistakes(size, kernel_size, stride, padding)) or f"use {FORMULA}"
-        check_equal(got, real_conv_size(size, kernel_size, stride, padding), f"{what}: {call}", hint=hint)
-    kind = type(nb.conv_output_size(28, 5, stride=2)).__name__
-    as_int = "return a Python int: compute with plain numbers, or convert with int(...)" if kind != "float" else None
-    hint = as_int or "divide with //, which rounds down and gives an int (/ gives a float)"
-    check_equal(kind, "int", "the result is a whole number (an int)", hint=hint)
+    calls, results = [], []
+    for size, kernel_size, stride, padding, _ in CONFIGURATIONS:
+        calls.append(f"conv_output_size({size}, {kernel_size}, stride={stride}, padding={padding})")
+        with explain_errors(calls[-1]):
+            results.append(nb.conv_output_size(size, kernel_size, stride=stride, padding=padding))
+    # A mistake's hint only when the answers equal that mistake's on every configuration (two can agree on one).
+    mistakes = [size_mistakes(*configuration[:4]) for configuration in CONFIGURATIONS]
+    pairs = list(zip(results, mistakes, strict=True))
+    hint = next((h for h in mistakes[0] if all(known_mistake(r, {h: m[h]}) for r, m in pairs)), None)
+    for configuration, call, got in zip(CONFIGURATIONS, calls, results, strict=True):
+        expected = real_conv_size(*configuration[:4])
+        check_equal(got, expected, f"{configuration[4]}: {call}", hint=hint or below_one(got) or f"use {FORMULA}")
+    odd = next((type(got) for got in results if type(got) is not int), int)  # every value is right by now
+    as_int = "return a Python int: compute with plain numbers, or convert with int(...)"
+    if odd is float:
+        slash = divides_with_slash(nb.conv_output_size)
+        as_int = "/ gives a float, even for a whole number: divide with // alone" if slash else None
+        as_int = as_int or "return a Python int, not a float: drop float(...) and any 1.0, or convert with int(...)"
+    check_equal(odd.__name__, "int", "the result is a whole number (an int)", hint=as_int)
     check_own_work(nb.conv_output_size, (shapes.conv_output_size, shapes.pool_output_size), "your own function")
 
 
@@ -64,7 +96,7 @@ def shapes_through_the_network(nb):
         for kernel_size, padding in [(5, 1), (3, 1), (5, 0), (3, 0)]:
             net = ConvNet(kernel_size=kernel_size, padding=padding)
             real = [tuple(shape[1:]) for shape in layer_table(net)["output shape"][[0, 2, 3, 5]]]
-            whole = {"whole number": "halve with conv_output_size(size, 2, stride=2) or // 2, not / 2"}
+            whole = {"whole number": "sizes are whole numbers: use conv_output_size, or // (/ and * 0.5 give floats)"}
             with explain(f"feature_shapes({kernel_size}, {padding})", **whole):
                 got = nb.feature_shapes(kernel_size, padding)
             hint = shape_form_hint(got) or known_mistake(got, shape_mistakes(kernel_size, padding))
@@ -104,7 +136,7 @@ def parameter_counts(nb):
         hint = known_mistake(got, count_mistakes(name, arguments))
         check_equal(got, count_parameters(layer), f"{name}{arguments}", hint=hint)
     for kernel_size, padding in [(5, 1), (3, 1)]:
-        with explain_errors(f"convnet_params({kernel_size}, {padding})"), nb.lend(flat_features=course_flat_features):
+        with explain_errors(f"convnet_params({kernel_size}, {padding})"), nb.lend(**EARLIER_ANSWERS):
             total = nb.convnet_params(kernel_size, padding)
         expected = count_parameters(ConvNet(kernel_size=kernel_size, padding=padding))
         hint = known_mistake(total, total_mistakes(kernel_size, padding)) if total != expected else None

@@ -3,7 +3,7 @@
 from course_utils import ConvNet, count_parameters
 from course_utils.checks import check_equal
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.shape_arithmetic import course_flat_features
+from course_utils.exercise_checks.shape_arithmetic import EARLIER_ANSWERS
 
 hidden = Tasks("shape_arithmetic")
 
@@ -28,7 +28,7 @@ def other_images(nb):
 def other_layers(nb):
     check_equal(nb.conv_params(3, 64, 7), 9_472, "a colour-image conv layer")
     check_equal(nb.linear_params(1, 1), 2, "the smallest linear layer")
-    with nb.lend(flat_features=course_flat_features):
+    with nb.lend(**EARLIER_ANSWERS):
         expected = count_parameters(ConvNet(kernel_size=5, padding=0))
         check_equal(nb.convnet_params(5, 0), expected, "5x5 kernels, no padding")
 
