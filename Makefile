@@ -51,7 +51,7 @@ lint: $(STAMP)
 
 test-fast: lint $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not kernel and not slow" tests
-	$(BIN)/course run --quick --out build/quick
+	$(BIN)/course run --quick --out build/quick --replace
 
 # Re-execute the committed lessons in place from a fresh kernel with default parameters
 # (the outputs nbval compares against). Students never need this; authors do after an edit.

@@ -1,7 +1,8 @@
 """The ``course`` command: run lessons, sweep parameters, check the setup, build and grade exercises.
 
-course run [NOTEBOOK...] [-p NAME VALUE]... [--quick] [--out DIR]
-course sweep NOTEBOOK -p NAME V1 V2 ... [--workers N] [--scheduler ADDRESS] [--out DIR] [--quick]
+course run [NOTEBOOK...] [-p NAME VALUE]... [--quick] [--out DIR [--replace]]
+course sweep NOTEBOOK -p NAME V1 V2 ... [--seeds N] [--workers N] [--scheduler ADDRESS] [--out DIR]
+             [--quick] [--reuse-stale] [--mlflow URI]
 course params NOTEBOOK
 course doctor
 course exercises [--check]
@@ -58,7 +59,9 @@ def cmd_run(args) -> int:
     except (ParameterError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = Path(args.out)
+    out = _run_folder(args.out, args.replace)
+    if out is None:
+        return 2
     results = []
     for nb in notebooks:
         print(f"running {nb.name} {typed[nb] or ''}".rstrip(), flush=True)
@@ -73,6 +76,29 @@ def cmd_run(args) -> int:
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
+def _run_folder(given: str | None, replace: bool) -> Path | None:
+    """Where a run's executed notebooks go: a new folder ``build/run/<date>_<time>`` per run, so that
+    a second run never overwrites the first; a given folder that holds a run only with ``replace``."""
+    if given is None:
+        from datetime import datetime
+
+        stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
+        out, n = Path("build/run") / stamp, 1
+        while out.exists():
+            n += 1
+            out = Path("build/run") / f"{stamp}-{n}"
+        return out
+    out = Path(given)
+    if (out / "summary.json").exists() and not replace:
+        print(
+            f"error: {out} holds an earlier run (its summary.json): "
+            "give another --out, or add --replace to overwrite it",
+            file=sys.stderr,
+        )
+        return None
+    return out
+
+
 def cmd_params(args) -> int:
     from .runner import describe_parameters
 
@@ -83,7 +109,9 @@ def cmd_params(args) -> int:
 def cmd_sweep(args) -> int:
     from .cluster import ClusterError
     from .runner import ParameterError
-    from .sweep import plot_sweep, run_sweep
+    from .sweep import SweepFolderError, run_sweep
+    from .sweep_report import format_summary, plot_sweep
+    from .tracking import TrackingError
 
     values = {}
     for name, *vals in args.param or []:
@@ -91,6 +119,14 @@ def cmd_sweep(args) -> int:
             print(f"error: -p {name} needs at least one value", file=sys.stderr)
             return 2
         values[name] = vals
+    if args.seeds is not None:
+        if "seed" in values:
+            print("error: give the seeds once: -p seed ... or --seeds N, not both", file=sys.stderr)
+            return 2
+        if args.seeds < 1:
+            print(f"error: --seeds needs a positive number of seeds, not {args.seeds}", file=sys.stderr)
+            return 2
+        values["seed"] = [str(i) for i in range(args.seeds)]
     out = Path(args.out or Path("build/sweeps") / Path(args.notebook).stem)
     try:
         table = run_sweep(
@@ -101,13 +137,23 @@ def cmd_sweep(args) -> int:
             timeout=args.timeout,
             quick=args.quick,
             scheduler=args.scheduler,
+            reuse_stale=args.reuse_stale,
+            mlflow=args.mlflow,
         )
-    except (ParameterError, FileNotFoundError, ClusterError) as err:
+    except (ParameterError, FileNotFoundError, ClusterError, SweepFolderError, TrackingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     figures = plot_sweep(table, list(values), out)
-    print(table.drop(columns=["notebook"]).to_string(index=False))
-    print(f"\nresults: {out / 'results.csv'}; figures: {', '.join(str(f) for f in figures) or 'none'}")
+    shown = table.drop(columns=["notebook"] + ([] if table["stale"].any() else ["stale"]))
+    print(shown.to_string(index=False))
+    print("\nper configuration:")
+    from .sweep_report import summarize
+
+    print(format_summary(summarize(table, list(values)), list(values), table))
+    print(
+        f"\nresults: {out / 'results.csv'}; summary: {out / 'summary.csv'}; "
+        f"figures: {', '.join(str(f) for f in figures) or 'none'}"
+    )
     return 0 if (table["status"] == "ok").all() else 1
 
 
@@ -240,7 +286,10 @@ def main(argv=None) -> int:
         help="set a parameter (checked against the notebook's parameters cell)",
     )
     p.add_argument("--quick", action="store_true", help="smoke run: tiny subset, 1 epoch")
-    p.add_argument("--out", default="build/run", help="folder for executed copies (default build/run)")
+    p.add_argument(
+        "--out", default=None, help="folder for executed copies (default: a new build/run/<date>_<time> per run)"
+    )
+    p.add_argument("--replace", action="store_true", help="overwrite an earlier run in --out")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     p.set_defaults(func=cmd_run)
 
@@ -260,7 +309,19 @@ def main(argv=None) -> int:
     )
     p.add_argument("--workers", type=int, default=1, help="parallel runs (each gets cores/N threads)")
     _scheduler_option(p)
+    p.add_argument("--seeds", type=int, default=None, metavar="N", help="shorthand for -p seed 0 1 ... N-1")
     p.add_argument("--out", default=None, help="folder for results (default build/sweeps/<notebook>)")
+    p.add_argument(
+        "--reuse-stale",
+        action="store_true",
+        help="keep finished runs made from other code (notebook, course_utils, libraries), marked stale",
+    )
+    p.add_argument(
+        "--mlflow",
+        metavar="URI",
+        default=None,
+        help="log every run to this MLflow tracking URI (default $MLFLOW_TRACKING_URI; none: no MLflow)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke runs: tiny subset, 1 epoch")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     p.set_defaults(func=cmd_sweep)

@@ -1,0 +1,232 @@
+"""Sweeps a researcher can trust: stale runs rerun (or kept on purpose, marked), every swept factor
+shown, 95% intervals computed right, bad folders and records refused in one line, runs in MLflow.
+
+The notebooks here are tiny (a parameters cell and one that records a metric): what costs time is
+starting a Dask cluster and a kernel per run, so each test sweeps two runs at most.
+"""
+
+import json
+import math
+
+import nbformat
+import pandas as pd
+import pytest
+from scipy import stats
+from test_runner import make_notebook
+
+from course_tools import cli
+from course_tools.sweep import SweepFolderError, run_sweep
+from course_tools.sweep_report import draw_metric, format_summary, layout, plot_sweep, summarize, t_interval
+
+BODY = "from course_utils import record\nrecord('score', seed * 10 + epochs + lr)"
+
+
+@pytest.fixture
+def notebook(tmp_path):
+    return make_notebook(tmp_path / "tiny.ipynb", BODY)
+
+
+def sweep(notebook, out, **kw):
+    messages = []
+    table = run_sweep(notebook, {"seed": ["0", "1"]}, out, echo=messages.append, **kw)
+    return table, messages
+
+
+def mtimes(out):
+    return {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
+
+
+def edit_code(notebook, new_body):
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.cells[1].source = new_body
+    nbformat.write(nb, str(notebook))
+
+
+@pytest.mark.kernel
+def test_a_changed_notebook_reruns_its_runs_and_the_same_one_none(notebook, tmp_path):
+    out = tmp_path / "sweep"
+    table, _ = sweep(notebook, out)
+    assert list(table["score"]) == [2.1, 12.1] and not table["stale"].any()
+    record = json.loads((out / "seed=0.json").read_text())
+    parts = record["fingerprint"]["parts"]
+    assert set(parts) == {"notebook code", "course_utils", "libraries", "parameters"}
+    assert parts["libraries"]["torch"] and parts["parameters"] == {
+        "epochs": 2,
+        "lr": 0.1,
+        "name": "x",
+        "quick": False,
+        "seed": 0,
+    }
+    assert {"git commit", "cpu", "gpu", "threads", "started", "ended", "host"} <= set(record["provenance"])
+    before = mtimes(out)
+
+    _, messages = sweep(notebook, out)  # the same notebook: nothing reruns
+    assert mtimes(out) == before and "resuming: 2 of 2" in messages[0] and len(messages) == 1
+
+    nb = nbformat.read(str(notebook), as_version=4)  # prose is not code: nothing reruns
+    nb.cells.append(nbformat.v4.new_markdown_cell("A note added later."))
+    nbformat.write(nb, str(notebook))
+    sweep(notebook, out)
+    assert mtimes(out) == before
+
+    edit_code(notebook, BODY.replace("+ lr", "+ 2 * lr"))
+    table, messages = sweep(notebook, out, reuse_stale=True)  # kept on purpose, and marked
+    assert mtimes(out) == before and table["stale"].all() and list(table["score"]) == [2.1, 12.1]
+    assert any("--reuse-stale: keeping 2 runs" in m and "notebook code (2)" in m for m in messages)
+    assert pd.read_csv(out / "summary.csv")["stale"].tolist() == [2]
+
+    table, messages = sweep(notebook, out)
+    assert any(m.startswith("rerunning 2 finished runs because something changed: notebook code (2)") for m in messages)
+    assert list(table["score"]) == [2.2, 12.2] and not table["stale"].any()
+    assert all(mtimes(out)[name] > before[name] for name in before)
+
+
+def test_a_folder_of_another_notebooks_runs_is_refused_and_kept(notebook, tmp_path):
+    out = tmp_path / "sweep"
+    out.mkdir()
+    other = {"run": "seed=0", "notebook": "/x/04_two_conv_net.ipynb", "status": "ok"}
+    (out / "seed=0.json").write_text(json.dumps(other))
+    with pytest.raises(SweepFolderError, match="holds 1 run.s. of 04_two_conv_net.ipynb, not of tiny.ipynb"):
+        sweep(notebook, out)
+    assert json.loads((out / "seed=0.json").read_text()) == other  # nothing lost
+
+
+@pytest.mark.kernel
+def test_a_record_edited_into_nonsense_is_put_aside_in_one_line_and_rerun(notebook, tmp_path):
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "seed=0.json").write_text('{"status": "ok", "metrics": [1, 2')  # cut short
+    (out / "seed=1.json").write_text(json.dumps({"status": "ok", "run": "seed=1", "metrics": "lots"}))
+    table, messages = sweep(notebook, out)
+    said = [m for m in messages if "is not a run record" in m]
+    assert len(said) == 2 and "metrics" in said[1] and "seed=1.json.unreadable" in said[1]
+    assert (out / "seed=0.json.unreadable").read_text().startswith('{"status": "ok"')  # kept, aside
+    assert (table["status"] == "ok").all()
+
+
+def test_the_interval_is_students_t_on_a_worked_example():
+    # Three runs 97, 98, 99: mean 98, std 1 (divided by n - 1 = 2), standard error 1/sqrt(3);
+    # t(0.975, 2 degrees of freedom) = 4.3027, so the half-width is 4.3027 / 1.7321 = 2.4841.
+    low, high = t_interval([97.0, 98.0, 99.0])
+    assert low == pytest.approx(98 - 2.4841, abs=1e-4) and high == pytest.approx(98 + 2.4841, abs=1e-4)
+    values = [0.981, 0.984, 0.979, 0.986, 0.983]
+    sem = stats.sem(values)
+    assert t_interval(values) == pytest.approx(stats.t.interval(0.95, 4, loc=sum(values) / 5, scale=sem))
+    assert all(math.isnan(v) for v in t_interval([0.9]))  # one run: no interval, not a zero-width one
+
+
+def three_factor_table():
+    """lr x batch_size x epochs, 3 seeds each: epochs moves accuracy by 0.02, the seeds by 0.002."""
+    rows = []
+    for lr in (0.001, 0.003):
+        for batch in (32, 64):
+            for epochs in (1, 3):
+                for seed in (0, 1, 2):
+                    accuracy = 0.95 + 0.02 * (epochs == 3) + 0.005 * (lr == 0.003) + 0.001 * seed
+                    rows.append(dict(lr=lr, batch_size=batch, epochs=epochs, seed=seed, accuracy=accuracy))
+    table = pd.DataFrame(rows).assign(status="ok", seconds=1.0, error="", stale=False, notebook="x.ipynb")
+    return table, ["lr", "batch_size", "epochs", "seed"]
+
+
+def test_no_factor_is_averaged_away_in_the_summary():
+    table, swept = three_factor_table()
+    summary = summarize(table, swept)
+    assert len(summary) == 8 and (summary["n"] == 3).all() and (summary["failed"] == 0).all()
+    assert summary["accuracy std"].max() == pytest.approx(0.001)  # the seeds' spread, not epochs'
+    row = summary[(summary.lr == 0.003) & (summary.batch_size == 64) & (summary.epochs == 3)].iloc[0]
+    assert row["accuracy mean"] == pytest.approx(0.976)
+    assert (row["accuracy ci95 low"], row["accuracy ci95 high"]) == pytest.approx(t_interval([0.975, 0.976, 0.977]))
+    text = format_summary(summary, swept, table)
+    assert "accuracy: mean [95% CI]" in text and "Student's t" in text and "0.9760 [0.9735, 0.9785]" in text
+
+
+def test_every_swept_factor_is_visible_in_the_figure(tmp_path):
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    table, swept = three_factor_table()
+    [figure] = plot_sweep(table, swept, tmp_path)
+    assert figure.name == "accuracy.png" and matplotlib.image.imread(figure).shape[1] > 600
+    plan = layout(table, swept)
+    assert plan["roles"] == {"x": "lr", "hue": "batch_size", "col": "epochs"}
+    grid = draw_metric(table, "accuracy", plan)
+    assert [ax.get_title() for ax in grid.axes.flat] == ["epochs = 1", "epochs = 3"]  # small multiples
+    assert grid.axes.flat[0].get_xlabel() == "lr" and grid.legend.get_title().get_text() == "batch_size"
+    assert "95% confidence interval (t), n=3 runs per point" in grid.figure.get_suptitle()
+    plt.close("all")
+
+    messages = []
+    five = table.assign(width=1, momentum=0.0)
+    five.loc[five.seed == 1, ["width", "momentum"]] = [2, 0.9]  # two more factors: five vary
+    factors = ["lr", "batch_size", "epochs", "width", "momentum", "seed"]
+    assert plot_sweep(five, factors, tmp_path, echo=messages.append) == []
+    assert messages == ["5 factors vary: too many for one figure; summary.csv has every configuration"]
+
+
+def test_seeds_is_shorthand_for_a_seed_list(notebook, tmp_path, monkeypatch, capsys):
+    import course_tools.sweep
+
+    seen = {}
+    monkeypatch.setattr(course_tools.sweep, "run_sweep", lambda nb, values, out, **kw: seen.update(values) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["sweep", str(notebook), "-p", "lr", "0.1", "--seeds", "3"])
+    assert seen == {"lr": ["0.1"], "seed": ["0", "1", "2"]}
+    assert cli.main(["sweep", str(notebook), "-p", "seed", "1", "--seeds", "3"]) == 2
+    assert "give the seeds once" in capsys.readouterr().err
+
+
+@pytest.mark.kernel
+def test_runs_are_logged_to_mlflow_with_parameters_metrics_and_the_notebook(notebook, tmp_path, capsys):
+    from mlflow.tracking import MlflowClient
+
+    out, uri = tmp_path / "sweep", f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", uri]) == 0
+    client = MlflowClient(tracking_uri=uri)
+    [experiment] = [e for e in client.search_experiments() if e.name.startswith("tiny sweep in ")]
+    runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == {"seed=0", "seed=1"}
+    run = runs["seed=1"]
+    assert run.data.params["seed"] == "1" and run.data.params["lr"] == "0.1"
+    assert run.data.metrics == {"score": 12.1} and run.info.status == "FINISHED"
+    record = json.loads((out / "seed=1.json").read_text())
+    assert run.data.tags["course.fingerprint"] == record["fingerprint"]["id"]
+    assert record["mlflow"] == {"uri": uri, "run": run.info.run_id}
+    [artifact] = client.list_artifacts(run.info.run_id)
+    assert artifact.path == "seed=1.ipynb"
+
+    # Finished runs logged later, when the URI is given only now: nothing reruns
+    later = f"sqlite:///{tmp_path / 'later.db'}"
+    assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", later]) == 0
+    assert "resuming: 2 of 2" in capsys.readouterr().out
+    assert len(MlflowClient(tracking_uri=later).search_runs([experiment.experiment_id])) == 2
+
+
+def test_an_unreachable_tracking_uri_is_one_line_before_any_run(notebook, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code = cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot reach the MLflow tracking URI 'http://127.0.0.1:9'" in err
+    assert not out.exists()  # nothing ran
+
+
+def test_without_a_tracking_uri_mlflow_is_not_imported(monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    code = "import sys, course_tools.cli, course_tools.sweep; assert 'mlflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.kernel
+def test_each_course_run_keeps_its_own_folder(notebook, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", str(notebook)]) == 0
+    assert cli.main(["run", str(notebook)]) == 0
+    folders = sorted((tmp_path / "build" / "run").iterdir())
+    assert len(folders) == 2 and all((f / "summary.json").exists() and (f / "tiny.ipynb").exists() for f in folders)
+    capsys.readouterr()
+    assert cli.main(["run", str(notebook), "--out", str(folders[0])]) == 2
+    err = capsys.readouterr().err
+    assert "holds an earlier run" in err and "--replace" in err
+    assert cli.main(["run", str(notebook), "--out", str(folders[0]), "--replace"]) == 0
