@@ -43,13 +43,17 @@ TWO_LOOPS = """    n_pixels, total, spread = 0, 0.0, 0.0
     return mean, (spread / n_pixels) ** 0.5
 """
 RANDPERM = "torch.randperm(len(positions), generator=generator)"
+STD_FIRST = "the std first: mean first, then std: return mean, std"
+STD_MEAN = "std, mean = torch.std_mean(pixels)\n    return std.item(), mean.item()"
 PICK = f"positions[{RANDPERM}[:per_class]]"
 
 BUGS = [  # (task, text in the solution's answer, the mistake, the hint the check must give)
     (1, "torch.bincount(labels, minlength=n_classes)", "torch.bincount(labels)", "minlength=n_classes"),
     (1, "minlength=n_classes)", "minlength=10)", "use n_classes, not 10"),
     (1, "minlength=n_classes)", "minlength=n_classes).float()", "count in an int64 tensor, or use .long()"),
-    (1, PICK, "positions[:per_class]", "shuffle the positions of each class with torch.randperm"),
+    (1, PICK, "positions[:per_class]", "shuffle all of a class's positions, torch.randperm(len(positions)"),
+    (1, PICK, "positions[torch.randperm(per_class, generator=generator)]", "shuffle all of a class's positions"),
+    (1, "        positions =", "        generator.manual_seed(0)\n        positions =", "do not seed it again"),
     (1, RANDPERM, "torch.randperm(len(positions))", "torch.randperm(n, generator=generator)"),
     (1, "generator=generator)", "generator=torch.Generator().manual_seed(0))", "draw with the generator you are given"),
     (1, PICK, f"labels[{PICK}]", "return positions in labels"),
@@ -98,6 +102,41 @@ BUGS = [  # (task, text in the solution's answer, the mistake, the hint the chec
         "int(",
     ),
     (3, "torch.cdist(flat, flat)", "-(flat @ flat.T) / flat.norm(dim=1) / flat.norm(dim=1)[:, None]", "same direction"),
+    # (std, mean) for (mean, std); the variance, or no mean subtracted, for the std; 256 levels
+    (
+        2,
+        "return pixels.mean().item(), pixels.std().item()",
+        "return pixels.std().item(), pixels.mean().item()",
+        STD_FIRST,
+    ),
+    (2, "return pixels.mean().item(), pixels.std().item()", STD_MEAN, "torch.std_mean gives them the other way round"),
+    (
+        2,
+        "return mean, (total_of_squares / n_pixels - mean**2) ** 0.5",
+        "return (total_of_squares / n_pixels - mean**2) ** 0.5, mean",
+        STD_FIRST,
+    ),
+    (2, "pixels.std().item()", "pixels.var().item()", "that is the variance: take its square root, or use .std()"),
+    (2, "pixels.std().item()", "((pixels - pixels.mean()) ** 2).mean().item()", "or use .std()"),
+    (2, "pixels.std().item()", "(pixels**2).mean().sqrt().item()", "subtract the mean: the variance is mean(x**2)"),
+    (2, "(total_of_squares / n_pixels - mean**2)", "(total_of_squares / n_pixels)", "not mean(x**2)"),
+    (2, "pixels = images.float() / 255", "pixels = images.float() / 256", "not by 256"),
+    # closest_pair's n taken from the images: the same means as 3 x 2 images give another pair
+    (3, "len(means))", "means.shape[1])", "n = len(means), here 4, not a size of the images"),
+]
+
+# Mistakes that were told another mistake's hint: (task, text, the mistake, its hint, the other hint it must not get)
+WRONG_CAUSES = [
+    (3, "torch.stack(", "torch.cat(", "with torch.stack (a new first dimension), not torch.cat", "do not flatten"),
+    (3, "len(means))", "flat.shape[1])", "column k % n, with n = len(means)", "paired with itself"),
+    (3, "len(means))", "means.shape[-1])", "not a size of the images", "same direction"),
+    (
+        2,
+        "return pixels.mean().item(), pixels.std().item()",
+        "return pixels.numpy().mean(), pixels.numpy().std()",
+        "turn a one-number tensor or NumPy number into a Python float",
+        "turn a one-number tensor into",
+    ),
 ]
 
 OTHER_CORRECT_ANSWERS = [
@@ -154,6 +193,18 @@ def exercise():
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])
 def test_a_classic_mistake_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
     assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+
+
+@pytest.mark.parametrize(
+    "task, old, new, hint, wrong", WRONG_CAUSES, ids=[f"task{w[0]}-{w[3][:24]}" for w in WRONG_CAUSES]
+)
+def test_a_mistake_gets_its_own_hint_not_another_s(exercise, task, old, new, hint, wrong):
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed, match=re.escape(hint)) as error:
+        check_task(exercise, task, answer.replace(old, new))
+    assert wrong not in str(error.value)
+    check_task(exercise, task, answer, hidden=True)
 
 
 @pytest.mark.parametrize("task, answer", OTHER_CORRECT_ANSWERS, ids=[f"task{a[0]}" for a in OTHER_CORRECT_ANSWERS])

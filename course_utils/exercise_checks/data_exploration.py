@@ -1,30 +1,20 @@
 """The checks of exercises 1 (exploring MNIST by hand): ``check(task=N)``: toy inputs on which every classic
-mistake changes the answer, then MNIST; a hint only when the answer looks like the mistake it names."""
-
-import math
-import weakref
+mistake changes the answer, then MNIST; a hint only when the answer looks like the mistake it names.
+Task 2's checks are in `data_exploration_stats.py`."""
 
 import torch
 
-from course_utils.checks import check_close, check_dtype, check_equal, check_own_work, check_shape, explain_errors, fail
-from course_utils.data import normalization_stats
+from course_utils.checks import check_close, check_dtype, check_equal, check_shape, fail
 from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.data_exploration_stats import SCALE, pixel_statistics
 
 tasks = Tasks("data_exploration")
 check = tasks.check
-SCALE = "scale the pixels to [0, 1] first: divide by 255"
 
 
 def check_tensor(value, what: str, hint: str) -> None:
     if not isinstance(value, torch.Tensor):
         fail(what, f"expected a tensor, got a {type(value).__name__}", hint)
-
-
-def close_unless(value: float, expected: float, what: str, mistakes: list, atol: float = 1e-4) -> None:
-    """check_close, with the hint of the mistake whose result (or function computing it) ``value`` matches."""
-    wrong = abs(value - expected) > atol + 1e-5 * abs(expected)
-    found = (h for w, h in mistakes if wrong and math.isclose(value, w() if callable(w) else w, rel_tol=1e-3))
-    check_close(value, expected, what, atol=atol, hint=next(found, None))
 
 
 @tasks(1, "class counts and a balanced sample", answers=["class_counts", "balanced_subset"])
@@ -65,98 +55,16 @@ def counts_and_balanced_sample(nb):
     check_equal(torch.bincount(labels[first], minlength=10).tolist(), [100] * 10, "100 MNIST images of each digit")
     check_equal(len(set(first.tolist())), 1000, "1,000 different positions in MNIST's labels", hint=repeats)
     first_ones = set(torch.cat([(labels == d).nonzero().flatten()[:100] for d in range(10)]).tolist())
-    shuffle = "shuffle the positions of each class with torch.randperm(n, generator=generator), then take per_class"
+    shuffle = "shuffle all of a class's positions, torch.randperm(len(positions), generator=...), then take per_class"
     check_equal(set(first.tolist()) != first_ones, True, "drawn at random, not the first 100 of each", hint=shuffle)
     same, other = torch.equal(first, draw(0)), torch.equal(first, draw(1))
     given = "draw with the generator you are given: torch.randperm(n, generator=generator)"
     check_equal(same, True, "the same seed gives the same sample", hint=given)
+    given += ", not one of your own, and do not seed it again"  # the same sample whatever the seed
     check_equal(other, False, "another seed gives another sample", hint=given)
 
 
-def two_floats(result, name: str) -> tuple[float, float]:
-    """``(mean, std)`` as the task asks: two Python floats."""
-    what = f"{name} returns (mean, std), two Python floats"
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        got = f"a tensor of shape {tuple(result.shape)}" if hasattr(result, "shape") else repr(result)[:60]
-        fail(what, f"got {got}", "return mean, std")
-    many = max(v.numel() if hasattr(v, "numel") else getattr(v, "size", 1) for v in result) > 1
-    tensors = any(hasattr(v, "item") for v in result)
-    hint = "one number over all the pixels, not one per image or per position" if many else None
-    hint = hint or ("turn a one-number tensor into a Python float with .item() or float(...)" * tensors)
-    check_equal([type(v).__name__ for v in result], ["float", "float"], what, hint=hint)
-    return result
-
-
-NEGATIVE = "is it Q/N - mean**2 (the mean squared)? are N, S, Q over the same pixels, as floats? (uint8 squares wrap)"
-
-
-@tasks(2, "pixel statistics, whole and batch by batch", answers=["pixel_stats", "streaming_stats"])
-def pixel_statistics(nb):
-    images = nb.images[:12_000]  # enough pixels (9.4 million) to tell every mistake apart, and quick
-    check_own_work(nb.pixel_stats, normalization_stats, "pixel_stats is your own")
-    mean, std = two_floats(nb.pixel_stats(images), "pixel_stats")
-    right_mean, right_std = normalization_stats(images)
-    close_unless(mean, right_mean, "mean pixel value of 12,000 images", [(255 * right_mean, SCALE)])
-    averaged_std = lambda dim: (images.float() / 255).std(dim=dim).mean().item()  # noqa: E731 (a classic mistake)
-    one = "take one std over all pixels at once, not one per "
-    mistakes = [(lambda: averaged_std((1, 2)), one + "image"), (lambda: averaged_std(0), one + "pixel position")]
-    close_unless(std, right_std, "their standard deviation", [*mistakes, (255 * right_std, SCALE)])
-    check_streaming(nb.streaming_stats, images)
-
-
-class OneAtATime:
-    """The batches as a generator (read only once); ``kept``: a batch was still held two batches later."""
-
-    def __init__(self, batches):
-        self.kept, self.generator = False, self._read(batches)
-
-    def _read(self, batches):
-        given = []
-        for batch in batches:
-            fresh = batch.clone()
-            given.append(weakref.ref(fresh))
-            self.kept |= any(earlier() is not None for earlier in given[:-2])
-            yield fresh
-
-
-def check_streaming(streaming_stats, images) -> None:
-    full, blank = torch.full((4, 28, 28), 255, dtype=torch.uint8), torch.zeros(1, 28, 28, dtype=torch.uint8)
-    batches = [blank, images[:3000], images[3000:3007], full]  # sizes and brightness that differ a lot
-    right_mean, right_std = normalization_stats(torch.cat(batches))
-    what = "streaming_stats of batches of 1, 3,000, 7 and 4 images"
-    try:
-        result = streaming_stats(list(batches))
-    except ValueError as error:
-        if "math domain error" in str(error):  # math.sqrt of a negative number
-            fail(f"{what}: the standard deviation", "the variance came out negative: math.sqrt failed", NEGATIVE)
-        raise
-    std = result[1] if isinstance(result, tuple | list) and len(result) == 2 else 0.0
-    if isinstance(std, complex) or (isinstance(std, float | torch.Tensor) and bool(torch.as_tensor(std).isnan().any())):
-        if isinstance(result[0], float | int) and abs(result[0] - right_mean) > 1e-4:  # the mean's hint first
-            images = (784 * right_mean, "N counts the pixels, 28 x 28 an image: add pixels.numel()")
-            close_unless(result[0], right_mean, f"{what}: the mean", [(255 * right_mean, SCALE), images])
-        fail(f"{what}: the standard deviation", "the variance came out negative: it has no real square root", NEGATIVE)
-    mean, std = two_floats(result, "streaming_stats")
-    batch_means = [(b.double() / 255).mean().item() for b in batches]
-    mistakes = [
-        (sum(batch_means) / 4, "weight each batch by its number of pixels: keep running totals, not a mean per batch"),
-        (255 * right_mean, SCALE),
-    ]
-    close_unless(mean, right_mean, f"{what}: the mean", mistakes)
-    batch_stds = sum((b.double() / 255).std().item() for b in batches) / 4
-    mistakes = [
-        (batch_stds, "the std of all pixels is not the mean of the batches' stds: keep the total of the squares"),
-        (right_std**2, "that is the variance: take its square root"),
-        (255 * right_std, SCALE),
-    ]
-    close_unless(std, right_std, f"{what}: the standard deviation", mistakes)
-    once = "a generator has no len() and can be read only once: update every total in one loop over the batches"
-    one_pass = OneAtATime(batches)
-    with explain_errors(f"{what}, given as a generator", hint=once):
-        again = streaming_stats(one_pass.generator)
-    check_close(again, (mean, std), f"{what}, given as a generator (read only once)", atol=1e-6, hint=once)
-    keep = "keep running totals (the number of pixels, their sum, the sum of their squares), not the batches"
-    check_equal(one_pass.kept, False, f"{what}: each batch is let go once its totals are added", hint=keep)
+tasks(2, "pixel statistics, whole and batch by batch", answers=["pixel_stats", "streaming_stats"])(pixel_statistics)
 
 
 def course_means(images, labels, n_classes=10):
@@ -166,10 +74,14 @@ def course_means(images, labels, n_classes=10):
 
 TOY_PIXELS = [[0, 51, 255, 255, 0, 0], [255, 255, 0] + [0] * 3, [0, 0, 0, 102, 255, 255], [255, 0, 51, 0, 0, 255]]
 TOY_IMAGES = torch.tensor([*TOY_PIXELS, [0, 255, 0] * 2], dtype=torch.uint8).reshape(5, 2, 3)  # not square
-# 3 is nearest to 1; 2 is 1 times two (nearest by angle); (1, 3) is flat position 7, and divmod(7, 10) is (0, 7)
+# 3 is nearest to 1; 2 is 1 times two (nearest by angle); (1, 3) is flat position 7, and divmod(7, n) is (0, 7) for
+# n = 10 (n_classes), (1, 1) for 6 (pixels per image); for 2 or 3 (the height, the width), reshaping changes it
 TOY_MEANS = torch.tensor([[0.9] * 6, [0.1, 0.2] * 3, [0.2, 0.4] * 3, [0.1, 0.25, 0.1, 0.2, 0.1, 0.2]]).reshape(4, 2, 3)
+ROWS = "flat position k of an [n, n] table is row k // n, column k % n, with n = len(means), here 4"
 PAIR_HINTS = {
-    (0, 7): "flat position k of an [n, n] table is row k // n, column k % n, with n = len(means), here 4",
+    (0, 7): ROWS,
+    (1, 1): ROWS,
+    (0, 0): "a class paired with itself: the nearest pair is argmin, with t.fill_diagonal_(float('inf')) first",
     (1, 2): "2 is 1 times two: the same direction, but not the nearest in Euclidean distance (torch.cdist)",
     (3, 1): "return the smaller class first: (min(i, j), max(i, j))",
 }
@@ -182,7 +94,10 @@ def means_and_closest_pair(nb):
     what = "class_means of five 2 x 3 toy images, n_classes=2"
     check_tensor(toy, what, hint="join the mean image of each class into one tensor with torch.stack")
     hint = "one mean image [H, W] per class: [n_classes, H, W]"
-    hint = "use n_classes, not 10" if len(toy) == 10 else "do not flatten the mean images" if toy.dim() == 2 else hint
+    hint = "do not flatten the mean images" if tuple(toy.shape) == (2, 6) else hint
+    classes = len(toy) if toy.dim() else 0
+    hint = "join the mean images with torch.stack (a new first dimension), not torch.cat" if classes == 4 else hint
+    hint = "use n_classes, not 10" if classes == 10 else hint
     check_shape(toy, (2, 2, 3), f"{what}: the shape", hint=hint)
     expected = course_means(TOY_IMAGES, toy_labels, n_classes=2).double()
     check_close(toy, expected, what, atol=1e-5, hint=SCALE if torch.allclose(toy.double(), 255 * expected) else None)
@@ -207,8 +122,11 @@ def means_and_closest_pair(nb):
         numbers = isinstance(pair, tuple | list) and any(hasattr(k, "item") for k in pair)  # tensor or NumPy ints
         hint = "int(k) converts a tensor's or NumPy's number into a Python int" if numbers else "return (i, j)"
         fail(what, f"expected a tuple (i, j) of two Python ints, got {pair!r}"[:200], hint)
-    diagonal = "a class paired with itself: the nearest pair is argmin, with t.fill_diagonal_(float('inf')) first"
-    check_equal(pair, (1, 3), what, hint=diagonal if pair[0] == pair[1] else PAIR_HINTS.get(pair))
+    reshaped = closest_pair(TOY_MEANS.reshape(4, 3, 2).clone())  # the same means as 3 x 2 images
+    if reshaped != pair:
+        problem = f"got {pair}, but {reshaped!r} for the same means as 3 x 2 images"
+        fail(what, problem, ROWS + ", not a size of the images")
+    check_equal(pair, (1, 3), what, hint=PAIR_HINTS.get(pair))
     pair = closest_pair(reference)
     check_equal(pair[0] < pair[1], True, f"closest pair of MNIST's mean digits, {pair}, has i < j",
                 hint="return the smaller class first: (min(i, j), max(i, j))")  # fmt: skip
