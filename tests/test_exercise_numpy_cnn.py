@@ -23,12 +23,17 @@ def exercise():
 
 
 GRID = "slice(u, u + stride * out_h, stride), slice(v, v + stride * out_w, stride)"
+STRIDED = "[:, :, ::stride, ::stride]"
+STRIDED_IMAGE = "(x[:, :, ::stride, ::stride], (k, k), axis=(2, 3))"
+BIAS = ".T + bias  # (N*H'*W', F)\n    return out.reshape(n, out_h, out_w, n_filters).transpose(0, 3, 1, 2)"
+STRIDED_OUTPUT = "(height - k) // stride + 1, (width - k) // stride + 1\n    out = im2col(x, k, stride) @"
 BUGS = [  # (task, text of the solution's answer, the bug put in its place, the hint that must name it)
     (1, "np.where(x > 0, x, slope * x)", "np.maximum(x, 0)", "that is ReLU: the negative inputs are multiplied"),
     (1, "np.where(x > 0, x, slope * x)", "np.where(x > 0, x, slope)", "multiply it by slope elsewhere"),
     (1, "grad_out * np.where(x > 0, 1.0, slope)", "grad_out * (x > 0)", "that is ReLU's backward pass"),
     (1, "grad_out * np.where(x > 0, 1.0, slope)", "np.where(x > 0, 1.0, slope)", "multiply the derivative by grad_out"),
     (1, "np.where(x > 0, 1.0, slope)", "np.where(x > 0, 1.0, 0.0)", "that is ReLU's backward pass"),
+    (1, "return np.where(x > 0, x, slope * x)", "return max(x, slope * x)", "need one True or False, not an array"),
     (1, "return np.where(x > 0, x, slope * x)", "return torch.from_numpy(np.where(x > 0, x, slope * x))", "NumPy"),
     (
         1,
@@ -37,7 +42,9 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "leaky_relu_forward uses NumPy only: it calls PyTorch",
     ),
     (2, "[:, :, ::stride, ::stride]  # (N", "  # (N", "that is every window: keep those that start every"),
-    (2, "[:, :, ::stride, ::stride]  # (N", "[:, :, ::k, ::k]  # (N", "H' = (H - k) // stride + 1 windows"),
+    (2, "[:, :, ::stride, ::stride]  # (N", "[:, :, ::k, ::k]  # (N", "you kept every k-th window"),
+    (2, "grad_out * (winner == index)", "(winner == index)", "multiply the mask by grad_out"),
+    (2, "[:, :, ::stride, ::stride]\n    n, c", "\n    n, c", "the winners of the windows that start every `stride`"),
     (2, "windows.max(axis=(-2, -1))", "windows.max(axis=-1)", "over both window axes"),
     (
         2,
@@ -52,6 +59,13 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
     (3, "windows.transpose(0, 2, 3, 1, 4, 5)", "windows", "move the channel axis next to the window axes"),
     (3, "windows.transpose(0, 2, 3, 1, 4, 5)", "windows.transpose(0, 2, 3, 1, 5, 4)", "the right numbers in the wrong"),
     (3, "return windows.transpose(", "return 0 * windows.transpose(", "row r is window r"),
+    (3, STRIDED, "[:, :, ::k, ::k]", "you kept every k-th window"),
+    (3, "(x, (k, k), axis=(2, 3))" + STRIDED, STRIDED_IMAGE, "you strided the image, not the windows"),
+    (3, "weight.reshape(n_filters, -1).T", "weight.reshape(-1, n_filters)", "flatten each one, weight.reshape(F, -1)"),
+    (3, "@ weight.reshape(n_filters, -1).T + bias", "@ weight.reshape(n_filters, -1).T", "add the bias"),
+    (3, BIAS, BIAS.replace(" + bias", "") + " + bias", "the bias went along the last axis (W'): add it to the product"),
+    (3, "(x, k, stride) @", "(x, k) @", "im2col needs the stride too"),
+    (3, STRIDED_OUTPUT, "height - k + 1, width - k + 1\n    out = im2col(x, k) @", "that is every window (stride 1)"),
     (3, "[:, :, ::stride, ::stride]  # (N", "  # (N", "that is every window: keep those that start every"),
     (
         3,
@@ -59,14 +73,12 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "out.reshape(n, n_filters, out_h, out_w)",
         "reshape it to (N, H', W', F) first",
     ),
-    (3, " + bias  #", "  #", "add the bias"),
     (
         3,
         "(height - k) // stride + 1, (width - k) // stride + 1",
         "(height - k) // stride, (width - k) // stride",
         "H' = (H - k) // stride + 1",
     ),
-    (3, "im2col(x, k, stride) @", "im2col(x, k) @", "im2col needs the stride too"),
     (3, "weight.reshape(n_filters, -1).T", "weight.reshape(n_filters, -1)", "flattened to (F, C*k*k), transposed"),
     (4, "dx[:, :, rows, columns] += grad_cols", "dx[:, :, rows, columns] = grad_cols", "add (+=) to dx, do not assign"),
     (4, GRID, "slice(u, u + out_h), slice(v, v + out_w)", "step the slices of dx by the stride"),
@@ -81,6 +93,7 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "its channel axis moved",
     ),
     (4, "return dx, dweight, dbias", "return dweight, dx, dbias", "the right arrays in the wrong order: return (dx,"),
+    (4, "return dx, dweight, dbias", "return [dx, dweight, dbias]", "expected a tuple of 3 arrays, got a list of 3"),
     (5, "order = generator.permutation(len(y))", "order = np.arange(len(y))", "generator.permutation(len(y))"),
     (
         5,
@@ -105,6 +118,11 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "change the arrays of the caller's dict in place",
     ),
     (5, "            losses.append(loss)\n", "", "append the loss of every step"),
+    (5, "return losses", "return tuple(losses)", "train_sgd returns the list of the losses: got a tuple"),
+    (5, "(params, x[batch], y[batch])", "(params, x[batch], y)", "each batch gets the labels of its own images"),
+    (5, "step / total_steps", "(step + 1) / total_steps", "count the steps from s = 0"),
+    (5, "-(-len(y) // batch_size)", "len(y) // batch_size", "the smaller last batch of each epoch too"),
+    (5, "step / total_steps", "_ / epochs", "the learning rate falls at every step, not once per epoch"),
 ]
 
 
@@ -185,8 +203,9 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what 
         5,
         "params[name] -= step_lr * grads[name]",
         "params = {**params, name: params[name] - step_lr * grads[name]}",
-        "the caller's params after train_sgd (it changes them in place): expected 'changed', got 'where they "
-        "started': change the arrays of the caller's dict in place: params[name] -= step_lr * grads[name]",
+        "the stand-in's params w and b after train_sgd (it changes the caller's arrays in place): expected 'both "
+        "changed', got 'where they started': change the arrays of the caller's dict in place: params[name] -= "
+        "step_lr * grads[name]",
         "the learning rate of each",
     ),
     (
@@ -204,6 +223,70 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what 
         "    for u in range(stride):\n        for v in range(stride):",
         "not range(stride)",
         "add (+=)",
+    ),
+    (  # the review of issue 29: each of these got the hint of another mistake
+        5,
+        "loss_and_grads(params, x[batch], y[batch])",
+        "loss_and_grads(params, x[batch], y[generator.permutation(len(y))[first : first + batch_size]])",
+        "the labels no longer match their images: index x and y with the same indices, x[batch] and y[batch]",
+        "move every parameter",
+    ),
+    (
+        3,
+        "(height - k) // stride + 1, (width - k) // stride + 1",
+        "height - k + 1, width - k + 1",
+        "the product has the right N * H' * W' rows: compute H' = (H - k) // stride + 1 and W' with the stride",
+        "im2col needs the stride too",
+    ),
+    (
+        2,
+        "[:, :, ::stride, ::stride]  # (N",
+        "[:, :, ::k, ::k]  # (N",
+        "you kept every k-th window: keep those that start every `stride` pixels, [:, :, ::stride, ::stride]",
+        "windows fit along the height",
+    ),
+    (
+        2,
+        "grad_out * (winner == index)",
+        "(winner == index)",
+        "each winner got 1, not its window's gradient: multiply the mask by grad_out",
+        "pixel (u, v) of window (i, j)",
+    ),
+    (  # more of a beginner's mistakes, tried for issue 29
+        5,
+        "(params, x[batch], y[batch])",
+        "(params, x[batch], y[first : first + batch_size])",
+        "index x and y with the same indices, x[batch] and y[batch]",
+        "move every parameter",
+    ),
+    (
+        2,
+        "sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]  # (N",
+        "sliding_window_view(x[:, :, ::stride, ::stride], (k, k), axis=(2, 3))  # (N",
+        "you strided the image, not the windows: take the windows of x first, then keep every `stride`-th",
+        "windows fit along the height",
+    ),
+    (
+        5,
+        "grads[name]\n            losses.append(loss)\n            step += 1\n",
+        "grads[name]\n                step += 1\n            losses.append(loss)\n",
+        "add 1 to s once per step, after the loop over the parameters, not once per parameter",
+        "move every parameter",
+    ),
+    (
+        5,
+        "                params[name] -= step_lr * grads[name]\n",
+        "                pass\n            params[name] -= step_lr * grads[name]\n",
+        "got 'only b changed': update every parameter: params[name] -= step_lr * grads[name] inside the loop over the "
+        "names",
+        "move every parameter",
+    ),
+    (
+        3,
+        "out.reshape(n, out_h, out_w, n_filters).transpose(0, 3, 1, 2)",
+        "out.reshape(n, out_h, out_w, n_filters).transpose(0, 3, 2, 1)",
+        "H' and W' are swapped: reshape the product to (N, H', W', F), then transpose(0, 3, 1, 2)",
+        "// stride + 1",
     ),
 ]
 

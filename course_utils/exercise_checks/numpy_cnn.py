@@ -7,8 +7,9 @@ rows or columns that no window reaches, so a wrong stride shows. Task 4 runs wit
 Task 5 trains with PyTorch's gradients, so a mistake in one task costs only that task. What a check
 expects is computed before your function runs, and your function gets copies of the inputs: one that
 changes its input in place is told so. What the checks compare with is in `numpy_cnn_references.py`;
-the hints, the mistakes they name and the checks shared by several tasks, in `numpy_cnn_mistakes.py`;
-Task 5's checks, in `numpy_cnn_training.py`.
+the hints and the mistakes they name, in `numpy_cnn_mistakes.py`; the checks of the kind of value
+your functions return, shared by several tasks, in `numpy_cnn_calls.py`; Task 5's checks, in
+`numpy_cnn_training.py`.
 """
 
 import numpy as np
@@ -16,32 +17,34 @@ import torch.nn.functional as F
 
 from course_utils.checks import check_close, fail
 from course_utils.exercise_checks import Tasks
+from course_utils.exercise_checks.numpy_cnn_calls import check_array, check_numpy_only, on_copies
 from course_utils.exercise_checks.numpy_cnn_mistakes import (
     CONV_GRADIENT_HINTS,
     FACTORS,
     GRID,
+    PRODUCT,
     RANGE_K,
-    ROUTE,
+    RESHAPE,
     SIZES,
     SLICES,
     TRANSPOSED,
-    check_array,
-    check_numpy_only,
     conv_forward_hint,
     conv_gradient_hint,
+    conv_shape_hint,
     counting_hint,
     im2col_hint,
     in_wrong_order,
     leaky_relu_backward_hint,
     leaky_relu_hint,
-    on_copies,
     overlap_hint,
     pooling_hint,
+    route_hint,
 )
 from course_utils.exercise_checks.numpy_cnn_references import (
     as_tensor,
     conv_gradients,
     course_im2col,
+    maxpool_wins,
     window_counts,
     windows_one_by_one,
 )
@@ -115,7 +118,8 @@ def max_pooling(nb):
             call, nb.maxpool_backward, {"x": x, "grad_out": upstream}, k=k, stride=stride, hints={"broadcast": SLICES}
         )
         check_array(grad, x.shape, call, "dL/dx has the shape of x")
-        check_close(grad, numerical, f"{call} matches central differences", hint=ROUTE)
+        hint = route_hint(grad, maxpool_wins(x, k, stride))
+        check_close(grad, numerical, f"{call} matches central differences", hint=hint)
 
 
 @tasks(3, "a strided convolution, forward", answers=["im2col", "conv_forward"])
@@ -133,7 +137,7 @@ def convolution_forward(nb):
         call = f"im2col(x, 3) of {what}" if stride == 1 else f"im2col(x, 3, stride={stride}) of {what}"
         expected = windows_one_by_one(image, 3, stride)
         cols = on_copies(call, nb.im2col, {"x": image}, 3, **({"stride": stride} if stride > 1 else {}))
-        hint = im2col_hint(cols, expected, image)
+        hint = im2col_hint(cols, expected, image, stride)
         check_array(cols, expected.shape, call, hint)
         check_close(cols, expected, call, hint=hint)
 
@@ -141,11 +145,14 @@ def convolution_forward(nb):
     for stride in (1, 2):
         call = "conv_forward(x, weight, bias)" + (f" with stride={stride}" if stride > 1 else "")
         expected = F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias), stride=stride).numpy()
-        strided = {"stride": stride} if stride > 1 else {}
-        hints = {"reshape": SIZES, "mismatch": TRANSPOSED}
+        every = F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias)).numpy()  # stride 1
+        strided, size = {"stride": stride} if stride > 1 else {}, "cannot reshape array of size {} into"
+        hints = {size.format(every.size): SIZES, size.format(expected.size): RESHAPE}  # stride 1: RESHAPE
+        hints |= {"reshape": PRODUCT, "mismatch": TRANSPOSED}
         out = on_copies(call, nb.conv_forward, {"x": x, "weight": weight, "bias": bias}, **strided, hints=hints)
-        check_array(out, expected.shape, call, "the output is (N, F, H', W') with H' = (H - k) // stride + 1")
-        check_close(out, expected, f"{call} matches F.conv2d", hint=conv_forward_hint(out, expected, bias))
+        check_array(out, expected.shape, call, conv_shape_hint(out, expected, every))
+        hint = conv_forward_hint(out, expected, x, weight, bias, stride)
+        check_close(out, expected, f"{call} matches F.conv2d", hint=hint)
 
 
 def call_conv_backward(nb, x, weight, grad_out, stride, what):
@@ -155,8 +162,9 @@ def call_conv_backward(nb, x, weight, grad_out, stride, what):
         strided = (stride,) if stride > 1 else ()
         hints = {"mismatch": FACTORS, "broadcast": GRID}
         result = on_copies(what, nb.conv_backward, arrays, *strided, hints=hints)
-    if not (isinstance(result, tuple | list) and len(result) == 3):
-        fail(what, f"expected a tuple of 3 arrays, got a {type(result).__name__}", "return dx, dweight, dbias")
+    if not (isinstance(result, tuple) and len(result) == 3):  # the task asks for a tuple
+        got = type(result).__name__ + (f" of {len(result)}" if isinstance(result, tuple | list) else "")
+        fail(what, f"expected a tuple of 3 arrays, got a {got}", "return dx, dweight, dbias")
     if in_wrong_order(result, expected):
         fail(what, "the right arrays in the wrong order", "return (dx, dweight, dbias)")
     return result

@@ -3,19 +3,15 @@
 A hint that names a mistake is given only when the answer gives exactly what that mistake gives (the
 right numbers in the wrong places, ReLU's gradient where leaky ReLU's was asked for, the right arrays in
 the wrong order...); any other wrong answer is told the rule it breaks (Task 5's hints are in
-`numpy_cnn_training.py`). Each ``..._hint`` function returns the hint for the answer it is given;
-`check_array`, `on_copies` (your functions get copies of the checks' arrays, and must leave them as they
-are) and `check_numpy_only` at the end are the checks that use them.
+`numpy_cnn_training.py`). Each ``..._hint`` function returns the hint for the answer it is given; the
+checks of the kind of value an answer returns are in `numpy_cnn_calls.py`.
 """
 
 from itertools import permutations
 
 import numpy as np
-import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
-from course_utils.checks import fail, shape_hint
-from course_utils.exercise_checks.mistakes import explain
 from course_utils.exercise_checks.numpy_cnn_references import course_im2col, window_counts, windows_one_by_one
 
 
@@ -35,16 +31,6 @@ def misplaced(a, b) -> bool:
         return False
 
 
-def uses_torch(function) -> bool:
-    """Does ``function``, or a function defined inside it, name ``torch`` or ``F`` (PyTorch's usual names)?"""
-    codes, names = [getattr(function, "__code__", None)], set()
-    while codes:
-        code = codes.pop()
-        names |= set(code.co_names) if code else set()
-        codes += [const for const in (code.co_consts if code else ()) if hasattr(const, "co_names")]
-    return bool(names & {"torch", "F"})
-
-
 def leaky_relu_hint(out, x, slope) -> str:
     if slope and same(out, np.maximum(x, 0)):
         return "that is ReLU: the negative inputs are multiplied by slope, not set to 0"
@@ -61,13 +47,20 @@ def leaky_relu_backward_hint(grad, x, grad_out, slope) -> str:
 
 EVERY_WINDOW = "that is every window: keep those that start every `stride` pixels, [:, :, ::stride, ::stride]"
 WRONG_PLACES = "the right numbers in the wrong places: "
+KTH_WINDOW = "you kept every k-th window: keep those that start every `stride` pixels, [:, :, ::stride, ::stride]"
+STRIDED_IMAGE = "you strided the image, not the windows: take the windows of x first, then keep every `stride`-th"
 
 
 def pooling_hint(out, expected, x, k, stride) -> str:
     if np.ndim(out) != 4:
         return "the output has 4 axes, (N, C, H', W'): take each window's maximum over both window axes"
-    if same(out, sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride].max(axis=(2, 3))):
+    windows = sliding_window_view(x, (k, k), axis=(2, 3))
+    if same(out, windows[:, :, ::stride, ::stride].max(axis=(2, 3))):
         return "take the max over the window axes (4, 5), not the positions (2, 3)"
+    if k != stride and same(out, windows[:, :, ::k, ::k].max(axis=(-2, -1))):
+        return KTH_WINDOW
+    if stride > 1 and same(out, sliding_window_view(x[:, :, ::stride, ::stride], (k, k), axis=(2, 3)).max((-2, -1))):
+        return STRIDED_IMAGE
     if np.shape(out)[2:] == (x.shape[2] - k + 1, x.shape[3] - k + 1) != expected.shape[2:]:
         return EVERY_WINDOW
     if np.shape(out) != expected.shape:
@@ -82,8 +75,8 @@ def overlap_hint(grad) -> str:
 
 
 SLICES = (
-    "for each offset (u, v), with u and v below k, the grid dx[:, :, u : u + stride * H' : stride, "
-    "v : v + stride * W' : stride] has H' rows and W' columns, like grad_out and the winners"
+    "for each offset (u, v), the grid dx[:, :, u : u + stride * H' : stride, v : v + stride * W' : stride], "
+    "grad_out and the winners of the windows that start every `stride` pixels are all (N, C, H', W')"
 )
 ROUTE = (
     "pixel (u, v) of window (i, j) is pixel (stride * i + u, stride * j + v) of x: for each offset (u, v), the "
@@ -92,7 +85,16 @@ ROUTE = (
 )
 
 
-def im2col_hint(cols, expected, image) -> str:
+def route_hint(grad, wins) -> str:
+    """``wins``: how many windows each pixel is the largest of, what the mask alone gives for any grad_out."""
+    return "each winner got 1, not its window's gradient: multiply the mask by grad_out" if same(grad, wins) else ROUTE
+
+
+def im2col_hint(cols, expected, image, stride) -> str:
+    if stride != 3 and same(cols, windows_one_by_one(image, 3, 3)):  # the checks' k = 3
+        return KTH_WINDOW
+    if stride > 1 and same(cols, windows_one_by_one(image[:, :, ::stride, ::stride], 3, 1)):
+        return STRIDED_IMAGE
     if np.ndim(cols) != 2 or len(cols) != len(expected):
         if np.ndim(cols) == 2 and len(cols) == len(windows_one_by_one(image, 3, 1)):
             return EVERY_WINDOW
@@ -111,7 +113,22 @@ def im2col_hint(cols, expected, image) -> str:
 CHANNEL_ELSEWHERE = [(0, 2, 1, 3, 4), (0, 2, 1, 4, 3), (0, 1, 3, 4, 2), (0, 1, 4, 3, 2)]  # channel first or last
 
 
-def conv_forward_hint(out, expected, bias) -> str:
+def conv_shape_hint(out, expected, every) -> str:
+    """The hint for an output of the wrong shape; ``every`` is the convolution with stride 1."""
+    if np.shape(out) == every.shape != expected.shape and same(out, every):
+        return "that is every window (stride 1): pass the stride to im2col, and use it in H' and W'"
+    if np.shape(out) == expected.shape[:2] + expected.shape[:1:-1]:
+        return "H' and W' are swapped: reshape the product to (N, H', W', F), then transpose(0, 3, 1, 2)"
+    return "the output is (N, F, H', W') with H' = (H - k) // stride + 1"
+
+
+def conv_forward_hint(out, expected, x, weight, bias, stride) -> str:
+    n_filters, n = len(weight), len(x)
+    product = course_im2col(x, weight.shape[2], stride) @ weight.reshape(-1, n_filters) + bias  # not transposed
+    if same(out, product.reshape(n, *expected.shape[2:], n_filters).transpose(0, 3, 1, 2)):
+        return "weight.reshape(-1, F) mixes up the filters: flatten each one, weight.reshape(F, -1), then transpose"
+    if expected.shape[-1] == len(bias) and same(out, expected - bias[:, None, None] + bias):  # W' = F: no error
+        return "the bias went along the last axis (W'): add it to the product, one column per filter, before reshaping"
     if misplaced(out, expected):
         return WRONG_PLACES + (
             "the product has one row per (image, output row, output column): reshape it to (N, H', W', F) "
@@ -124,6 +141,8 @@ def conv_forward_hint(out, expected, bias) -> str:
 
 TRANSPOSED = "multiply by the filters flattened to (F, C*k*k), transposed"
 SIZES = "the product has N * H' * W' rows with H' = (H - k) // stride + 1: im2col needs the stride too"
+RESHAPE = "the product has the right N * H' * W' rows: compute H' = (H - k) // stride + 1 and W' with the stride"
+PRODUCT = "the product has one row per window and one column per filter: reshape it to (N, H', W', F)"
 GRID = "the grid of dx for offset (u, v) and grad_cols[:, :, :, :, u, v], its channel axis moved, are (N, C, H', W')"
 FACTORS = "the product's factors: g is (N*H'*W', F), im2col(x, k, stride) (N*H'*W', C*k*k), weights (F, C*k*k)"
 FILTERS_LAST = "g has one column per filter and lists the windows in im2col's order: move the filter axis last"
@@ -173,42 +192,3 @@ def counting_hint(dx) -> str:
     if np.abs(dx).max() == 1:
         return "a pixel in several windows collects the gradients of all of them: add (+=) to dx, do not assign"
     return "dx counts the windows that hold each pixel: window (i, j) holds pixels (2i + u, 2j + v), u and v < 3"
-
-
-# --- checks that fail with these hints ------------------------------------------------------------
-
-
-def check_array(value, shape, what: str, hint: str | None = None) -> None:
-    """Fail unless ``value`` is a NumPy array of ``shape`` (the ✅ comes with the check of its values)."""
-    __tracebackhide__ = True
-    value = np.asarray(value) if isinstance(value, np.generic) else value  # a NumPy number: shape ()
-    if value is None:
-        fail(what, "got None", "did your function forget to `return` its result?")
-    if not isinstance(value, np.ndarray):
-        hint = "return the NumPy array itself" + (" (no .tolist())" if isinstance(value, list) else "")
-        hint = "compute with NumPy only" if isinstance(value, torch.Tensor) else hint
-        fail(what, f"expected a NumPy array, got a {type(value).__name__}", hint)
-    if value.shape != tuple(shape):
-        fail(what, f"expected shape {tuple(shape)}, got {value.shape}", hint or shape_hint(tuple(shape), value.shape))
-
-
-def on_copies(what: str, function, arrays: dict, *args, **kwargs):
-    """``function(*arrays.values(), *args, **kwargs)`` given copies of the arrays, so the checks' own arrays stay
-    as they are; fail when it changed one of them (its result may be right, but its caller's array is lost)."""
-    __tracebackhide__ = True
-    copies = {name: array.copy() for name, array in arrays.items()}
-    with explain(what, **(kwargs.pop("hints", None) or {})):
-        result = function(*copies.values(), *args, **kwargs)
-    for name, array in arrays.items():
-        if not np.array_equal(copies[name], array):
-            hint = f"return a new array (np.where(...) or {name}.copy())"
-            fail(what, f"your function changed its input `{name}` in place", hint)
-    return result
-
-
-def check_numpy_only(nb, *names) -> None:
-    """Fail when an answer calls PyTorch (``torch.`` or ``F.``): the task is to write the layer in NumPy."""
-    __tracebackhide__ = True
-    for name in names:
-        if uses_torch(getattr(nb, name)):
-            fail(f"{name} uses NumPy only", "it calls PyTorch", "write it with NumPy arrays and functions")

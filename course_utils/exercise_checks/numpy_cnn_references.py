@@ -35,6 +35,13 @@ def conv_gradients(x: np.ndarray, weight: np.ndarray, grad_out: np.ndarray, stri
     return [tensor.grad.numpy() for tensor in tensors]
 
 
+def maxpool_wins(x: np.ndarray, k: int, stride: int) -> np.ndarray:
+    """How many windows each pixel of x is the largest of: the gradient of max-pooling for a grad_out of ones."""
+    tensor = torch.tensor(x, requires_grad=True)
+    F.max_pool2d(tensor, k, stride).sum().backward()
+    return tensor.grad.numpy()
+
+
 def window_counts(size: int, stride: int) -> np.ndarray:
     """How many 3x3 windows (starting every ``stride`` pixels) hold each pixel of a size x size image:
     dL/dx of a convolution with a filter of ones, given a grad_out of ones (lesson 7's counting cell)."""
@@ -44,26 +51,30 @@ def window_counts(size: int, stride: int) -> np.ndarray:
 
 
 class StandIn:
-    """A stand-in for the network, for ``train_sgd(stand_in, params, x, y, ...)``: the images are their own
-    numbers (0, 1, 2, ...), every gradient is 1 and the loss is the number of the step (1, 2, 3, ...).
-    It writes down each batch's images and the weight ``params["w"][0]`` before each step."""
+    """A stand-in for the network, for ``train_sgd(stand_in, params, x, y, ...)``: the images, and their
+    labels, are the images' numbers (0, 1, 2, ...), every gradient is 1 and the loss is the number of the
+    step (1, 2, 3, ...). It writes down each batch's images and labels, and its two parameters' first numbers,
+    ``params["w"][0]`` and ``params["b"][0]``, before each step."""
 
     def __init__(self):
-        self.batches, self.weights = [], []
+        self.batches, self.labels, self.weights = [], [], []
 
     def __call__(self, params, xb, yb):
         self.batches.append(xb[:, 0].astype(int).tolist())
-        self.weights.append(float(params["w"][0]))
-        return float(len(self.batches)), {"w": np.ones_like(params["w"])}
+        self.labels.append(np.atleast_1d(yb).tolist())
+        self.weights.append([float(params[name][0]) for name in ("w", "b")])
+        return float(len(self.batches)), {"w": np.ones(3), "b": np.ones(2)}
 
 
 def train_stand_in(train_sgd, n_images: int, epochs: int, batch_size: int, lr: float, seed: int):
-    """Run ``train_sgd`` on the stand-in: (the losses it returned, the batches, the size of each step).
-    Every gradient is 1, so the weight falls by exactly the step's learning rate at every step."""
-    stand_in, params = StandIn(), {"w": np.zeros(3)}
-    images, labels = np.arange(float(n_images))[:, None], np.zeros(n_images, int)
+    """Run ``train_sgd`` on the stand-in: (the losses it returned, the batches, the size of each step of w and
+    of b (one row per step), the labels of each batch). Every gradient is 1, so each parameter falls by
+    exactly the step's learning rate."""
+    stand_in, params = StandIn(), {"w": np.zeros(3), "b": np.zeros(2)}
+    images, labels = np.arange(float(n_images))[:, None], np.arange(n_images)
     losses = train_sgd(stand_in, params, images, labels, epochs, batch_size, lr, seed)
-    return losses, stand_in.batches, -np.diff(stand_in.weights + [float(params["w"][0])])
+    weights = stand_in.weights + [[float(params[name][0]) for name in ("w", "b")]]  # the caller's, at the end
+    return losses, stand_in.batches, -np.diff(weights, axis=0), stand_in.labels
 
 
 def learning_rates(lr: float, steps: int) -> np.ndarray:

@@ -1,11 +1,11 @@
 """The checks of exercises 7's Task 5 (training with SGD), and the mistakes their hints name.
 
 `train_sgd` runs first on a stand-in for the network (`StandIn` in `numpy_cnn_references.py`) that
-writes down every batch it receives and the weight the caller keeps, so that the batches (also when
-batch_size divides the number of images), their order, the seed, the caller's params, the learning rate
-of every step and the losses are each checked on their own, with a hint for the mistake each one shows.
-Then it trains lesson 4's network with gradients from PyTorch's autograd, so that Tasks 1-4 do not
-count here. `numpy_cnn.py` registers `training_with_sgd` as Task 5.
+writes down every batch it receives, with its labels, and its two parameters, which the caller keeps, so
+that the batches (also when batch_size divides the number of images), their labels, their order, the seed,
+the caller's params, the learning rate of every step and the losses are each checked on their own, with a
+hint for the mistake each one shows. Then it trains lesson 4's network with gradients from PyTorch's
+autograd, so that Tasks 1-4 do not count here. `numpy_cnn.py` registers `training_with_sgd` as Task 5.
 """
 
 from numbers import Real
@@ -51,7 +51,16 @@ def batch_sizes_hint(sizes: list, expected: list) -> str:
 
 
 BATCHES = "the batches start at range(0, len(y), batch_size)"
+
+
+def labels_hint(labels: list, batches: list) -> str:
+    if [len(batch) for batch in labels] != [len(batch) for batch in batches]:
+        return "each batch gets the labels of its own images: y[batch], with the indices of x[batch]"
+    return "the labels no longer match their images: index x and y with the same indices, x[batch] and y[batch]"
+
+
 IN_PLACE = "change the arrays of the caller's dict in place: params[name] -= step_lr * grads[name]"
+EVERY_NAME = "update every parameter: params[name] -= step_lr * grads[name] inside the loop over the names"
 
 
 def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> str:
@@ -62,6 +71,14 @@ def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> s
         return "count the steps of all epochs together: s goes on from one epoch to the next, S = all the steps"
     if same(steps, np.full(len(expected), lr)):
         return "the learning rate must fall: step s of S uses lr * (1 - s / S)"
+    if same(steps, np.repeat(learning_rates(lr, epochs), steps_per_epoch)):
+        return "the learning rate falls at every step, not once per epoch: step s of S uses lr * (1 - s / S)"
+    if same(steps, lr * (1 - 2 * np.arange(len(expected)) / len(expected))):  # the stand-in has 2 parameters
+        return "add 1 to s once per step, after the loop over the parameters, not once per parameter"
+    if same(steps, expected - lr / len(expected)):
+        return "count the steps from s = 0: the first step uses lr itself, the last lr / S"
+    if same(steps, lr * (1 - np.arange(len(expected)) / (len(expected) - epochs))):  # S without the last batches
+        return "S counts every step, the smaller last batch of each epoch too: S = epochs * ceil(len(y) / batch_size)"
     return "counting the steps of all epochs together as s = 0, 1, ..., S - 1, step s uses lr * (1 - s / S)"
 
 
@@ -69,12 +86,12 @@ def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> s
 
 
 def check_losses(losses) -> None:
-    """Fail unless ``losses`` is a list or tuple of plain numbers (the ✅ comes with the check of their values)."""
+    """Fail unless ``losses`` is a list of plain numbers (the ✅ comes with the check of their values)."""
     __tracebackhide__ = True
     what = "train_sgd returns the list of the losses"
     if losses is None:
         fail(what, "got None", "did train_sgd forget to `return losses`?")
-    if not isinstance(losses, list | tuple):
+    if not isinstance(losses, list):  # the task asks for a list
         fail(what, f"got a {type(losses).__name__}", "append the loss of every step to a list, and return it")
     for loss in losses:
         if not isinstance(loss, Real):  # an array or tensor of one number is not one
@@ -87,7 +104,7 @@ def training_with_sgd(nb):
     with explain("train_sgd with a stand-in network"):
         runs = [train_stand_in(nb.train_sgd, 100, 2, 32, 0.1, seed) for seed in (nb.seed, nb.seed + 1, nb.seed)]
         divisible = train_stand_in(nb.train_sgd, 48, 2, 16, 0.1, nb.seed)[1]  # 16 divides 48: 3 full batches
-    (losses, batches, steps), other, again = runs
+    (losses, batches, steps, labels), other, again = runs
     for run, expected, images in [(batches, [32, 32, 32, 4] * 2, 100), (divisible, [16, 16, 16] * 2, 48)]:
         sizes, what = (
             [len(batch) for batch in run],
@@ -97,13 +114,19 @@ def training_with_sgd(nb):
     epochs = [sum(batches[:4], []), sum(batches[4:], [])]
     hint = "take each epoch's batches from one permutation of range(len(y))"
     check_equal([sorted(epoch) for epoch in epochs], [list(range(100))] * 2, "every image once per epoch", hint)
+    matched = "their images' labels" if labels == batches else "other labels"
+    check_equal(matched, "their images' labels", "the labels each batch gets", labels_hint(labels, batches))
     check_equal(order_in_words(epochs), "shuffled, new every epoch", "the order of the images", NEW_ORDER)
     seeded = seeding_in_words(batches, again[1], other[1])
     check_equal(seeded, SEEDED, "the orders and the seed", hint=SEED)
-    moved = "where they started" if np.isclose(np.sum(steps), 0) else "changed"  # the steps add up to the change
-    check_equal(moved, "changed", "the caller's params after train_sgd (it changes them in place)", IN_PLACE)
-    hint = learning_rate_hint(steps, 0.1, epochs=2, steps_per_epoch=4)
-    check_close(steps, learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
+    moved = [name for name, column in zip("wb", steps.T, strict=True) if not np.isclose(column.sum(), 0)]
+    moved = ["where they started", f"only {''.join(moved)} changed", "both changed"][len(moved)]  # steps add up
+    what = "the stand-in's params w and b after train_sgd (it changes the caller's arrays in place)"
+    check_equal(moved, "both changed", what, IN_PLACE if moved == "where they started" else EVERY_NAME)
+    what = "w and b take the same step each time"
+    check_close(steps[:, 1], steps[:, 0], what, hint="compute step_lr once per batch: count s per batch, not per name")
+    hint = learning_rate_hint(steps[:, 0], 0.1, epochs=2, steps_per_epoch=4)
+    check_close(steps[:, 0], learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
     check_losses(losses)
     hint = "append the loss of every step to a list, in order, and return it"
     check_close(losses, np.arange(1.0, 9.0), "train_sgd returns the loss of every step", hint=hint)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from course_utils.checks import check_close, check_equal
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.numpy_cnn_mistakes import on_copies
+from course_utils.exercise_checks.numpy_cnn_calls import on_copies
 from course_utils.exercise_checks.numpy_cnn_references import course_im2col, learning_rates, train_stand_in
 
 hidden = Tasks("numpy_cnn")
@@ -77,10 +77,11 @@ def other_gradients(nb):
 
 @hidden(5, "training with SGD", answers=["train_sgd"])
 def other_batches(nb):
-    losses, batches, steps = train_stand_in(nb.train_sgd, 12, 1, 4, lr=1.0, seed=nb.seed + 1)
+    losses, batches, steps, labels = train_stand_in(nb.train_sgd, 12, 1, 4, lr=1.0, seed=nb.seed + 1)
     check_equal([len(batch) for batch in batches], [4, 4, 4], "batch sizes when batch_size divides the images")
-    check_close(steps, learning_rates(1.0, 3), "one epoch of 3 steps with lr=1")
-    losses, batches, steps = train_stand_in(nb.train_sgd, 10, 3, 4, lr=0.3, seed=nb.seed + 2)
+    check_close(steps, np.stack([learning_rates(1.0, 3)] * 2, axis=1), "one epoch of 3 steps with lr=1")
+    losses, batches, steps, labels = train_stand_in(nb.train_sgd, 10, 3, 4, lr=0.3, seed=nb.seed + 2)
     check_equal([len(batch) for batch in batches], [4, 4, 2] * 3, "batch sizes, 3 epochs of 10 images")
-    check_close(steps, learning_rates(0.3, 9), "3 epochs of 3 steps with lr=0.3")
+    check_close(steps, np.stack([learning_rates(0.3, 9)] * 2, axis=1), "3 epochs of 3 steps with lr=0.3")
     check_close(losses, np.arange(1.0, 10.0), "the loss of every step")
+    check_equal(labels, batches, "the labels of each batch are those of its images")
