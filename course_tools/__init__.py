@@ -5,7 +5,10 @@ package a student reads holds only what the lessons use, and these tools start w
 importing PyTorch. The ``course`` command (`cli`) is its front door:
 
 - `runner`    ``course run`` / ``course params``: papermill runs with typed, checked parameters
-- `sweep`     ``course sweep``: a grid of runs in parallel, resumable, with a results table
+- `sweep`     ``course sweep``: a grid of runs in parallel, resumed only from runs of the same code
+- `sweep_report` a sweep's summary (95% t intervals per configuration) and figures (every factor shown)
+- `provenance` what a run was made from (its fingerprint) and where and when it ran
+- `tracking`  a sweep's runs in MLflow, only when a tracking URI is given
 - `exercises` ``course exercises``: build ``exercises/`` from ``solutions/``
 - `grading`   ``course grade``: run submissions in separate processes, write a gradebook (a package)
 - `lessons`   ``course lessons``: re-execute committed notebooks in place (for authors)

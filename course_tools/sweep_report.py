@@ -30,7 +30,7 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float]:
         return (math.nan, math.nan)
     mean = sum(values) / n
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf((1 + confidence) / 2, n - 1) * std / math.sqrt(n)
+    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n)
     return (mean - half, mean + half)
 
 
@@ -81,15 +81,21 @@ def format_summary(summary: pd.DataFrame, swept: list[str], table: pd.DataFrame)
     metrics = metric_columns(table, swept)
     shown = pd.DataFrame({f: summary[f] for f in factors} | {"n": summary["n"]})
     for metric in metrics:
-        digits = 4 if summary[f"{metric} mean"].abs().max() < 10 else 2
+        digits = _decimals(summary[f"{metric} mean"])
         shown[f"{metric}: mean [95% CI]"] = [
-            f"{m:.{digits}f}" + ("" if pd.isna(lo) else f" [{lo:.{digits}f}, {hi:.{digits}f}]")
+            f"{m:.{digits}f}" + ("" if pd.isna(lo) or lo == hi else f" [{lo:.{digits}f}, {hi:.{digits}f}]")
             for m, lo, hi in zip(
                 summary[f"{metric} mean"], summary[f"{metric} ci95 low"], summary[f"{metric} ci95 high"], strict=True
             )
         ]
     note = "95% CI: mean +- t(0.975, n-1) * std / sqrt(n), Student's t; none where n < 2"
     return shown.to_string(index=False) + "\n" + note
+
+
+def _decimals(means: pd.Series) -> int:
+    """Four decimals for a fraction such as an accuracy, two for percentages, none for counts."""
+    size = means.abs().max()
+    return 4 if size < 1 else 0 if size >= 1000 else 2
 
 
 def layout(table: pd.DataFrame, swept: list[str]) -> dict | None:
@@ -135,8 +141,8 @@ def draw_metric(table: pd.DataFrame, metric: str, plan: dict):
     low, high = plan["runs per point"]
     n = f"n={low}" if low == high else f"n={low}-{high}"
     interval = "95% confidence interval (t)" if low > 1 else "no interval (one run per point)"
-    title = f"{metric}: mean and {interval}, {n} runs per point"
-    grid.figure.suptitle(title + (f"\n{', '.join(plan['fixed'])}" if plan["fixed"] else ""), fontsize=10)
+    title = f"{metric}: mean and {interval}\n{n} runs per point" + "".join(f", {f}" for f in plan["fixed"])
+    grid.figure.suptitle(title, fontsize=10)
     grid.figure.tight_layout()
     return grid
 

@@ -7,6 +7,7 @@ starting a Dask cluster and a kernel per run, so each test sweeps two runs at mo
 
 import json
 import math
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -18,6 +19,7 @@ from course_tools import cli
 from course_tools.sweep import SweepFolderError, run_sweep
 from course_tools.sweep_report import draw_metric, format_summary, layout, plot_sweep, summarize, t_interval
 
+REPO = Path(__file__).resolve().parents[1]
 BODY = "from course_utils import record\nrecord('score', seed * 10 + epochs + lr)"
 
 
@@ -152,7 +154,7 @@ def test_every_swept_factor_is_visible_in_the_figure(tmp_path):
     grid = draw_metric(table, "accuracy", plan)
     assert [ax.get_title() for ax in grid.axes.flat] == ["epochs = 1", "epochs = 3"]  # small multiples
     assert grid.axes.flat[0].get_xlabel() == "lr" and grid.legend.get_title().get_text() == "batch_size"
-    assert "95% confidence interval (t), n=3 runs per point" in grid.figure.get_suptitle()
+    assert "95% confidence interval (t)\nn=3 runs per point" in grid.figure.get_suptitle()
     plt.close("all")
 
     messages = []
@@ -230,3 +232,37 @@ def test_each_course_run_keeps_its_own_folder(notebook, tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert "holds an earlier run" in err and "--replace" in err
     assert cli.main(["run", str(notebook), "--out", str(folders[0]), "--replace"]) == 0
+
+
+def markdown(path):
+    return "\n".join(c.source for c in nbformat.read(str(path), as_version=4).cells if c.cell_type == "markdown")
+
+
+def test_lesson_5_and_the_readme_quote_the_intervals_of_the_measured_sweep():
+    """The sweep was measured once (benchmarks/sweep-lesson5/, 5 minutes: too long for every run of
+    the suite); its summary is recomputed here from its runs, and the quotes must be that summary."""
+    measured = REPO / "benchmarks" / "sweep-lesson5"
+    results = pd.read_csv(measured / "results.csv")
+    summary = summarize(results, ["n_conv", "seed"])
+    pd.testing.assert_frame_equal(summary, pd.read_csv(measured / "summary.csv"), check_dtype=False)
+    lesson, readme = markdown(REPO / "notebooks" / "05_ablations.ipynb"), (REPO / "README.md").read_text()
+    for _, row in summary.iterrows():
+        mean, low, high = row["test_accuracy mean"], row["test_accuracy ci95 low"], row["test_accuracy ci95 high"]
+        assert f"{100 * mean:.2f}% [{100 * low:.2f}, {100 * high:.2f}]" in lesson
+        parameters = f"{row['n_parameters mean']:,.0f}"
+        assert f"| {row['n_conv']:.0f} | 3 | {parameters} | {mean:.4f} [{low:.4f}, {high:.4f}] |" in readme
+
+
+def test_lesson_10_quotes_the_intervals_of_its_seed_by_seed_table():
+    text = markdown(REPO / "notebooks" / "10_beyond_mnist.ipynb")
+    runs = {}
+    for line in text.splitlines():  # the table of the five runs: "| MNIST, VGG | 99.10 | ... |"
+        cells = [c.strip(" *") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0].startswith(("MNIST,", "Fashion-MNIST,")):
+            runs[cells[0]] = [float(c) for c in cells[1:]]
+    assert len(runs) == 6
+    for dataset in ("MNIST", "Fashion-MNIST"):
+        small, vgg, gap = runs[f"{dataset}, two-conv"], runs[f"{dataset}, VGG"], runs[f"{dataset}, gap"]
+        quoted = " | ".join(f"{sum(v) / 5:.2f} [{t_interval(v)[0]:.2f}, {t_interval(v)[1]:.2f}]" for v in (small, vgg))
+        low, high = t_interval(gap)
+        assert f"| {dataset} | {quoted} | **{sum(gap) / 5:.2f}** [{low:.2f}, {high:.2f}] |" in text
