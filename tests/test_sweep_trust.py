@@ -178,8 +178,10 @@ def test_seeds_is_shorthand_for_a_seed_list(notebook, tmp_path, monkeypatch, cap
 
 
 @pytest.mark.kernel
-def test_runs_are_logged_to_mlflow_with_parameters_metrics_and_the_notebook(notebook, tmp_path, capsys):
+def test_runs_are_logged_to_mlflow_with_parameters_metrics_and_the_notebook(notebook, tmp_path, capsys, monkeypatch):
     from mlflow.tracking import MlflowClient
+
+    from course_tools.tracking import SweepTracker
 
     out, uri = tmp_path / "sweep", f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", uri]) == 0
@@ -201,6 +203,18 @@ def test_runs_are_logged_to_mlflow_with_parameters_metrics_and_the_notebook(note
     assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", later]) == 0
     assert "resuming: 2 of 2" in capsys.readouterr().out
     assert len(MlflowClient(tracking_uri=later).search_runs([experiment.experiment_id])) == 2
+
+    # A tracking server that fails mid-sweep: said once, every run kept, the sweep goes on
+    def broken(self, record):
+        raise ConnectionError("the server went away")
+
+    monkeypatch.setattr(SweepTracker, "log", broken)
+    records = {p.name: p.read_text() for p in out.glob("*.json")}
+    third = f"sqlite:///{tmp_path / 'third.db'}"
+    assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", third]) == 0
+    said = capsys.readouterr().out
+    assert said.count("MLflow logging stopped (ConnectionError: the server went away)") == 1
+    assert {p.name: p.read_text() for p in out.glob("*.json")} == records
 
 
 def test_an_unreachable_tracking_uri_is_one_line_before_any_run(notebook, tmp_path, capsys):
