@@ -10,6 +10,7 @@ Modules, each short enough to read on one screen:
 - `experiments` one call per experiment: `train_model`, `load_or_train` a saved model, `training_speed`
 - `comparisons` runs over seeds and settings: one table of histories, mean and range, a learning-rate sweep
 - `plots`     digit grids, learning curves, confusion matrices, filters, feature maps
+- `style`     the course's colour-blind-safe palette, set once, and a second cue (hatches) for bars
 - `plots_basics` lesson 1's and 2's figures: how MNIST was made, PCA / t-SNE maps, optimizer paths
 - `plots_probabilities` lesson 2's figures: softmax, the loss, gradient descent, training curves, weights
 - `plots_shapes` lesson 3's figures: a convolution by numbers, strides in 1-D, receptive fields, edges
@@ -81,6 +82,7 @@ _MODULES = [
     "plots_training",
     "repro",
     "shapes",
+    "style",
     "timing",
     "training",
     "validate",
@@ -88,6 +90,9 @@ _MODULES = [
 
 
 def __getattr__(name):
+    from .style import apply_if_plotting
+
+    apply_if_plotting()  # the course's colour-blind-safe colours, once the lesson has imported matplotlib
     if name in _MODULES:  # ``cu.datafiles.data_root()`` works without importing the module first
         return importlib.import_module(f".{name}", __name__)
     if name not in _MODULE_OF:

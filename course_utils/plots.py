@@ -13,6 +13,10 @@ import numpy as np
 import seaborn as sns
 import torch
 
+from .style import RED, apply
+
+apply()  # the course's palette, for a script that imports this module directly
+
 
 def _grid(n: int, ncols: int, size: float = 1.6):
     ncols = min(ncols, n)
@@ -38,7 +42,7 @@ def show_images(
     title: str | None = None,
     size: float = 1.6,
 ):
-    """A grid of images with their labels; with ``predictions``, wrong ones are titled in red.
+    """A grid of images with their labels; with ``predictions``, wrong ones are titled in red, with a ✗.
 
     ``images`` may be raw uint8 or normalized floats (each image is scaled to its own range),
     shaped ``[N, 28, 28]`` or ``[N, 1, 28, 28]``. ``probabilities`` is the confidence of each
@@ -53,8 +57,9 @@ def show_images(
         if predictions is not None:
             pred, true = int(predictions[i]), int(labels[i])
             conf = f" ({100 * float(probabilities[i]):.0f}%)" if probabilities is not None else ""
-            text = f"pred {classes[pred]}{conf}\ntrue {classes[true]}"
-            ax.set_title(text, fontsize=9, color="black" if pred == true else "crimson")
+            mark = "" if pred == true else "✗ "  # not colour alone: a mark a colour-blind reader sees
+            text = f"{mark}pred {classes[pred]}{conf}\ntrue {classes[true]}"
+            ax.set_title(text, fontsize=9, color="black" if pred == true else RED)
         elif labels is not None:
             ax.set_title(classes[int(labels[i])], fontsize=10)
     if title:

@@ -14,6 +14,8 @@ import torch
 
 from course_utils.plots import _as_image
 
+from .style import BLUE, ORANGE, PALETTE, RED
+
 
 def plot_class_balance(train_pct, test_pct, n_train: int, n_test: int):
     """Side-by-side bars: the share (%) of each digit 0-9 in the training and the test split (lesson 1)."""
@@ -32,7 +34,7 @@ def plot_class_balance(train_pct, test_pct, n_train: int, n_test: int):
 def plot_pixel_values(value_counts):
     """How many pixels take each value 0-255 (``value_counts``, 256 counts), on a log scale (lesson 1)."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.bar(np.arange(256), np.asarray(value_counts), width=1.0, color="tab:blue")
+    ax.bar(np.arange(256), np.asarray(value_counts), width=1.0, color=BLUE)
     ax.set(yscale="log", xlim=(-2, 257), xticks=np.arange(0, 256, 32).tolist() + [255])
     ax.set(xlabel="pixel value (0 = background, 255 = full ink)", ylabel="number of pixels (log scale)")
     ax.set_title("Pixel values over the training split")
@@ -42,8 +44,8 @@ def plot_pixel_values(value_counts):
 
 def _mark_centre(ax, row: float, col: float, label: str = "centre of mass"):
     """A red x at a centre of mass (row, column) and a blue + at pixel (14, 14), where MNIST centres it."""
-    ax.plot(col, row, "x", color="crimson", markersize=12, mew=3, label=label)
-    ax.plot(14, 14, "+", color="tab:blue", markersize=14, mew=2, label="pixel (14, 14)")
+    ax.plot(col, row, "x", color=RED, markersize=12, mew=3, label=label)
+    ax.plot(14, 14, "+", color=BLUE, markersize=14, mew=2, label="pixel (14, 14)")
 
 
 def plot_box_and_centre(image, box, centre, heights, widths, centres, title: str = "one training image"):
@@ -58,7 +60,7 @@ def plot_box_and_centre(image, box, centre, heights, widths, centres, title: str
     row, col = (float(v) for v in centre)
     fig, (ax_digit, ax_sizes, ax_com) = plt.subplots(1, 3, figsize=(13, 4.2))
     ax_digit.imshow(_as_image(image), cmap="gray_r")
-    box = dict(fill=False, edgecolor="tab:orange", linewidth=2, label=f"bounding box ({height} rows x {width} columns)")
+    box = dict(fill=False, edgecolor=ORANGE, linewidth=2, label=f"bounding box ({height} rows x {width} columns)")
     ax_digit.add_patch(plt.Rectangle((left - 0.5, top - 0.5), width, height, **box))
     _mark_centre(ax_digit, row, col, f"centre of mass (row {row:.1f}, column {col:.1f})")
     ax_digit.set(title=title, xlabel="column", ylabel="row")
@@ -76,7 +78,7 @@ def plot_box_and_centre(image, box, centre, heights, widths, centres, title: str
     rows, cols = (torch.as_tensor(v).numpy() for v in centres)
     near = [13.25, 14.75]  # half a pixel around the centre pixel, and a quarter more
     *_, counts = ax_com.hist2d(cols, rows, bins=40, range=[near, near], cmap="Blues", cmin=1)
-    ax_com.add_patch(plt.Rectangle((13.5, 13.5), 1, 1, fill=False, ec="crimson", ls="--", label="pixel (14, 14)"))
+    ax_com.add_patch(plt.Rectangle((13.5, 13.5), 1, 1, fill=False, ec=RED, ls="--", label="pixel (14, 14)"))
     ax_com.set(xlim=near, ylim=near[::-1], aspect="equal")  # rows grow downwards, as in the image
     ax_com.set(xlabel="centre of mass: column", ylabel="centre of mass: row")
     ax_com.set_title(f"centres of mass of {len(rows):,} images")
@@ -127,12 +129,12 @@ def plot_embeddings(panels, labels, title: str | None = None):
         xy = np.asarray(xy)
         for digit in present:
             here = labels == digit
-            ax.scatter(xy[here, 0], xy[here, 1], s=6, alpha=0.6, color=plt.cm.tab10(digit), label=str(digit))
+            ax.scatter(xy[here, 0], xy[here, 1], s=6, alpha=0.6, color=PALETTE[digit], label=str(digit))
         medians = np.array([np.median(xy[labels == digit], axis=0) for digit in present])
         for digit, (cx, cy), (tx, ty) in zip(present, medians, _spread_labels(medians, ax), strict=True):
             ax.plot([cx, tx], [cy, ty], color="black", linewidth=0.8)  # from the class median to its label
             ax.plot(cx, cy, "o", color="black", markersize=3)
-            box = dict(boxstyle="round,pad=0.15", facecolor="white", alpha=0.7, edgecolor=plt.cm.tab10(digit))
+            box = dict(boxstyle="round,pad=0.15", facecolor="white", alpha=0.7, edgecolor=PALETTE[digit])
             ax.text(tx, ty, str(digit), fontsize=15, fontweight="bold", ha="center", va="center", bbox=box)
         ax.set(title=panel_title, xlabel=f"{axis_name} 1", ylabel=f"{axis_name} 2")
     axes[0, -1].legend(title="digit", markerscale=3, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -151,7 +153,7 @@ def plot_optimizer_paths(paths, loss, xlim=(-4.5, 1.5), ylim=(-1.3, 1.3)):
     fig, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1.7, 1]})
     w1, w2 = np.meshgrid(np.linspace(*xlim, 300), np.linspace(*ylim, 200))
     ax_path.contour(w1, w2, loss((w1, w2)), levels=np.geomspace(0.05, 80, 12), colors="lightgray")
-    for (name, (path, losses)), color in zip(paths.items(), plt.cm.tab10.colors, strict=False):
+    for (name, (path, losses)), color in zip(paths.items(), PALETTE, strict=False):
         ax_path.plot(path[:, 0], path[:, 1], "o-", color=color, markersize=3, linewidth=1, label=name)
         ax_loss.plot(losses, color=color, label=name)
     ax_path.plot(0, 0, "*", color="black", markersize=12)

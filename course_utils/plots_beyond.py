@@ -11,6 +11,8 @@ import numpy as np
 
 from course_utils.plots import _as_image, plot_confusion_matrix
 
+from .style import RED
+
 
 def plot_confusion_matrices(panels: dict, frames=(), size: tuple = (9, 7.5)):
     """Row-normalized confusion matrices side by side, ``{panel title: (matrix, class names)}``.
@@ -27,7 +29,7 @@ def plot_confusion_matrices(panels: dict, frames=(), size: tuple = (9, 7.5)):
             where = sorted(list(names).index(c) for c in group if c in names)
             if len(where) == len(group) and where[-1] - where[0] == len(group) - 1:  # side by side
                 corner, side = (where[0], where[0]), len(group)
-                ax.add_patch(plt.Rectangle(corner, side, side, fill=False, edgecolor="tab:red", linewidth=2.5))
+                ax.add_patch(plt.Rectangle(corner, side, side, fill=False, edgecolor=RED, linewidth=2.5))
     fig.tight_layout()
     return fig
 

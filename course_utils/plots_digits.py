@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from .plots import _as_image, show_digit
+from .style import BLUE, ORANGE, RED
 
 
 def show_preprocessing(panels, box=None, centre=(14, 14)):
@@ -26,12 +27,12 @@ def show_preprocessing(panels, box=None, centre=(14, 14)):
         show_digit(ax, image, title)
     if box is not None:
         top, left, height, width = box
-        outline = plt.Rectangle((left - 0.5, top - 0.5), width, height, fill=False, color="tab:orange", lw=2)
+        outline = plt.Rectangle((left - 0.5, top - 0.5), width, height, fill=False, color=ORANGE, lw=2)
         axes[0].add_patch(outline)
     last = np.asarray(panels[-1][0], dtype=float)
     mass = ndimage.center_of_mass(last - last.min())  # normalized images: the background counts as no ink
-    axes[-1].plot(mass[1], mass[0], "x", color="crimson", ms=10, mew=2, label="centre of mass")
-    axes[-1].plot(centre[1], centre[0], "+", color="tab:blue", ms=14, mew=2, label=f"pixel {tuple(centre)}")
+    axes[-1].plot(mass[1], mass[0], "x", color=RED, ms=10, mew=2, label="centre of mass")
+    axes[-1].plot(centre[1], centre[0], "+", color=BLUE, ms=14, mew=2, label=f"pixel {tuple(centre)}")
     axes[-1].legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, -0.35))
     fig.tight_layout()
     return fig
@@ -40,7 +41,7 @@ def show_preprocessing(panels, box=None, centre=(14, 14)):
 def _histogram(ax, values, level, xlabel: str, log: bool = False):
     """A grey histogram of ``values`` (0-1) with a dashed line at Otsu's ``level``."""
     ax.hist(np.ravel(values), bins=100, range=(0, 1), color="gray", log=log)
-    ax.axvline(level, color="crimson", linestyle="--", label=f"Otsu's level {level:.2f}")
+    ax.axvline(level, color=RED, linestyle="--", label=f"Otsu's level {level:.2f}")
     ax.set(xlabel=xlabel, ylabel="pixels (log scale)" if log else "pixels")
     ax.legend(fontsize=8)
 
@@ -53,7 +54,7 @@ def show_photo_threshold(photo, grey, level, levels, scores):
     axes[0].set_title("the photo")
     _histogram(axes[1], grey, level, "grey level")
     twin = axes[1].twinx()
-    twin.plot(levels, scores, color="tab:orange")
+    twin.plot(levels, scores, color=ORANGE)
     twin.set_ylim(bottom=0)  # a score of 0 sits on the histogram's 0
     twin.set_yticks([])
     axes[1].set_title("histogram (grey) and Otsu's score (orange)")
@@ -99,7 +100,7 @@ def show_prediction(images: dict, probabilities, title: str | None = None):
     for ax, (name, image) in zip(axes[:-1], images.items(), strict=True):
         show_digit(ax, image, name)
     best = int(p.argmax())
-    bars = axes[-1].bar(range(10), p, color=["tab:orange" if k == best else "tab:blue" for k in range(10)])
+    bars = axes[-1].bar(range(10), p, color=[ORANGE if k == best else BLUE for k in range(10)])
     axes[-1].bar_label(bars, labels=[f"{v:.0f}%" if k == best else "" for k, v in enumerate(p)])
     axes[-1].set(xticks=range(10), xlabel="digit", ylabel="probability (%)", ylim=(0, 112))
     axes[-1].set_title(title or f"the network says {best} ({p[best]:.0f}% sure)")
@@ -133,7 +134,7 @@ def plot_accuracy_when_changed(changes, title: str | None = None, chance: float 
         side = images[0].shape[-1]
         strip_ax.imshow(np.concatenate(images, axis=1), cmap="gray_r")
         for i in range(1, len(images)):  # a line between neighbours: where one frame ends
-            strip_ax.axvline(i * side - 0.5, color="tab:blue", linewidth=1)
+            strip_ax.axvline(i * side - 0.5, color=BLUE, linewidth=1)
         strip_ax.set_xticks([side * i + side / 2 - 0.5 for i in range(len(values))], [str(v) for v in values])
         strip_ax.set_yticks([])
         strip_ax.set_title("the first test digit, changed that much", fontsize=9)

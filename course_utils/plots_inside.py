@@ -11,15 +11,17 @@ import torch
 
 from course_utils.plots import _as_image
 
+from .style import GREY, RED
+
 
 def plot_hidden_and_logits(hidden, logits):
     """One image's hidden units (bars, after ReLU) beside its logits (the largest in red, the top two labelled)."""
     hidden, scores = hidden.detach().cpu().flatten(), logits.detach().cpu().flatten()
     fig, (ax_hidden, ax_logits) = plt.subplots(1, 2, figsize=(12, 3), gridspec_kw={"width_ratios": [3, 1]})
-    ax_hidden.bar(range(len(hidden)), hidden, color="tab:gray")
+    ax_hidden.bar(range(len(hidden)), hidden, color=GREY)
     ax_hidden.set(xlabel="hidden unit", ylabel="activation", title=f"the {len(hidden)} hidden units (after ReLU)")
-    ax_logits.bar(range(len(scores)), scores, color=["tab:gray"] * len(scores))
-    ax_logits.patches[int(scores.argmax())].set_color("tab:red")
+    ax_logits.bar(range(len(scores)), scores, color=[GREY] * len(scores))
+    ax_logits.patches[int(scores.argmax())].set_color(RED)
     for digit in scores.topk(2).indices.tolist():
         where = "bottom" if scores[digit] >= 0 else "top"
         ax_logits.text(digit, scores[digit], f"{scores[digit]:.1f}", ha="center", va=where, fontsize=8)
@@ -39,7 +41,7 @@ def show_window(image, noisy, window, titles=("the digit", "noise outside the wi
     fig, axes = plt.subplots(1, 2, figsize=(6, 3))
     for ax, picture, title in zip(axes, (image, noisy), titles, strict=True):
         ax.imshow(picture, cmap="gray_r", vmin=image.min(), vmax=image.max())
-        box = Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False, edgecolor="crimson")
+        box = Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False, edgecolor=RED)
         ax.add_patch(box)
         ax.set(xlim=(-0.5, 27.5), ylim=(27.5, -0.5), xticks=range(0, 28, 4), yticks=range(0, 28, 4), title=title)
         ax.tick_params(labelsize=8)

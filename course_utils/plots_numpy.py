@@ -9,6 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .style import BLUE, BROWN, GREEN, ORANGE, PINK, PURPLE, RED, YELLOW
+
 
 def show_im2col(image, cols, k: int = 3):
     """A small image with its k x k windows outlined, beside its im2col matrix (lesson 7).
@@ -21,7 +23,7 @@ def show_im2col(image, cols, k: int = 3):
 
     image, cols = np.asarray(image), np.asarray(cols)
     positions = list(np.ndindex(image.shape[0] - k + 1, image.shape[1] - k + 1))
-    colors = ["tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive"]
+    colors = [RED, BLUE, GREEN, ORANGE, PURPLE, BROWN, PINK, YELLOW]
     fig, (ax_image, ax_cols) = plt.subplots(
         1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [image.shape[1], k * k]}
     )

@@ -14,6 +14,8 @@ import torch
 
 from course_utils.plots import _as_image
 
+from .style import BLUE, GREEN, GREY, ORANGE, RED
+
 
 def running_mean(values, window: int = 50) -> np.ndarray:
     """The mean of the last ``window`` values at every step (fewer at the start): a smoother curve."""
@@ -26,11 +28,11 @@ def plot_softmax(logits, probabilities, marked=()):
     """Ten logits (left) and their softmax probabilities (right); the ``marked`` digits' probabilities are written."""
     fig, (ax_z, ax_p) = plt.subplots(1, 2, figsize=(10, 3.2))
     digits = np.arange(len(logits))
-    ax_z.bar(digits, torch.as_tensor(logits).numpy(), color="tab:gray")
+    ax_z.bar(digits, torch.as_tensor(logits).numpy(), color=GREY)
     ax_z.axhline(0, color="black", linewidth=0.8)
     ax_z.set_title("logits: any real numbers")
     probabilities = torch.as_tensor(probabilities)
-    ax_p.bar(digits, probabilities.numpy(), color="tab:blue")
+    ax_p.bar(digits, probabilities.numpy(), color=BLUE)
     for k in marked:
         ax_p.text(k, probabilities[k].item() + 0.01, f"{probabilities[k]:.0%}", ha="center", fontsize=9)
     ax_p.set_title("softmax: positive, adding up to 1")
@@ -44,11 +46,11 @@ def plot_cross_entropy(marks):
     """The cross-entropy $-\\ln p_y$ against $p_y$; ``marks`` maps some values of $p_y$ to words written beside them."""
     p = np.linspace(0.004, 1, 500)
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.plot(p, -np.log(p), color="tab:blue")
+    ax.plot(p, -np.log(p), color=BLUE)
     for value, words in marks.items():
         loss = -math.log(value)
         offset = (-60, 35) if value > 0.5 else (20, -10) if loss > 4 else (25, 5)  # keep the words off the curve
-        ax.plot(value, loss, "o", color="tab:red")
+        ax.plot(value, loss, "o", color=RED)
         text = f"{words}\n$p_y$ = {value:g}, loss {loss:.2f}"
         ax.annotate(text, (value, loss), xytext=offset, textcoords="offset points", fontsize=9)
     ax.set(xlabel="$p_y$, the probability given to the true class", ylabel="cross-entropy $-\\ln p_y$")
@@ -66,7 +68,7 @@ def plot_gradient_descent_1d(runs):
     for ax, (step_size, words, path) in zip(axes[0], runs, strict=True):
         path = np.asarray(path)
         ax.plot(curve, curve**2, color="lightgray")
-        ax.plot(path, path**2, "o-", color="tab:red", markersize=4, linewidth=1)
+        ax.plot(path, path**2, "o-", color=RED, markersize=4, linewidth=1)
         ax.plot(path[0], path[0] ** 2, "s", color="black", markersize=6)
         ax.set_title(f"learning rate {step_size}: {words}", fontsize=10)
         ax.set(xlabel="weight $w$", xlim=(-1.7, 1.7), ylim=(-0.1, 2.6))
@@ -81,8 +83,8 @@ def plot_training_loss(losses, steps_per_epoch: int, title: str):
     """The loss of every mini-batch, its running mean over 50 steps, and ln 10, the loss of guessing."""
     fig, ax = plt.subplots(figsize=(9, 3.4))
     steps = np.arange(1, len(losses) + 1)
-    ax.plot(steps, losses, color="tab:blue", alpha=0.25, linewidth=0.7, label="loss of each mini-batch")
-    ax.plot(steps, running_mean(losses), color="tab:blue", label="running mean over 50 steps")
+    ax.plot(steps, losses, color=BLUE, alpha=0.25, linewidth=0.7, label="loss of each mini-batch")
+    ax.plot(steps, running_mean(losses), color=BLUE, label="running mean over 50 steps")
     ax.axhline(math.log(10), color="gray", linestyle=":", label="ln 10: guessing")
     ax.set(xlabel=f"step ({steps_per_epoch} steps per epoch)", ylabel="cross-entropy", ylim=(0, 2.8), title=title)
     ax.legend()
@@ -95,9 +97,9 @@ def plot_relu(h, values, slopes):
     """A function of ``h`` (left, the ReLU) and its derivative (right), given as the values at the points ``h``."""
     fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(9, 3))
     h = torch.as_tensor(h).detach().numpy()
-    ax_f.plot(h, torch.as_tensor(values).detach().numpy(), color="tab:blue")
+    ax_f.plot(h, torch.as_tensor(values).detach().numpy(), color=BLUE)
     ax_f.set_title("ReLU(h) = max(h, 0)")
-    ax_d.plot(h, torch.as_tensor(slopes).detach().numpy(), color="tab:orange")
+    ax_d.plot(h, torch.as_tensor(slopes).detach().numpy(), color=ORANGE)
     ax_d.set_title("its derivative (by autograd): 0 or 1")
     for ax in (ax_f, ax_d):
         ax.set_xlabel("$h$")
@@ -111,7 +113,7 @@ def plot_relu(h, values, slopes):
 def plot_loss_curves(curves, title: str):
     """Training losses side by side, as running means over 50 steps on a log scale; ``curves`` maps name -> losses."""
     fig, ax = plt.subplots(figsize=(9, 3.4))
-    for (name, losses), color in zip(curves.items(), ("tab:blue", "tab:green", "tab:orange"), strict=False):
+    for (name, losses), color in zip(curves.items(), (BLUE, GREEN, ORANGE), strict=False):
         ax.plot(np.arange(1, len(losses) + 1), running_mean(losses), color=color, label=name)
     ax.set(xlabel="step", ylabel="training loss (running mean)", yscale="log", title=title)
     ax.legend()
@@ -135,12 +137,14 @@ def plot_predictions(images, labels, probabilities, shown, notes=None):
         axes[0, column].axis("off")
         note = f" ({notes[index]})" if index in notes else ""
         axes[0, column].set_title(f"test image {index}{note}\ntrue label {true}", fontsize=10)
-        colors = ["tab:blue"] * len(chances)
-        colors[predicted] = "tab:green" if predicted == true else "tab:red"
+        colors = [BLUE] * len(chances)
+        colors[predicted] = GREEN if predicted == true else RED
         axes[1, column].bar(range(len(chances)), chances.numpy(), color=colors)
+        mark = "✓" if predicted == true else "✗"  # the verdict in a mark too, not in colour alone
+        axes[1, column].text(predicted, float(chances[predicted]) + 0.02, mark, ha="center", fontsize=12)
         axes[1, column].set(xticks=range(len(chances)), ylim=(0, 1.05), xlabel="digit")
     axes[1, 0].set_ylabel("probability")
-    fig.suptitle("From pixels to probabilities: the MLP's softmax output (green: prediction right, red: wrong)")
+    fig.suptitle("From pixels to probabilities: the MLP's softmax output (green ✓: prediction right, red ✗: wrong)")
     fig.tight_layout()
     return fig
 

@@ -11,6 +11,8 @@ import numpy as np
 from course_utils.plots import _as_image
 from course_utils.shapes import conv_output_size
 
+from .style import PALETTE, RED
+
 
 def _write_values(ax, values, dark):
     """Write each value of a small 2-D array in its cell, in white where ``dark(value)`` (a dark cell)."""
@@ -43,7 +45,7 @@ def show_conv_example(image, kernel, feature_map, pooled, at=(1, 0)):
         _write_values(ax, values, dark)
         ax.set_title(title, fontsize=10)
     row, col = at
-    red = dict(fill=False, edgecolor="crimson", linewidth=3)
+    red = dict(fill=False, edgecolor=RED, linewidth=3)
     axes[0].add_patch(plt.Rectangle((col - 0.5, row - 0.5), k, k, **red))
     axes[2].add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, **red))
     for edge in range(2, feature_map.shape[0], 2):
@@ -69,7 +71,7 @@ def plot_conv_1d(examples, size: int = 7, kernel: int = 3):
             ax.text(col, 1.02, "0" if padded else f"$x_{col}$", ha="center", va="center", fontsize=10, bbox=words)
         for i in range(n_out):
             taps = [i * s - p + t * d for t in range(kernel)]  # the input positions output i reads
-            centre, colour = (taps[0] + taps[-1]) / 2, plt.cm.tab10(i)
+            centre, colour = (taps[0] + taps[-1]) / 2, PALETTE[i % len(PALETTE)]
             for t in taps:
                 ax.plot([centre, t], [-0.58, 0.58], color=colour, linewidth=1.5)
             ax.add_patch(plt.Rectangle((centre - 0.42, -1.42), 0.84, 0.84, facecolor=colour, alpha=0.35, ec="black"))
@@ -130,7 +132,7 @@ def plot_edge_maps(image, kernels, edges, patch_at, title: str):
     limit = edges.abs().max().item()  # one symmetric colour scale, so 0 is white in both maps
     axes[0, 0].imshow(_as_image(image), cmap="gray_r")
     row, col = patch_at
-    axes[0, 0].add_patch(plt.Rectangle((col - 0.5, row - 0.5), 3, 3, fill=False, edgecolor="crimson", linewidth=2))
+    axes[0, 0].add_patch(plt.Rectangle((col - 0.5, row - 0.5), 3, 3, fill=False, edgecolor=RED, linewidth=2))
     axes[0, 0].set_title(title)
     im = axes[1, 0].imshow(edges.pow(2).sum(dim=0).sqrt(), cmap="Greys")
     fig.colorbar(im, ax=axes[1, 0], shrink=0.8, label="edge strength")

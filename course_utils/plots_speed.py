@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .style import BLUE, GREEN, GREY, ORANGE
+
 
 def plot_speed_bars(panels: dict, title: str | None = None):
     """Side-by-side horizontal bar charts of speeds, ``{panel title: {name: images per second}}``.
@@ -21,7 +23,7 @@ def plot_speed_bars(panels: dict, title: str | None = None):
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 1.2 + 0.8 * max(map(len, panels.values()))))
     thousands = plt.FuncFormatter(lambda value, _: f"{value:,.0f}")  # 1,200,000 rather than 1.2 and "1e6"
     for i, (ax, (panel, rates)) in enumerate(zip(np.atleast_1d(axes), panels.items(), strict=True)):
-        bars = ax.barh(list(rates), list(rates.values()), color=["tab:gray", "tab:blue", "tab:green"][: len(rates)])
+        bars = ax.barh(list(rates), list(rates.values()), color=[GREY, BLUE, GREEN][: len(rates)])
         ax.bar_label(bars, labels=[f" {r:,.0f}" for r in rates.values()])
         ax.set(title=panel, xlabel="images per second", xlim=(0, 1.3 * max(rates.values())))
         ax.xaxis.set_major_formatter(thousands)
@@ -48,9 +50,9 @@ def plot_batch_sizes(images_per_s: dict, fixed_ms: float, per_image_ms: float, f
     line = f"line: {fixed_ms:.2f} ms + {1000 * per_image_ms:.0f} µs per image"
     inside = np.linspace(0, max(fitted), 50)
     beyond = np.linspace(max(fitted), batches.max(), 50)
-    ax_ms.plot(inside, fixed_ms + inside * per_image_ms, "-", color="tab:orange", label=f"{line} (fitted)")
-    ax_ms.plot(beyond, fixed_ms + beyond * per_image_ms, "--", color="tab:orange", label="the line, extended")
-    ax_ms.plot(batches, step_ms, "o", color="tab:blue", label="measured")
+    ax_ms.plot(inside, fixed_ms + inside * per_image_ms, "-", color=ORANGE, label=f"{line} (fitted)")
+    ax_ms.plot(beyond, fixed_ms + beyond * per_image_ms, "--", color=ORANGE, label="the line, extended")
+    ax_ms.plot(batches, step_ms, "o", color=BLUE, label="measured")
     for b, ms in zip(batches, step_ms, strict=True):
         if b >= max(fitted):  # the small batches sit too close together to label
             ax_ms.annotate(f"{ms:.1f} ms", (b, ms), textcoords="offset points", xytext=(-6, 6), ha="right", fontsize=9)
@@ -66,8 +68,8 @@ def plot_batch_sizes(images_per_s: dict, fixed_ms: float, per_image_ms: float, f
     ax_ms.set_title("time per step", fontsize=10)
     sizes = np.geomspace(batches.min(), batches.max(), 100)
     predicted = 1000 * sizes / (fixed_ms + sizes * per_image_ms)
-    ax_rate.plot(sizes, predicted, "--", color="tab:orange", label="as the line predicts")
-    ax_rate.plot(batches, rates, "o-", color="tab:blue", label="measured")
+    ax_rate.plot(sizes, predicted, "--", color=ORANGE, label="as the line predicts")
+    ax_rate.plot(batches, rates, "o-", color=BLUE, label="measured")
     for b, rate in zip(batches, rates, strict=True):
         ax_rate.annotate(f"{rate:,.0f}", (b, rate), textcoords="offset points", xytext=(0, -14), ha="center")
     ax_rate.set_xscale("log", base=2)

@@ -12,6 +12,8 @@ import torch
 
 from course_utils.plots import show_images
 
+from .style import BLUE, GREEN, ORANGE, RED
+
 
 def plot_accuracy_vs_parameters(
     runs, title: str = "more parameters did not mean more accuracy", column: str = "test accuracy (%)"
@@ -68,21 +70,21 @@ def plot_early_stopping(history, full_run, patience: int, title: str | None = No
     best, last = history.attrs["best_epoch"], len(history)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric, scale, label in ((ax_loss, "loss", 1, "cross-entropy loss"), (ax_acc, "acc", 100, "accuracy (%)")):
-        for split, color in (("train", "tab:blue"), ("val", "tab:orange")):
+        for split, color, marker in (("train", BLUE, "o"), ("val", ORANGE, "s")):  # not told apart by hue alone
             name = "training" if split == "train" else "validation"
             values = scale * full_run[f"{split}_{metric}"]
             ax.plot(full_run["epoch"], values, "--", color=color, alpha=0.35, label=f"{name}, had it continued")
             values = scale * history[f"{split}_{metric}"]
-            ax.plot(history["epoch"], values, "o-", color=color, ms=4, label=f"{name}, with early stopping")
+            ax.plot(history["epoch"], values, f"{marker}-", color=color, ms=4, label=f"{name}, with early stopping")
         kept = scale * history[f"val_{metric}"].iloc[best - 1]
-        ax.plot(best, kept, "*", color="green", ms=18, label=f"best epoch ({best}): weights kept")
+        ax.plot(best, kept, "*", color=GREEN, ms=18, label=f"best epoch ({best}): weights kept")
         stop = f"stopped after epoch {last}" if history.attrs["stopped_early"] else f"last epoch ({last})"
-        ax.plot(last, scale * history[f"val_{metric}"].iloc[last - 1], "X", color="crimson", ms=12, label=stop)
+        ax.plot(last, scale * history[f"val_{metric}"].iloc[last - 1], "X", color=RED, ms=12, label=stop)
         if history.attrs["stopped_early"]:
             ax.axvspan(best, last, color="gray", alpha=0.12, label=f"{last - best} epochs without a new low")
         ax.set(xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
-    ax_loss.axhline(history["val_loss"].min(), color="green", linestyle=":", label="lowest validation loss")
+    ax_loss.axhline(history["val_loss"].min(), color=GREEN, linestyle=":", label="lowest validation loss")
     ax_loss.set_ylim(0, 3 * full_run["val_loss"].min())
     ax_acc.set_ylim(max(0, 100 * full_run["val_acc"].iloc[min(2, last - 1) :].min() - 5), 100.5)
     ax_loss.legend(fontsize=8)
@@ -102,13 +104,13 @@ def show_augmentations(original, varied, title: str = "a training image and rand
     )
     outline = (original.max() + original.min()).item() / 2  # the level halfway between background and ink
     for i, ax in enumerate(fig.axes[: len(varied) + 1]):
-        ax.contour(original[0, 0], levels=[outline], colors="crimson", linewidths=0.8)
-        ax.set_title("original" if i == 0 else f"#{i}", fontsize=10, color="crimson" if i == 0 else "gray")
+        ax.contour(original[0, 0], levels=[outline], colors=RED, linewidths=0.8)
+        ax.set_title("original" if i == 0 else f"#{i}", fontsize=10, color=RED if i == 0 else "gray")
     first = fig.axes[0]
     first.axis("on")
     first.set(xticks=[], yticks=[])
     for spine in first.spines.values():
-        spine.set_color("crimson")
+        spine.set_color(RED)
         spine.set_linewidth(3)
     fig.tight_layout()
     return fig
@@ -121,7 +123,7 @@ def plot_accuracy_gap(history, zoom: float = 1.5):
     """
     gap = 100 * (history["train_acc"] - history["val_acc"])
     fig, ax = plt.subplots(figsize=(10, 2.6))
-    ax.bar(history["epoch"], gap, color=["tab:blue" if g < 0 else "tab:orange" for g in gap])
+    ax.bar(history["epoch"], gap, color=[BLUE if g < 0 else ORANGE for g in gap])
     ax.axhline(0, color="black", linewidth=0.8)
     low = max(gap.min(), -zoom) - 0.1
     ax.set_ylim(low, max(gap.max(), 0.3) + 0.1)
@@ -147,7 +149,7 @@ def plot_loss_and_push(p_true, losses: dict, pushes: dict, untrained: float = 0.
     for ax, curves in ((ax_loss, losses), (ax_push, pushes)):
         for label, values in curves.items():
             ax.plot(p, torch.as_tensor(values).detach().numpy(), label=label)
-        ax.axvspan(0, untrained, color="crimson", alpha=0.08, label="confidently wrong")
+        ax.axvspan(0, untrained, color=RED, alpha=0.08, label="confidently wrong")
         ax.axvline(untrained, color="gray", linestyle=":", label=f"untrained network (1/{round(1 / untrained)})")
         ax.set_xlabel("predicted probability of the true class $p_y$")
         ax.grid(alpha=0.3)
