@@ -4,6 +4,12 @@ Lesson 12 uses it. ``DrawingPad(classify)`` is a Jupyter widget made with anywid
 you draw on with a mouse, a finger or a stylus, a Clear button, an upload button for a photo of a
 digit on paper, and a bar chart of the network's ten class probabilities.
 
+Without a mouse: Tab to the canvas; the arrow keys move a round cursor (Shift: four times further),
+Space or Enter puts the pen down and lifts it again, which sends the stroke; with ``samples`` (e.g.
+one real MNIST test digit per class), the keys 0-9 and a "Sample digit" button put one on the pad.
+Clear and the other buttons are ordinary buttons. The sentence under the bars is an ARIA live
+region, so a screen reader reads each prediction out.
+
 How the two halves talk: the browser part (``drawpad.js``, shipped beside this file; it fetches
 nothing from the internet) sends the drawing after each stroke as a plain list of numbers in the
 ``pixels`` trait (an attribute that the widget keeps equal in Python and in the browser): the canvas
@@ -27,14 +33,15 @@ Python: ``set_drawing`` does what a stroke in the browser does. On Google Colab,
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import anywidget
 import numpy as np
 import traitlets
+from PIL import Image
 
-PROMPT = "Draw a digit (0-9) in the box with your mouse, finger or pen — or upload a photo of one."
+PROMPT = "Draw a digit (0-9) in the box with your mouse, finger, pen or the keyboard — or upload a photo of one."
 EMPTY = "The pad is empty: draw a digit first."
 
 
@@ -45,6 +52,8 @@ class DrawingPad(anywidget.AnyWidget):
     returns the 10 class probabilities, or raises a ValueError whose message the pad shows instead
     (e.g. "draw a digit first"). ``classify_photo(photo)``, if given, gets an uploaded photo as a 2-D
     float array of grey values in [0, 1] (white paper 1), at most ``photo_size`` pixels on its long side.
+    ``samples`` maps digits to images of them (2-D, ink 1, e.g. MNIST test digits): the keys 0-9 and
+    the Sample digit button put them on the pad, for a student who cannot draw with a pointer.
     """
 
     _esm = (Path(__file__).with_name("drawpad.js")).read_text(encoding="utf-8")
@@ -56,6 +65,7 @@ class DrawingPad(anywidget.AnyWidget):
     size = traitlets.Int(112).tag(sync=True)  # the drawing Python gets is size x size
     photo_size = traitlets.Int(280).tag(sync=True)  # an uploaded photo is shrunk to this on its long side
     photo_enabled = traitlets.Bool(False).tag(sync=True)  # show the upload button?
+    sample_digits = traitlets.List(traitlets.Int()).tag(sync=True)  # the digits `samples` holds
     prompt = traitlets.Unicode(PROMPT).tag(sync=True)
     # What the browser sends: plain lists of numbers, row by row (echo_update=False: not sent back).
     pixels = traitlets.List(traitlets.Float()).tag(sync=True, echo_update=False)
@@ -69,12 +79,18 @@ class DrawingPad(anywidget.AnyWidget):
         self,
         classify: Callable[[np.ndarray], Sequence[float]],
         classify_photo: Callable[[np.ndarray], Sequence[float]] | None = None,
+        samples: Mapping[int, np.ndarray] | None = None,
         **kwargs,
     ):
-        super().__init__(photo_enabled=classify_photo is not None, **kwargs)
+        self.samples = {int(k): np.asarray(image, dtype=np.float32) for k, image in (samples or {}).items()}
+        if any(image.ndim != 2 for image in self.samples.values()):
+            raise ValueError("each sample is a 2-D image (ink 1, empty 0)")
+        super().__init__(photo_enabled=classify_photo is not None, sample_digits=sorted(self.samples), **kwargs)
         self.classify = classify
         self.classify_photo = classify_photo
         self.error: Exception | None = None  # the last exception classify raised, to look at
+        self._sample = -1  # the last sample shown: the Sample digit button shows the next one
+        self.on_msg(self._on_message)
 
     def set_drawing(self, drawing) -> None:
         """Put a square array (ink 1, empty 0) on the pad as if it had been drawn: the pad classifies it."""
@@ -83,6 +99,20 @@ class DrawingPad(anywidget.AnyWidget):
             raise ValueError(f"a drawing is a square 2-D array, got shape {drawing.shape}")
         self.size = drawing.shape[0]
         self.pixels = drawing.clip(0, 1).ravel().tolist()
+
+    def load_sample(self, digit: int | None = None) -> None:
+        """What the keys 0-9 and the Sample digit button (``digit`` None: the next sample) do."""
+        if digit is None and self.samples:
+            digit = next((k for k in sorted(self.samples) if k > self._sample), min(self.samples))
+        if digit not in self.samples:
+            self._show([], f"This pad has no sample {'digits' if digit is None else digit}.")
+            return
+        self._sample = digit
+        image = Image.fromarray(self.samples[digit]).resize((self.size, self.size), Image.Resampling.BILINEAR)
+        with self.hold_sync():  # the canvas and the sentence change together
+            self.pixels = []  # so that the same sample twice is classified (and announced) twice
+            self.pixels = np.asarray(image).clip(0, 1).ravel().round(3).tolist()
+            self.message = f"Sample {digit}: {self.message}"
 
     def clear(self) -> None:
         """What the Clear button does: an empty pad, no bars, the prompt."""
@@ -95,6 +125,11 @@ class DrawingPad(anywidget.AnyWidget):
         if len(self.pixels) != self.size**2:
             return np.zeros((self.size, self.size), dtype=np.float32)
         return np.asarray(self.pixels, dtype=np.float32).reshape(self.size, self.size)
+
+    def _on_message(self, _, content, buffers) -> None:
+        """A message from the browser: {"sample": a digit, or None} from a digit key or the Sample digit button."""
+        if isinstance(content, dict) and "sample" in content:
+            self.load_sample(content["sample"])
 
     @traitlets.observe("pixels")
     def _on_drawing(self, change) -> None:

@@ -130,6 +130,33 @@ def test_a_pad_without_classify_photo_hides_the_upload_and_says_so_if_a_photo_co
     assert pad.probabilities == [] and "photo" in pad.message
 
 
+def test_the_digit_keys_and_the_sample_button_put_a_sample_on_the_pad_and_it_is_classified():
+    """The keys 0-9 and the Sample digit button send a custom message; Python answers with the sample's pixels."""
+    classify, one, seven = Recorder(), stroke(28), np.eye(28)
+    pad = DrawingPad(classify, samples={7: seven, 1: one})
+    assert pad.sample_digits == [1, 7]
+    pad._handle_custom_msg({"sample": 7}, [])  # what the comm does with the browser's model.send({sample: 7})
+    (drawing,) = classify.calls
+    assert drawing.shape == (112, 112) and drawing.max() <= 1 and drawing[0, 0] > 0.5 and drawing[0, -1] == 0
+    assert pad.probabilities == pytest.approx(KNOWN) and pad.message == "Sample 7: I think this is a 7 (60% sure)."
+    pad._handle_custom_msg({"sample": 7}, [])  # the same sample again is classified (and announced) again
+    assert len(classify.calls) == 2 and pad.message.startswith("Sample 7: I think")
+    pad._handle_custom_msg({"sample": None}, [])  # the button: the next sample, round and round
+    assert pad.message.startswith("Sample 1:") and classify.calls[-1][:, 50:60].max() == 1
+    pad._handle_custom_msg({"sample": None}, [])
+    assert pad.message.startswith("Sample 7:") and len(classify.calls) == 4
+    pad._handle_custom_msg({"sample": 3}, [])
+    assert pad.probabilities == [] and pad.message == "This pad has no sample 3." and len(classify.calls) == 4
+    pad._handle_custom_msg({"something": "else"}, [])  # other messages are ignored
+    assert len(classify.calls) == 4
+    bare = DrawingPad(Recorder())
+    assert bare.sample_digits == []  # the browser hides the button and ignores the digit keys
+    bare.load_sample()
+    assert bare.message == "This pad has no sample digits."
+    with pytest.raises(ValueError, match="2-D"):
+        DrawingPad(Recorder(), samples={0: np.zeros(784)})
+
+
 def test_the_state_is_plain_json_with_no_binary_buffers():
     """Binary buffers break canvas widgets on Colab: the drawing travels as a list of numbers."""
     pad = DrawingPad(Recorder())
@@ -158,6 +185,28 @@ def test_the_javascript_fetches_nothing_and_keeps_the_dom_contract():
     assert 'accept = "image/*"' in source and "data-digit" not in source  # set through dataset.digit
     for needed in ("dataset.digit", "dataset.probability", "course-drawpad-bar", "course-drawpad-message"):
         assert needed in source, needed
+
+
+def test_the_javascript_makes_a_pad_for_the_keyboard_and_screen_readers():
+    """tests/test_drawpad_browser.py drives it by keyboard; here, what it must contain to be usable that way."""
+    source = JS.read_text()
+    for needed in (
+        "canvas.tabIndex = 0",  # the canvas takes the focus
+        'canvas.setAttribute("role", "application")',  # and gets the keys, even under a screen reader
+        '"aria-label", "Drawing pad',
+        '"aria-describedby"',  # the help text says which keys do what
+        'message.setAttribute("aria-live", "polite")',  # the prediction is read out when it changes
+        '"keydown"',
+        "ArrowLeft",
+        "model.send({ sample:",  # the digit keys and the Sample digit button
+        '"course-drawpad-sample"',
+        ":focus-visible",  # a visible focus outline
+        "data-lm-suppress-shortcuts",  # JupyterLab's own shortcuts keep out of the pad
+    ):
+        assert needed in source, needed
+    assert "upload { display: none" not in source, "the upload button must stay reachable by Tab"
+    for key in ("arrow keys", "Space", "Enter", "0-9"):
+        assert key in source.split("const HELP")[1].split("let views")[0], f"the help text does not mention {key}"
 
 
 def test_a_real_model_reads_a_drawn_one_and_a_photo_of_a_seven():
