@@ -106,11 +106,6 @@ def machine(device) -> dict:
     return info
 
 
-def _sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()  # GPU work runs asynchronously: wait for it before reading the clock
-
-
 def _model(device, channels_last: bool):
     torch.manual_seed(0)  # every pipeline starts from the same weights
     model = cu.ConvNet().to(device)
@@ -188,14 +183,6 @@ class TutorialPipeline:
         return correct / len(self.test_loader.dataset)
 
 
-def _timed(step, device) -> tuple[float, object]:
-    _sync(device)
-    start = time.perf_counter()
-    value = step()
-    _sync(device)
-    return time.perf_counter() - start, value
-
-
 def training_and_evaluation(device, quick: bool, repeats: int = 3, echo=print) -> dict:
     """(a) and (b) on one device: interleaved repeats, per-repeat ratios, test accuracy, evaluation speed."""
     limit = QUICK_IMAGES if quick else None
@@ -208,14 +195,14 @@ def training_and_evaluation(device, quick: bool, repeats: int = 3, echo=print) -
     speeds = {p.name: [] for p in pipelines}
     for repeat in range(1, repeats + 1):
         for p in pipelines:
-            seconds, images = _timed(p.epoch, device)
+            seconds, images = cu.repro.timed(p.epoch, device)
             speeds[p.name].append(images / seconds)
             echo(f"  repeat {repeat}: {p.name:<20} {images / seconds:>8,.0f} images/s")
     course = speeds[pipelines[0].name]
     rows = {}
     for p in pipelines:
         ratios = [c / s for c, s in zip(course, speeds[p.name], strict=True)]
-        evaluations = [_timed(p.evaluation, device) for _ in range(1 if quick else repeats)]
+        evaluations = [cu.repro.timed(p.evaluation, device) for _ in range(1 if quick else repeats)]
         rows[p.name] = {
             "batch_size": p.batch_size,
             "train_images_per_s": statistics.median(speeds[p.name]),

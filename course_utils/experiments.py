@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
@@ -21,7 +20,7 @@ from torch import nn
 from .data import Data
 from .datafiles import repo_root
 from .models import ConvNet
-from .repro import get_device, set_seed
+from .repro import get_device, set_seed, timed
 from .training import fit, model_device, to_device, train_epoch
 
 
@@ -113,11 +112,6 @@ def training_speed(
         train_epoch(model, [batch] * warmup, optimizer, nn.functional.cross_entropy)
     best = 0.0
     for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()  # GPU work runs asynchronously: wait before timing
-        start = time.perf_counter()
-        train_epoch(model, [batch] * steps, optimizer, nn.functional.cross_entropy)  # the loop fit runs
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = max(best, steps * len(y) / (time.perf_counter() - start))
+        seconds, _ = timed(lambda: train_epoch(model, [batch] * steps, optimizer, nn.functional.cross_entropy), device)
+        best = max(best, steps * len(y) / seconds)  # train_epoch: the loop fit runs
     return best

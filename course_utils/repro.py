@@ -1,4 +1,4 @@
-"""Reproducibility and hardware: seeding every random generator and choosing a device.
+"""Reproducibility and hardware: seeding every random generator, choosing a device, timing work on it.
 
 Example:
     >>> set_seed(0)
@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import random
+import time
 
 import numpy as np
 import torch
@@ -57,3 +58,25 @@ def get_device(preference: str = "auto", verbose: bool = True) -> torch.device:
     if verbose:
         print(f"Using device: {device} ({why})")
     return device
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait until ``device`` has finished the work queued so far: a GPU (CUDA or Apple's MPS) runs
+    asynchronously, so a clock read without waiting measures only how fast Python queued the work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def timed(work, device: torch.device) -> tuple[float, object]:
+    """``(seconds, value)`` of ``value = work()`` on ``device``, the device's queued work included.
+
+    The course's one timer: `experiments.training_speed` and ``course bench`` use it; lesson 13
+    writes the same steps itself, as its subject.
+    """
+    synchronize(device)
+    start = time.perf_counter()
+    value = work()
+    synchronize(device)
+    return time.perf_counter() - start, value
