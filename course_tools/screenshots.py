@@ -247,15 +247,21 @@ def draw(page, canvas, strokes, finger: bool = False) -> None:
 def bars_after(page, pad, action) -> tuple[list, str]:
     """Press Clear, do ``action`` (draw, upload), wait for the ten bars; returns (probabilities, the pad's message).
 
-    The probabilities are [] when none came within ``PREDICTION_S``.
+    The probabilities are [] when none came within ``PREDICTION_S``. A digit of two strokes gets two
+    answers, the first for its first stroke: the bars count once they have stayed the same for 1 s.
     """
     pad.locator("button.course-drawpad-clear").click()
     page.wait_for_function("() => !document.querySelector('.course-drawpad-bar').dataset.probability")
     action()
     deadline = time.monotonic() + PREDICTION_S
-    while not (found := probabilities(page)) and time.monotonic() < deadline:
+    found, stable_since = [], time.monotonic()
+    while time.monotonic() < deadline:
+        now = probabilities(page)
+        if now != found:
+            found, stable_since = now, time.monotonic()
+        elif found and time.monotonic() - stable_since >= 1.0:  # also lets the bars' 0.2 s transition end
+            break
         time.sleep(0.2)
-    time.sleep(0.5)  # the bars grow in 0.2 s (a CSS transition): let them finish before anyone looks
     return found, pad.locator(".course-drawpad-message").inner_text()
 
 
