@@ -12,6 +12,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `exercises` ``course exercises``: build ``exercises/`` from ``solutions/``
 - `grading`   ``course grade``: run submissions in separate processes, write a gradebook (a package)
 - `lessons`   ``course lessons``: re-execute committed notebooks in place (for authors)
+- `alt_text`  ``course alt``: every figure's description, from its cell's metadata into the outputs; checks
 - `colab`     ``course colab``: the generated Colab set-up cell after each parameters cell (for authors)
 - `site`      ``course site``: the course's web site (Jupyter Book 1) in build/site/
 - `bench`     ``course bench``: training, evaluation, start-up and lesson times measured here (imports PyTorch)

@@ -9,6 +9,7 @@ course exercises [--check]
 course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox]
              [--workers N] [--scheduler ADDRESS]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
+course alt [NOTEBOOK...]              (authors: copy the figures' descriptions into the outputs, no execution)
 course site [--out DIR]               (the course's web site, from the executed notebooks)
 course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
 course screenshots [--out FILE]       (authors: lesson 12's drawing pad in use, drawn in Chromium, as a PNG)
@@ -225,6 +226,12 @@ def cmd_lessons(args) -> int:
     return lessons_main(args.notebooks)
 
 
+def cmd_alt(args) -> int:
+    from .alt_text import alt_main
+
+    return alt_main(args.notebooks)
+
+
 def cmd_colab(args) -> int:
     from .colab import colab_main
 
@@ -355,6 +362,14 @@ def main(argv=None) -> int:
     p = sub.add_parser("lessons", help="authors: re-execute committed notebooks in place, from a fresh kernel")
     p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")
     p.set_defaults(func=cmd_lessons)
+
+    p = sub.add_parser(
+        "alt",
+        help="authors: copy each figure's description (cell metadata course.alt) into its outputs, without "
+        "executing; the exit status is 1 when a lesson figure has none or a bad one",
+    )
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")
+    p.set_defaults(func=cmd_alt)
 
     p = sub.add_parser("colab", help="authors: write the Colab set-up cell after each notebook's parameters cell")
     p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")

@@ -3,7 +3,8 @@
 Authors run this (``course lessons``, or ``make lessons``) after editing a lesson, so the
 stored outputs - the ones students see on GitHub and nbval compares against - come from one
 clean top-to-bottom run. Each notebook records what ran it in ``metadata.course.executed``
-(date, torch, Python, the CPU's instruction set), which the course site shows on every page.
+(date, torch, Python, the CPU's instruction set), which the course site shows on every page,
+and each figure gets the description its cell keeps (``course_tools.alt_text``).
 
     course lessons                           # every lesson and solution
     course lessons notebooks/03_*.ipynb      # just these
@@ -19,6 +20,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from . import course_folder
+from .alt_text import apply_alt, problems
 from .runner import QUIET_KERNEL
 
 
@@ -60,6 +62,9 @@ def execute_in_place(path: Path, timeout: int = 900, record: dict | None = None)
     # Drop the volatile per-run metadata, so a re-run only changes what really changed.
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    apply_alt(nb)  # each figure's description, from its cell's metadata into the outputs
+    for problem in problems(nb) if path.parent.name == "notebooks" else []:
+        print(f"  figure description: {problem}", flush=True)
     course = nb.metadata.setdefault("course", {})
     course["executed"] = record if record is not None else execution_record()
     nbformat.write(nb, path)

@@ -16,7 +16,9 @@ folder (``build/site-src/``), where
 - the README's relative links point at the site's pages, or at the repository when the target
   is not a page.
 - the local pictures a notebook's markdown shows (``![alt](figures/x.png)``) are copied beside
-  its page, so the site shows them (lesson 12's picture of its drawing pad is one).
+  its page, so the site shows them (lesson 12's picture of its drawing pad is one);
+- each figure gets the description its cell keeps (``course_tools.alt_text``): its ``text/html``
+  copy, which the page shows, is an ``<img>`` with that alt (a bare PNG's alt is its file name).
 
 The site works offline: the theme's scripts, styles and fonts come with the site, and so does
 MathJax (its npm package, downloaded once into ``build/cache/`` and checked against a pinned
@@ -48,6 +50,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import alt_text
 from .exercises import MarkerError, without_markers
 
 TITLE = "CNNs on MNIST"
@@ -239,6 +242,7 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
     def write(relative: str, notebook: nbformat.NotebookNode) -> None:
         target = staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
+        alt_text.apply_alt(notebook)  # the figures' descriptions, even where the committed outputs lag
         nbformat.write(notebook, target)
         for image in markdown_images(notebook):  # a picture in the markdown goes with its page
             source = root / posixpath.dirname(relative) / image
@@ -430,7 +434,7 @@ def copy_mathjax(es5: Path, target: Path) -> None:
 def inputs_digest(root: Path) -> str:
     """A hash of everything the site is made of, so a build can be reused while nothing changed."""
     digest = hashlib.sha256()
-    files = [root / "README.md", root / "pyproject.toml", Path(__file__)]
+    files = [root / "README.md", root / "pyproject.toml", Path(__file__), Path(alt_text.__file__)]
     for folder in ("notebooks", "exercises", "solutions"):
         notebooks = sorted((root / folder).glob("*.ipynb"))
         files += notebooks

@@ -28,6 +28,7 @@ Modules, each short enough to read on one screen:
 - `validate`  `whole_number`, the one check for arguments that must be whole numbers
 - `digits`    MNIST's preprocessing for your own digits (`to_mnist`), photos of paper, made-up digits
 - `drawpad`   `DrawingPad`: a widget to draw a digit on and see the network's probabilities
+- `figure_alt` in JupyterLab, a figure re-drawn by a lesson cell keeps its description for screen readers
 
 The most used names are importable from the package itself: ``from course_utils import fit``.
 Each loads its module on first use, so a tool that needs one light module (``course params``,
@@ -35,6 +36,12 @@ the grader) starts without importing PyTorch.
 """
 
 import importlib
+import sys
+
+if "ipykernel" in sys.modules:  # in a Jupyter kernel: figures a cell draws again keep their descriptions
+    from .figure_alt import install as _describe_figures
+
+    _describe_figures()
 
 _HOMES = {
     "data": ["iterate_batches", "load_data", "load_split", "make_dataloader"],
@@ -67,6 +74,7 @@ _MODULES = [
     "digits",
     "drawpad",
     "experiments",
+    "figure_alt",
     "gradcheck",
     "models",
     "notebook",

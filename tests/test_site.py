@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import shutil
+from html import escape
 from pathlib import Path
 
 import nbformat
@@ -108,6 +109,21 @@ def test_pictures_in_the_lessons_markdown_go_with_their_pages(staged):
         for image in images:
             assert (staging / "notebooks" / image).is_file(), f"{name} shows {image}, which is not staged"
     assert not [w for w in warnings if "image" in w], warnings
+
+
+def test_staged_figures_carry_their_cells_descriptions(staged):
+    """Each lesson figure's page output is its HTML copy, an <img> whose alt is its cell's description."""
+    from course_tools.alt_text import image_outputs
+
+    staging, _, _ = staged
+    for lesson in site.lesson_notebooks(ROOT):
+        page = nbformat.read(staging / "notebooks" / lesson.name, as_version=4)
+        for cell in page.cells:
+            alts = cell.metadata.get("course", {}).get("alt")
+            for number, (output, _) in enumerate(image_outputs(cell)):
+                if isinstance(alts, list) and number < len(alts):  # test_figure_alt.py fails where words are missing
+                    words = escape(" ".join(alts[number].split()), quote=True)
+                    assert output["data"]["text/html"].endswith(f'alt="{words}">'), f"{lesson.name}: {alts[number]}"
 
 
 def test_markdown_images_finds_local_pictures_only():
@@ -220,11 +236,18 @@ def test_a_mathjax_tarball_with_the_wrong_checksum_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------------------- toy sites, built
+FIGURE_WORDS = [
+    "One white pixel on a dark ground: the smallest picture a figure can be, shown first.",
+    'The same pixel again, "quoted" & described <differently>, so the two images differ.',
+]
+
+
 def toy_course(root: Path, repo: str) -> Path:
     for folder in ("notebooks", "exercises", "solutions"):
         (root / folder).mkdir(parents=True)
     figure = nbformat.v4.new_code_cell("plot()")
-    figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
+    figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})] * 2
+    figure.metadata["course"] = {"alt": FIGURE_WORDS}  # the site applies them: the outputs here have no copy yet
     executed = {"course": {"executed": {"date": "2026-11-26", "torch": "2.14.1", "python": "3.11.7"}}}
     for number, title in ((1, "First"), (2, "Second")):
         lesson = notebook(
@@ -285,6 +308,9 @@ def test_the_built_site_needs_no_other_host(tmp_path, capsys):
     assert "BEGIN SOLUTION" not in pages["solutions/01_first_exercises.html"]
     assert "assert x == 1" in pages["solutions/01_first_exercises.html"]  # a solution page shows the solution
     assert 'href="notebooks/01_first.html"' in pages["README.html"]
+    # every figure's <img> says what it shows, in output order (not its file name)
+    images = re.findall(r"<img\b[^>]*>", lesson.split("<article", 1)[1])
+    assert [re.search(r'alt="([^"]*)"', i).group(1) for i in images] == [escape(w) for w in FIGURE_WORDS]
     assert "repository_url" not in printed  # no warning: the URL is set
 
 
