@@ -9,6 +9,7 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from solution_cells import assert_bug_fails_with_hint, check_task, quick_exercise, run_cells, solution_answer
 
@@ -203,9 +204,8 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what 
         5,
         "params[name] -= step_lr * grads[name]",
         "params = {**params, name: params[name] - step_lr * grads[name]}",
-        "the stand-in's params w and b after train_sgd (it changes the caller's arrays in place): expected 'both "
-        "changed', got 'where they started': change the arrays of the caller's dict in place: params[name] -= "
-        "step_lr * grads[name]",
+        "the caller's params w and b after train_sgd: expected 'both changed', got 'where they started': change "
+        "the arrays of the caller's dict in place: params[name] -= step_lr * grads[name]",
         "the learning rate of each",
     ),
     (
@@ -216,7 +216,7 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what 
         "append float(loss)",
         "shape",
     ),
-    (2, "for index in range(k * k):", "for index in range(stride * stride):", "not range(stride)", "add (+=)"),
+    (2, "for index in range(k * k):", "for index in range(stride * stride):", "not range(stride * stride)", "add (+="),
     (
         4,
         "    for u in range(k):\n        for v in range(k):",
@@ -291,6 +291,54 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE = [  # (task, old, new, the message's end, what 
 ]
 
 
+EMPTY = "from zeros (np.zeros), not np.empty: it holds whatever was in memory"
+LOOP = "    for index in range(k * k):\n        u, v = divmod(index, k)"
+NOT_THE_HINT_OF_ANOTHER_MISTAKE += [  # the second review of issue 29, and more mistakes tried after it
+    (
+        2,
+        GRID,
+        "slice(u, out_h * stride, stride), slice(v, out_w * stride, stride)",  # lesson 7's end, u : out_h * k : k
+        "pixel (2, 2) got nothing: the grid for offset u is u : u + stride * H' : stride (it starts at u)",
+        "range(stride)",
+    ),
+    (
+        2,
+        LOOP,
+        "    for u, v in np.ndindex(stride, stride):\n        index = u * k + v",
+        "not range(stride)",
+        "got nothing",
+    ),
+    (2, "divmod(index, k)", "divmod(index, stride)", "with divmod(index, k), not divmod(index, stride)", "range(k)"),
+    (
+        2,
+        "(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]\n    n, c, out_h, out_w = windows.shape[:4]\n"
+        "    winner = windows",
+        "(x, (k, k), axis=(2, 3))\n    n, c, out_h, out_w = grad_out.shape\n    winner = windows[:, :, :out_h, :out_w]",
+        "the centre is the largest pixel of all four windows, so it receives all four gradients, the others none",
+        "add (+=)",
+    ),
+    (2, "grad = np.zeros_like(x)", "grad = np.empty_like(x)", "start the gradient " + EMPTY, "range(k)"),
+    (
+        2,
+        "grad = np.zeros_like(x)",
+        "grad = np.zeros(x.shape, dtype=int)",
+        "the array you add to holds integers: make it float, np.zeros_like(x, dtype=float) or np.zeros(x.shape)",
+        "range(k)",
+    ),
+    (4, "dx = np.zeros_like(x)", "dx = np.empty_like(x)", "start dx " + EMPTY, "counts the windows"),
+    (4, "dx = np.zeros_like(x)", "dx = np.empty(x.shape)", "start dx " + EMPTY, "range(stride)"),
+    (
+        5,
+        "params[name] -= step_lr",
+        "params[name] += step_lr",
+        "the way w and b move (every gradient of the stand-in is 1): expected 'down, against the gradient', got "
+        "'up, with the gradient, at every step': move against the gradient: subtract step_lr * grads[name]",
+        "learning rate",
+    ),
+    (5, "            step += 1\n", "", "s going up by 1 at every step", "per epoch"),
+]
+
+
 @pytest.mark.parametrize("task, old, new, message, wrong", NOT_THE_HINT_OF_ANOTHER_MISTAKE)
 def test_a_newcomers_mistake_gets_one_line_with_its_own_hint(exercise, task, old, new, message, wrong):
     """The mistakes a newcomer made, each told in one line (no warning before it) that names it, and not
@@ -303,6 +351,36 @@ def test_a_newcomers_mistake_gets_one_line_with_its_own_hint(exercise, task, old
     assert str(failure.value).endswith(message) and wrong not in str(failure.value), str(failure.value)
     assert [str(warning.message) for warning in caught] == []
     check_task(exercise, task, answer, hidden=True)
+
+
+ERRORS_IN_YOUR_LINE = [  # (task, old, new, the line the message names), an error raised inside the answer
+    (3, "[:, :, ::stride, ::stride]  # (N", "[:, :, :, :, ::stride, ::stride]  # (N", "return windows.transpose("),
+    (2, "grad = np.zeros_like(x)", "grad = np.zeros(x.shape, dtype=int)", "grad[:, :, rows, columns] += grad_out"),
+    (5, "step_lr * grads[name]", "step_lr * grads[name + '_grad']", "params[name] -= step_lr * grads[name + '_grad']"),
+]
+
+
+@pytest.mark.parametrize("task, old, new, line", ERRORS_IN_YOUR_LINE)
+def test_an_error_in_the_answer_names_the_line_of_the_answer(exercise, task, old, new, line):
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    with pytest.raises(CheckFailed, match=re.escape(f"it happened in your line `{line}")):
+        check_task(exercise, task, answer.replace(old, new))
+    check_task(exercise, task, answer)
+
+
+def test_numpy_empty_is_restored_and_an_answer_that_writes_every_value_passes(exercise):
+    """The checks fill np.empty's arrays with nan while an answer runs, and only then."""
+    empty, empty_like = np.empty, np.empty_like
+    check_task(exercise, 3, OTHER_CORRECT_ANSWERS[3])  # np.empty, every value written
+    assert (np.empty, np.empty_like) == (empty, empty_like)
+
+
+def test_params_rebound_in_the_caller_s_dict_pass_under_a_label_that_says_what_is_tested(exercise, capsys):
+    answer = solution_answer(exercise, 5).replace("params[name] -= step_lr", "params[name] = params[name] - step_lr")
+    check_task(exercise, 5, answer)
+    printed = capsys.readouterr().out
+    assert "the caller's params w and b after train_sgd: passed" in printed and "in place" not in printed
 
 
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])

@@ -7,9 +7,10 @@ rows or columns that no window reaches, so a wrong stride shows. Task 4 runs wit
 Task 5 trains with PyTorch's gradients, so a mistake in one task costs only that task. What a check
 expects is computed before your function runs, and your function gets copies of the inputs: one that
 changes its input in place is told so. What the checks compare with is in `numpy_cnn_references.py`;
-the hints and the mistakes they name, in `numpy_cnn_mistakes.py`; the checks of the kind of value
-your functions return, shared by several tasks, in `numpy_cnn_calls.py`; Task 5's checks, in
-`numpy_cnn_training.py`.
+the hints and the mistakes they name, in `numpy_cnn_mistakes.py` (and `numpy_cnn_probes.py`, which
+tries your maxpool_backward on tiny images when a window's largest pixel gets nothing); the checks of
+the kind of value your functions return, shared by several tasks, in `numpy_cnn_calls.py`; Task 5's
+checks, in `numpy_cnn_training.py`.
 """
 
 import numpy as np
@@ -23,10 +24,10 @@ from course_utils.exercise_checks.numpy_cnn_mistakes import (
     FACTORS,
     GRID,
     PRODUCT,
-    RANGE_K,
     RESHAPE,
     SIZES,
     SLICES,
+    START_FROM_ZEROS,
     TRANSPOSED,
     conv_forward_hint,
     conv_gradient_hint,
@@ -36,10 +37,10 @@ from course_utils.exercise_checks.numpy_cnn_mistakes import (
     in_wrong_order,
     leaky_relu_backward_hint,
     leaky_relu_hint,
-    overlap_hint,
     pooling_hint,
     route_hint,
 )
+from course_utils.exercise_checks.numpy_cnn_probes import overlap_hint, single_window_hint
 from course_utils.exercise_checks.numpy_cnn_references import (
     as_tensor,
     conv_gradients,
@@ -96,10 +97,10 @@ def max_pooling(nb):
         "maxpool_backward of one 3x3 window (k=3, stride=2) whose last pixel is largest",
     )
     probe[0, 0, 2, 2] = 1.0
-    grad = on_copies(call, nb.maxpool_backward, {"x": probe, "grad_out": np.ones((1, 1, 1, 1))}, k=3, stride=2)
+    arrays = {"x": probe, "grad_out": np.ones((1, 1, 1, 1))}
+    grad = on_copies(call, nb.maxpool_backward, arrays, k=3, stride=2, empty=START_FROM_ZEROS.format("the gradient"))
     check_array(grad, probe.shape, call, "dL/dx has the shape of the image")
-    largest = "each window's gradient goes to its LARGEST pixel (argmax)" if grad[0, 0, 2, 2] == 0 else None
-    check_close(grad, probe, call, hint=RANGE_K if not np.any(grad) else largest)  # never reached, or another pixel
+    check_close(grad, probe, call, hint=single_window_hint(grad, nb.maxpool_backward))  # which pixels it reaches
     # Overlapping windows: the centre of a 5x5 image of zeros, with a 1 there, is in all four 3x3 windows of stride 2.
     image, expected = np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 5, 5))
     image[0, 0, 2, 2], expected[0, 0, 2, 2] = 1.0, 4.0
@@ -107,7 +108,7 @@ def max_pooling(nb):
     arrays = {"x": image, "grad_out": np.ones((1, 1, 2, 2))}
     grad = on_copies(call, nb.maxpool_backward, arrays, k=3, stride=2, hints={"broadcast": SLICES})
     check_array(grad, image.shape, call, "dL/dx has the shape of the image")
-    hint = overlap_hint(grad)
+    hint = overlap_hint(grad, image)
     check_close(grad, expected, "the centre, the largest pixel of four overlapping windows, gets 4", hint=hint)
 
     for k, stride in POOLINGS:
@@ -161,7 +162,7 @@ def call_conv_backward(nb, x, weight, grad_out, stride, what):
     with nb.lend(im2col=course_im2col):
         strided = (stride,) if stride > 1 else ()
         hints = {"mismatch": FACTORS, "broadcast": GRID}
-        result = on_copies(what, nb.conv_backward, arrays, *strided, hints=hints)
+        result = on_copies(what, nb.conv_backward, arrays, *strided, hints=hints, empty=START_FROM_ZEROS.format("dx"))
     if not (isinstance(result, tuple) and len(result) == 3):  # the task asks for a tuple
         got = type(result).__name__ + (f" of {len(result)}" if isinstance(result, tuple | list) else "")
         fail(what, f"expected a tuple of 3 arrays, got a {got}", "return dx, dweight, dbias")

@@ -2,16 +2,63 @@
 
 Your functions get copies of the checks' arrays (`on_copies`), and must leave them as they are; what they
 return must be a NumPy array of the right shape (`check_array`), computed with NumPy only
-(`check_numpy_only`). The hints that name a mistake in the numbers are in `numpy_cnn_mistakes.py`.
+(`check_numpy_only`). An error in your code is told with the line of your code that raised it
+(`explain_line`). While your function runs, `np.empty` gives arrays of nan (`memory_of`), as memory may hold
+anything: a result that changes when memory holds zeros instead read memory that no line wrote. The hints
+that name a mistake in the numbers are in `numpy_cnn_mistakes.py`.
 """
+
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
-from course_utils.checks import fail, shape_hint
+from course_utils.checks import explain_errors, fail, shape_hint
+from course_utils.exercise_checks import _student_line
 from course_utils.exercise_checks.mistakes import explain
 
 ARRAY_IN_IF = "`if`, `and`, `or` and Python's `max` need one True or False, not an array: use np.where or np.maximum"
+INTEGERS = "the array you add to holds integers: make it float, np.zeros_like(x, dtype=float) or np.zeros(x.shape)"
+EMPTY = "start from np.zeros, or write every value: np.empty holds whatever was in memory"
+
+
+class explain_line(explain):
+    """`explain` that also names the line of your code where the error happened."""
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True
+        hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
+        line = _student_line(error) if isinstance(error, Exception) else None
+        self.hint = "; ".join(filter(None, [line and f"it happened in your line `{line}`", hint])) or None
+        return explain_errors.__exit__(self, kind, error, traceback)
+
+
+@contextmanager
+def memory_of(value: float):
+    """Within the block, np.empty and np.empty_like fill their float arrays with ``value``."""
+    saved = {name: getattr(np, name) for name in ("empty", "empty_like")}
+
+    def filled(make):
+        def empty(*args, **kwargs):
+            array = make(*args, **kwargs)
+            array.fill(value) if np.issubdtype(array.dtype, np.inexact) else None
+            return array
+
+        return empty
+
+    try:
+        for name, make in saved.items():
+            setattr(np, name, filled(make))
+        yield
+    finally:
+        for name, make in saved.items():
+            setattr(np, name, make)
+
+
+def holds_nan(result) -> bool:
+    """Does the array ``result`` (or an array of the tuple or list ``result``) hold nan?"""
+    parts = result if isinstance(result, tuple | list) else [result]
+    return any(isinstance(p, np.ndarray) and np.issubdtype(p.dtype, np.inexact) and np.isnan(p).any() for p in parts)
 
 
 def uses_torch(function) -> bool:
@@ -40,18 +87,25 @@ def check_array(value, shape, what: str, hint: str | None = None) -> None:
 
 def on_copies(what: str, function, arrays: dict, *args, **kwargs):
     """``function(*arrays.values(), *args, **kwargs)`` given copies of the arrays, so the checks' own arrays stay
-    as they are; fail when it changed one of them (its result may be right, but its caller's array is lost).
+    as they are; fail when it changed one of them (its result may be right, but its caller's array is lost),
+    or when its result depends on what np.empty found in memory (``empty=``: the hint then).
     ``hints={words: hint}`` adds ``hint`` to an error whose message holds ``words`` (the first that does)."""
     __tracebackhide__ = True
-    copies = {name: array.copy() for name, array in arrays.items()}
-    hints = (kwargs.pop("hints", None) or {}) | {"truth value of an array": ARRAY_IN_IF}
-    with explain(what, **hints):
-        result = function(*copies.values(), *args, **kwargs)
-    for name, array in arrays.items():
-        if not np.array_equal(copies[name], array):
-            hint = f"return a new array (np.where(...) or {name}.copy())"
-            fail(what, f"your function changed its input `{name}` in place", hint)
-    return result
+    hints = (kwargs.pop("hints", None) or {}) | {"truth value of an array": ARRAY_IN_IF, "Cannot cast ufunc": INTEGERS}
+    empty, results = kwargs.pop("empty", EMPTY), []
+    for memory in (np.nan, 0.0):  # again with memory of zeros only when the result holds nan
+        copies = {name: array.copy() for name, array in arrays.items()}
+        with explain_line(what, **hints), memory_of(memory):
+            results.append(function(*copies.values(), *args, **kwargs))
+        for name, array in arrays.items():
+            if not np.array_equal(copies[name], array):
+                hint = f"return a new array (np.where(...) or {name}.copy())"
+                fail(what, f"your function changed its input `{name}` in place", hint)
+        if not holds_nan(results[0]):
+            return results[0]
+    if not holds_nan(results[1]):  # the nan came from np.empty's memory, not from the inputs or the code
+        fail(what, "its result changes with what was in memory before it ran", empty)
+    return results[0]
 
 
 def check_numpy_only(nb, *names) -> None:

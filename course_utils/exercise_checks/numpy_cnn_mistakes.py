@@ -39,7 +39,10 @@ def leaky_relu_hint(out, x, slope) -> str:
 
 def leaky_relu_backward_hint(grad, x, grad_out, slope) -> str:
     if slope and same(grad, grad_out * (x > 0)):
-        return "that is ReLU's backward pass: where x <= 0 the output is slope * x, so grad_out passes times slope"
+        return (
+            "that is ReLU's backward pass: where x <= 0 the output is slope * x, so grad_out passes times slope "
+            "(slope put into an array of integers becomes 0)"
+        )
     if same(grad, np.where(x > 0, 1.0, slope)):
         return "multiply the derivative by grad_out (the chain rule): dL/dx = grad_out * d output / dx"
     return "dL/dx is grad_out where x > 0 and slope * grad_out elsewhere (the derivative of slope * x is slope)"
@@ -66,12 +69,6 @@ def pooling_hint(out, expected, x, k, stride) -> str:
     if np.shape(out) != expected.shape:
         return "H' = (H - k) // stride + 1 windows fit along the height H, and W' = (W - k) // stride + 1 along W"
     return "take the maximum of each window over its two window axes"
-
-
-def overlap_hint(grad) -> str:
-    if grad[0, 0, 2, 2] == 1:
-        return "a pixel that wins several overlapping windows collects all their gradients: add (+=), do not assign"
-    return "the centre is the largest pixel of all four windows, so it receives all four gradients, the others none"
 
 
 SLICES = (
@@ -182,13 +179,20 @@ def in_wrong_order(arrays, right) -> bool:
 
 
 RANGE_K = "loop over all k x k offsets of a window, u and v in range(k), not range(stride)"
+START_FROM_ZEROS = "start {} from zeros (np.zeros), not np.empty: it holds whatever was in memory"
 
 
 def counting_hint(dx) -> str:
+    """The hint for dx of lesson 7's counting cell with stride 2 on a 7x7 image (every pixel is in a window)."""
     if same(dx, np.pad(window_counts(5, 1), ((0, 2), (0, 2)))):
         return "window (i, j) starts at pixel (stride * i, stride * j): step the slices of dx by the stride"
-    if ((dx == 0) & (window_counts(7, 2) > 0)).any():  # pixels a window holds got nothing: offsets left out
+    if same(dx, np.pad(np.ones((6, 6)), ((0, 1), (0, 1)))):  # offsets u, v in range(2): each pixel once, the last none
         return RANGE_K
-    if np.abs(dx).max() == 1:
+    if same(dx, np.ones((7, 7))):  # each grid set to 1, not added to
         return "a pixel in several windows collects the gradients of all of them: add (+=) to dx, do not assign"
+    if (dx == 0).any():
+        pixel = tuple(np.argwhere(dx == 0)[0].tolist())
+        return f"pixel {pixel} is in a window but got nothing: for each offset (u, v), u and v in range(k), add to " + (
+            "the grid dx[:, :, u : u + stride * H' : stride, v : v + stride * W' : stride]"
+        )
     return "dx counts the windows that hold each pixel: window (i, j) holds pixels (2i + u, 2j + v), u and v < 3"

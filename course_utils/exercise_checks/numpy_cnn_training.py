@@ -14,7 +14,7 @@ import numpy as np
 
 from course_utils import ConvNet, evaluate, set_seed
 from course_utils.checks import check_between, check_close, check_equal, fail
-from course_utils.exercise_checks.mistakes import explain
+from course_utils.exercise_checks.numpy_cnn_calls import explain_line
 from course_utils.exercise_checks.numpy_cnn_mistakes import same
 from course_utils.exercise_checks.numpy_cnn_references import (
     as_tensor,
@@ -70,7 +70,7 @@ def learning_rate_hint(steps, lr: float, epochs: int, steps_per_epoch: int) -> s
     if same(steps, np.tile(learning_rates(lr, steps_per_epoch), epochs)):
         return "count the steps of all epochs together: s goes on from one epoch to the next, S = all the steps"
     if same(steps, np.full(len(expected), lr)):
-        return "the learning rate must fall: step s of S uses lr * (1 - s / S)"
+        return "the learning rate must fall: step s of S uses lr * (1 - s / S), s going up by 1 at every step"
     if same(steps, np.repeat(learning_rates(lr, epochs), steps_per_epoch)):
         return "the learning rate falls at every step, not once per epoch: step s of S uses lr * (1 - s / S)"
     if same(steps, lr * (1 - 2 * np.arange(len(expected)) / len(expected))):  # the stand-in has 2 parameters
@@ -101,7 +101,7 @@ def check_losses(losses) -> None:
 def training_with_sgd(nb):
     # train_sgd on a stand-in for the network, with seed, another seed and seed again: 2 epochs of 100 images,
     # batches of 32, lr=0.1. Each run gives (the losses train_sgd returns, the batches, the size of each step).
-    with explain("train_sgd with a stand-in network"):
+    with explain_line("train_sgd with a stand-in network"):
         runs = [train_stand_in(nb.train_sgd, 100, 2, 32, 0.1, seed) for seed in (nb.seed, nb.seed + 1, nb.seed)]
         divisible = train_stand_in(nb.train_sgd, 48, 2, 16, 0.1, nb.seed)[1]  # 16 divides 48: 3 full batches
     (losses, batches, steps, labels), other, again = runs
@@ -121,10 +121,13 @@ def training_with_sgd(nb):
     check_equal(seeded, SEEDED, "the orders and the seed", hint=SEED)
     moved = [name for name, column in zip("wb", steps.T, strict=True) if not np.isclose(column.sum(), 0)]
     moved = ["where they started", f"only {''.join(moved)} changed", "both changed"][len(moved)]  # steps add up
-    what = "the stand-in's params w and b after train_sgd (it changes the caller's arrays in place)"
+    what = "the caller's params w and b after train_sgd"
     check_equal(moved, "both changed", what, IN_PLACE if moved == "where they started" else EVERY_NAME)
     what = "w and b take the same step each time"
     check_close(steps[:, 1], steps[:, 0], what, hint="compute step_lr once per batch: count s per batch, not per name")
+    way = "up, with the gradient, at every step" if (steps < 0).all() else "down, against the gradient"
+    what, hint = "the way w and b move (every gradient of the stand-in is 1)", "subtract step_lr * grads[name]"
+    check_equal(way, "down, against the gradient", what, hint="move against the gradient: " + hint)
     hint = learning_rate_hint(steps[:, 0], 0.1, epochs=2, steps_per_epoch=4)
     check_close(steps[:, 0], learning_rates(0.1, 8), "the learning rate of each of the 8 steps", hint=hint)
     check_losses(losses)
@@ -136,7 +139,7 @@ def training_with_sgd(nb):
     network = ConvNet()
     params = {name: value.numpy().copy() for name, value in network.state_dict().items()}
     x, y = nb.data.train_x[:2000].numpy(), nb.data.train_y[:2000].numpy()
-    with explain("train_sgd on lesson 4's network"):
+    with explain_line("train_sgd on lesson 4's network"):
         nb.train_sgd(lesson4_loss_and_grads(network), params, x, y, epochs=2, batch_size=32, lr=0.1, seed=nb.seed)
     network.load_state_dict({name: as_tensor(value) for name, value in params.items()})
     what = "validation accuracy of lesson 4's network after two epochs of your SGD on 2,000 images"
