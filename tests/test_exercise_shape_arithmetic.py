@@ -43,7 +43,8 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "pass padding on",
     ),
     (2, "size = conv_output_size(size, 2, stride=2)", "size = size / 2", "sizes are whole numbers"),
-    (2, "size = conv_output_size(size, 2, stride=2)", "size = size * 0.5", "(/ and * 0.5 give floats)"),
+    (2, "size = conv_output_size(size, 2, stride=2)", "size = size * 0.5", "(/, * 0.5 and // 2.0 give floats)"),
+    (2, "size = conv_output_size(size, 2, stride=2)", "size = size // 2.0", "(/, * 0.5 and // 2.0 give floats)"),
     (
         2,
         "shapes.append((channels, size, size))\n        size = conv_output_size(size, 2",
@@ -142,6 +143,34 @@ BUGS = [  # (task, text of the solution's answer, the bug put in its place, the 
         "        jump *= stride\n        field += (kernel - 1) * jump",
         "AFTER using it",
     ),
+    # The defaults stride=1, padding=0, checked visibly (the hidden tests call conv_output_size(5, 5)).
+    (1, "stride=1, padding=0", "stride=1, padding=1", "the defaults are stride=1, padding=0, not padding=1"),
+    (1, "stride=1, padding=0", "stride=2, padding=0", "the defaults are stride=1, padding=0, not stride=2"),
+    (1, "stride=1, padding=0", "stride=1, padding=None", "the defaults are stride=1, padding=0, not padding=None"),
+    (1, "stride=1, padding=0", "stride, padding", "give stride and padding defaults: def conv_output_size(size, "),
+    (1, "stride=1, padding=0", "stride=1.0, padding=0", "write the defaults as whole numbers: stride=1.0"),
+    (1, SIZE, "(size + 2 * stride - kernel_size) // padding + 1", "divide by the stride, which is never 0"),
+    # Whole numbers (Python ints) in every task, as in Task 1.
+    (2, "return channels * height * width", "return float(channels * height * width)", "a Python int, not a float"),
+    (
+        2,
+        "return channels * height * width",
+        "return __import__('numpy').prod([channels, height, width])",
+        "convert with int(...)",
+    ),
+    (3, "kernel_size * kernel_size + out_channels\n", "kernel_size**2.0 + out_channels\n", "a Python int, not a float"),
+    (4, "jump *= stride", "jump *= float(stride)", "return a Python int, not a float"),
+    (4, "jump *= stride", "jump = jump * stride / 1", "/ gives a float, even for a whole number"),
+    (
+        2,
+        "size = conv_output_size(size, 2, stride=2)",
+        "size = pool_output_size(size)",
+        "pool_output_size is the lesson's, not imported here: pool with conv_output_size(size, 2, stride=2)",
+    ),
+    (2, "for channels in (10, 20):", "for channels in (20, 10):", "the channels go 10, then 20"),
+    (3, "kernel_size * kernel_size + out_channels\n", "kernel_size^2 + out_channels\n", "^ is XOR in Python"),
+    (4, "field += (kernel - 1) * jump", "field += (kernel - 1) * stride", "the product of the EARLIER strides"),
+    (4, "    return field", "    return field, jump", "return one Python int, the receptive field along one side"),
 ]
 
 
@@ -187,6 +216,45 @@ WRONG_CAUSES = [  # (task, text of the answer, the bug, the hint that must name 
         "each shape is (channels, height, width): three numbers",
         "no batch dimension",
     ),
+    # Not one number: the form is wrong, not the formula.
+    (
+        1,
+        f"return {SIZE}",
+        f"return ({SIZE}, {SIZE})",
+        "return one Python int, the size along one side (got a tuple)",
+        "use N",
+    ),
+    (1, f"return {SIZE}", f"return [{SIZE}]", "return one Python int, the size along one side (got a list)", "use N"),
+    (1, f"return {SIZE}", f"return str({SIZE})", "return one Python int, the size along one side (got a str)", "use N"),
+    # A hard-coded kernel size gives 3x3 without padding what 5x5 with padding 1 gives: not the padding hint.
+    (
+        2,
+        "size = conv_output_size(size, kernel_size, padding=padding)",
+        "size = conv_output_size(size, 5, padding=padding)",
+        "use the kernel_size argument you are given, not 5",
+        "pass padding on",
+    ),
+    (
+        2,
+        "size = conv_output_size(size, kernel_size, padding=padding)",
+        "size = conv_output_size(size, kernel_size, padding=1)",
+        "use the padding argument you are given, not 1",
+        "pass padding on",
+    ),
+    (
+        2,
+        "    return shapes\n",
+        "    return [(10, 26, 26), (10, 13, 13), (20, 11, 11), (20, 5, 5)]\n",
+        "the lesson's list is for 5x5 kernels and padding 1",
+        "pass padding on",
+    ),
+    (  # padding passed as the stride: the sizes with padding 0, then an error; not "whole numbers"
+        2,
+        "size = conv_output_size(size, kernel_size, padding=padding)",
+        "size = conv_output_size(size, kernel_size, padding)",
+        "pass padding on to conv_output_size(size, kernel_size, padding=padding)",
+        "sizes are whole numbers",
+    ),
 ]
 
 
@@ -200,6 +268,100 @@ def test_a_bug_gets_its_own_hint_not_another_mistakes(exercise, task, old, new, 
         check_task(exercise, task, answer.replace(old, new))
     check_task(exercise, task, answer, hidden=True)
     assert hint in str(failure.value) and wrong not in str(failure.value), str(failure.value)
+
+
+OWN = "write it yourself: the task is to compute it, not to call the course's "
+COURSE_FUNCTIONS = [  # (task, text of the answer, an answer built on the course's function, the name it names)
+    (
+        1,
+        f"return {SIZE}",
+        "return __import__('course_utils').conv_output_size(size, kernel_size, stride, padding)",
+        "conv_output_size",
+    ),
+    (
+        1,
+        f"return {SIZE}",
+        "return __import__('course_utils').shapes.pool_output_size(size, kernel_size, stride)",
+        "pool_output_size",
+    ),
+    (1, f"return {SIZE}", "return _course(size, kernel_size, stride, padding)", "conv_output_size"),
+    (
+        2,
+        "return channels * height * width",
+        "return ConvNet(kernel_size=kernel_size, padding=padding).classifier[1].in_features",
+        "ConvNet",
+    ),
+    (
+        2,
+        "    shapes, size = [], image\n",
+        "    table = layer_table(ConvNet(kernel_size=kernel_size, padding=padding))\n"
+        "    return [tuple(s[1:]) for s in table['output shape'][[0, 2, 3, 5]]]\n    shapes, size = [], image\n",
+        "ConvNet",
+    ),
+    (
+        3,
+        "    return (\n        conv_params(1, 10, kernel_size)",
+        "    return sum(p.numel() for p in ConvNet(kernel_size=kernel_size, padding=padding).parameters())\n"
+        "    return (\n        conv_params(1, 10, kernel_size)",
+        "ConvNet",
+    ),
+    (
+        3,
+        "return out_channels * in_channels * kernel_size * kernel_size + out_channels",
+        "return count_parameters(__import__('torch').nn.Conv2d(in_channels, out_channels, kernel_size))",
+        "count_parameters",
+    ),
+    (
+        4,
+        "    field, jump = 1, 1\n",
+        "    table = receptive_fields([('layer', k, s) for k, s in layers])\n"
+        "    return int(table['receptive field'].iloc[-1]) if layers else 1\n",
+        "receptive_fields",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "task, old, new, name", COURSE_FUNCTIONS, ids=[f"task{c[0]}-{c[2][7:30]}" for c in COURSE_FUNCTIONS]
+)
+def test_an_answer_built_on_the_course_s_function_fails_visibly_as_the_grader_refuses_it(
+    exercise, task, old, new, name
+):
+    """`course grade` fails an answer that uses what its cell's course.forbid names: the visible check says so first."""
+    import sys
+
+    from course_utils import count_parameters, receptive_fields
+    from course_utils.shapes import conv_output_size
+
+    extra = {"_course": conv_output_size, "count_parameters": count_parameters, "receptive_fields": receptive_fields}
+    answer, namespace = solution_answer(exercise, task), exercise[1]
+    assert answer.count(old) == 1, old
+    profile = sys.getprofile()
+    namespace.update(extra)
+    try:
+        with pytest.raises(CheckFailed) as failure:
+            check_task(exercise, task, answer.replace(old, new))
+    finally:
+        for key in extra:
+            namespace.pop(key)
+    assert OWN + name in str(failure.value), str(failure.value)
+    assert sys.getprofile() is profile  # the check put back whatever profiler ran before it
+    check_task(exercise, task, answer, hidden=True)
+
+
+def test_the_checks_refuse_the_names_the_grader_refuses():
+    """One list of what each task must not call: the answer cells' course.forbid (read by `course grade`)."""
+    import nbformat
+
+    from course_utils.exercise_checks.shape_arithmetic import FORBIDDEN
+
+    solution = nbformat.read(SOLUTION, as_version=4)
+    forbid = {
+        c.metadata["course"]["task"]: tuple(c.metadata["course"].get("forbid", ()))
+        for c in solution.cells
+        if c.metadata.get("course", {}).get("role") == "answer"
+    }
+    assert forbid == FORBIDDEN
 
 
 OTHER_CORRECT_ANSWERS = {

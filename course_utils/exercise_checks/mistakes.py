@@ -5,6 +5,9 @@ reversed sign) and shows a mistake's hint only when the answer is exactly what t
 any other wrong answer is told what differs, and nothing more.
 """
 
+import importlib
+import sys
+
 import numpy as np
 
 from course_utils.checks import _not_implemented, explain_errors, fail, passed
@@ -75,3 +78,39 @@ class explain(explain_errors):
         __tracebackhide__ = True
         self.hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
         return super().__exit__(kind, error, traceback)
+
+
+class own_work:
+    """Fail ``what`` when the block runs one of the course's functions or classes the task asks the student
+    to write (dotted names, as an answer cell's ``course.forbid`` lists those `course grade` refuses):
+    ``with own_work("receptive_field is your own", "course_utils.shapes.receptive_fields"): ...``. Calls are
+    seen as they run, so a wrapper or a helper that calls one is found too; prints ✅ when none ran."""
+
+    def __init__(self, what: str, *forbidden: str):
+        self.what, self.codes = what, {}
+        for dotted in forbidden:
+            module, name = dotted.rsplit(".", 1)
+            course = getattr(importlib.import_module(module), name)
+            for function in vars(course).values() if isinstance(course, type) else [course]:  # a class: its methods
+                code = getattr(getattr(function, "__func__", function), "__code__", None)
+                self.codes.update({code: name} if code is not None else {})
+
+    def __enter__(self):
+        self.used, self.saved = {}, sys.getprofile()
+
+        def note(frame, event, arg):
+            if event == "call" and frame.f_code in self.codes:
+                self.used.setdefault(self.codes[frame.f_code])
+
+        sys.setprofile(note)
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True
+        sys.setprofile(self.saved)
+        if self.used and (error is None or isinstance(error, Exception)):  # the reason, even for a wrong value
+            name = next(iter(self.used))
+            fail(self.what, "write it yourself", f"the task is to compute it, not to call the course's {name}")
+        if error is None:
+            passed(self.what)
+        return False

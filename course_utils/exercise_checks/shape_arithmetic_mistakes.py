@@ -1,7 +1,14 @@
 """The classic mistakes of exercises 3 (shape arithmetic) and what each gives: the hints of
 `shape_arithmetic` are shown only when an answer is exactly what its mistake gives."""
 
-from course_utils import ConvNet, shapes
+import inspect
+import io
+import textwrap
+import tokenize
+
+from course_utils import shapes
+from course_utils.checks import check_equal
+from course_utils.exercise_checks.mistakes import kind
 
 
 def course_feature_shapes(kernel_size, padding, image=28, channels=(10, 20), pool_padding=0, pool_stride=2):
@@ -16,8 +23,9 @@ def course_feature_shapes(kernel_size, padding, image=28, channels=(10, 20), poo
 
 
 def course_flat_features(kernel_size, padding):
-    """Task 2's answer, read off a real ConvNet: convnet_params runs with it, so only Task 3 counts."""
-    return ConvNet(kernel_size=kernel_size, padding=padding).classifier[1].in_features
+    """Task 2's answer, the course's (no ConvNet: Task 3's answer must not build one, and runs with this)."""
+    channels, height, width = course_feature_shapes(kernel_size, padding)[-1]
+    return channels * height * width
 
 
 # Tasks 1 and 2's answers, the course's: Task 3 runs with them (nb.lend), so one mistake costs one task.
@@ -53,7 +61,13 @@ def shape_mistakes(kernel_size, padding) -> dict:
     return {
         "conv2 has 20 filters: the second block's shapes have 20 channels": shapes_of(channels=(10, 10)),
         "the channels are each conv's OUTPUT channels: 10 after conv1, 20 after conv2": shapes_of(channels=(1, 10)),
+        "conv1 has 10 filters, conv2 20: the channels go 10, then 20": shapes_of(channels=(20, 10)),
         "pass padding on to conv_output_size(size, kernel_size, padding=padding)": shapes_of(padding=0),
+        "use the padding argument you are given, not 1": shapes_of(padding=1),
+        "use the kernel_size argument you are given, not 5": course_feature_shapes(5, padding),
+        "work the shapes out from kernel_size and padding: the lesson's list is for 5x5 kernels and padding 1": (
+            course_feature_shapes(5, 1)
+        ),
         "2x2 pooling has stride 2: conv_output_size(size, 2, stride=2) halves the size": shapes_of(pool_stride=1),
         "pooling has no padding: conv_output_size(size, 2, stride=2), padding is for the convolutions": shapes_of(
             pool_padding=padding
@@ -147,6 +161,9 @@ def field_mistakes(layers) -> dict:
             lambda r, j, k, s: (r + (k - 1) * j * s, j * s)
         ),
         "each layer adds (k - 1) x jump, not k x jump": field(lambda r, j, k, s: (r + k * j, j * s)),
+        "each layer adds (k - 1) x the jump, the product of the EARLIER strides, not of its own stride": field(
+            lambda r, j, k, s: (r + (k - 1) * s, j)
+        ),
         "multiply each (k - 1) by the jump, the product of the strides of the layers before it": field(
             lambda r, j, k, s: (r + k - 1, j)
         ),
@@ -156,3 +173,41 @@ def field_mistakes(layers) -> dict:
         "start from r = 1: a unit with no layers sees one pixel": field(lambda r, j, k, s: (r + (k - 1) * j, j * s))
         - 1,
     }
+
+
+def uses(function, *operators: str) -> bool:
+    """Whether the function's code has one of these operators (tokens): ``uses(f, "/", "/=")``."""
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+        return any(t.string in operators for t in tokenize.generate_tokens(io.StringIO(source).readline))
+    except (OSError, TypeError, SyntaxError, tokenize.TokenError):  # no source to read: say nothing
+        return False
+
+
+def defaults(function) -> dict:
+    """{name: default} of the function's parameters (inspect.Parameter.empty: none), {} when unknown."""
+    try:
+        return {name: p.default for name, p in inspect.signature(function).parameters.items()}
+    except (TypeError, ValueError):
+        return {}
+
+
+def one_number(got, what="the size along one side") -> str | None:
+    """A hint for a size that is not one number: a tuple (height, width), a list, a string."""
+    if isinstance(got, int | float) or getattr(got, "ndim", 1) == 0 or getattr(got, "numel", lambda: 0)() == 1:
+        return None
+    return f"return one Python int, {what} (got {kind(got)})"
+
+
+def check_ints(values, function, what: str) -> None:
+    """Fail ``what`` unless every value is a Python int, with a hint for where a float or a NumPy int came from."""
+    __tracebackhide__ = True
+    odd = next((type(value) for value in values if type(value) is not int), int)
+    hint = "return a Python int: compute with plain numbers, or convert with int(...)"
+    if odd is float:
+        floats = [f"{name}={value!r}" for name, value in defaults(function).items() if type(value) is float]
+        slash = uses(function, "/", "/=")
+        hint = "/ gives a float, even for a whole number: divide with // alone" if slash else None
+        hint = hint or "return a Python int, not a float: drop float(...) and any 1.0 or 2.0, or convert with int(...)"
+        hint = f"write the defaults as whole numbers: {floats[0]} makes the result a float" if floats else hint
+    check_equal(odd.__name__, "int", what, hint=hint)
