@@ -119,6 +119,9 @@ def cmd_sweep(args) -> int:
         if not vals:
             print(f"error: -p {name} needs at least one value", file=sys.stderr)
             return 2
+        if name in values:
+            print(f"error: -p {name} is given twice: give it once, with all its values", file=sys.stderr)
+            return 2
         values[name] = vals
     if args.seeds is not None:
         if "seed" in values:

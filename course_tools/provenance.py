@@ -22,6 +22,8 @@ from pathlib import Path
 
 # Used when the course's requirements.txt is not beside this package (an installed copy).
 FALLBACK_LIBRARIES = ["torch", "torchvision", "numpy", "pandas", "scikit-learn", "papermill", "nbclient"]
+# Pinned tools that cannot change a run's numbers: upgrading them must not rerun a sweep.
+NOT_IN_RESULTS = {"jupyterlab", "nbval", "pytest", "pytest-xdist", "ruff"}
 
 
 def _sha(text: str | bytes) -> str:
@@ -50,14 +52,15 @@ def course_utils_hash() -> str:
 
 
 def pinned_libraries() -> dict[str, str]:
-    """The installed versions of the libraries the course pins in requirements.txt."""
+    """The installed versions of the libraries the course pins in requirements.txt (but its tools)."""
     from course_utils.datafiles import repo_root
 
     requirements = repo_root() / "requirements.txt"
     names = FALLBACK_LIBRARIES
     if requirements.is_file():
         lines = requirements.read_text().splitlines()
-        names = [line.split("==")[0].strip() for line in lines if "==" in line and not line.startswith("#")]
+        pinned = [line.split("==")[0].strip() for line in lines if "==" in line and not line.startswith("#")]
+        names = [name for name in pinned if name not in NOT_IN_RESULTS]
     versions = {}
     for name in names:
         try:
@@ -135,7 +138,7 @@ def gpu_name() -> str | None:
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def where_it_ran(threads: int | None, started: str) -> dict:

@@ -25,6 +25,7 @@ from . import course_folder
 from .cluster import check_workers, dask_client, my_threads, run_all, scheduler_address, threads_per_worker
 from .provenance import fingerprint, fingerprint_parts, git_commit, now, what_changed, where_it_ran
 from .runner import (
+    ParameterError,
     RunResult,
     child_environment,
     effective_parameters,
@@ -32,7 +33,7 @@ from .runner import (
     format_metrics,
     validate_parameters,
 )
-from .sweep_report import plot_sweep, summarize
+from .sweep_report import mixed_metrics, plot_sweep, summarize
 from .tracking import tracking_uri
 
 
@@ -110,6 +111,10 @@ def run_sweep(
     """
     notebook, out_dir = Path(notebook), Path(out_dir)
     typed = {name: [validate_parameters(notebook, {name: v})[name] for v in vals] for name, vals in values.items()}
+    for name, vals in typed.items():  # 0.1 and 0.10 are one run: counted twice, they would fake precision
+        twice = sorted({str(v) for v in vals if vals.count(v) > 1})
+        if twice:
+            raise ParameterError(f"-p {name} gives {', '.join(twice)} more than once: give each value once")
     if quick:
         validate_parameters(notebook, {"quick": "True"})
     runs = grid(typed)
@@ -154,14 +159,17 @@ def run_sweep(
         )
     if todo:
         commit = git_commit()
+        earlier = {run_id(p): (read_record(out_dir / f"{run_id(p)}.json", echo) or {}).get("mlflow") for p in todo}
         for rid, record in _execute(notebook, todo, workers, timeout, scheduler, echo):
-            record = keep(out_dir, rid, record, parts[rid], commit)
+            record = keep(out_dir, rid, record, parts[rid], commit) | {"replaces mlflow": earlier.get(rid)}
             records[rid] = record | {"stale": False}
             tracker = _tracked(tracker, out_dir, rid, records[rid], echo)
     for rid in list(records):
         if tracker and records[rid].get("mlflow", {}).get("uri") != uri:  # finished before --mlflow was given
             tracker = _tracked(tracker, out_dir, rid, records[rid], echo)
     table = results_table([records[run_id(p)] for p in runs])
+    for metric, where in mixed_metrics(table, list(values)).items():
+        echo(f"{metric} is text, not a number, in {', '.join(where)}: left out of summary.csv and the figures")
     table.to_csv(out_dir / "results.csv", index=False)
     summarize(table, list(values)).to_csv(out_dir / "summary.csv", index=False)
     return table
@@ -205,9 +213,16 @@ def _as_record(notebook: Path, rid: str, params: dict, result: dict | None, erro
     """A finished task as a record (with the executed notebook's text under ``executed``)."""
     if result is None:  # no result came back: the task raised, or its workers kept dying
         record = RunResult(str(notebook), "", effective_parameters(notebook, params), "failed", error=error).to_dict()
-        return record | {"run": rid, "swept": params, "executed": None, "provenance": {}}
+        return record | {
+            "notebook path": str(notebook.resolve()),
+            "run": rid,
+            "swept": params,
+            "executed": None,
+            "provenance": {},
+        }
     return result["record"] | {
         "notebook": str(notebook),
+        "notebook path": str(notebook.resolve()),
         "run": rid,
         "swept": params,
         "executed": result["executed"],
@@ -230,11 +245,22 @@ def keep(out_dir: Path, rid: str, record: dict, parts: dict, commit: str | None)
 def write_record(path: Path, record: dict) -> None:
     """Write through a temporary file, so that a killed sweep never leaves half a record."""
     partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps({k: v for k, v in record.items() if k != "stale"}, indent=1, default=str))
+    kept = {k: v for k, v in record.items() if k not in ("stale", "replaces mlflow")}  # this sweep's, not the run's
+    partial.write_text(json.dumps(kept, indent=1, default=str))
     partial.replace(path)
 
 
-RECORD_KEYS = {"run": str, "status": str, "seconds": (int, float), "metrics": dict, "swept": dict, "parameters": dict}
+RECORD_KEYS = {
+    "run": str,
+    "status": str,
+    "seconds": (int, float),
+    "metrics": dict,
+    "swept": dict,
+    "parameters": dict,
+    "notebook": str,
+    "output": str,
+    "error": (str, type(None)),
+}
 
 
 def read_record(path: Path, echo=print) -> dict | None:
@@ -244,7 +270,7 @@ def read_record(path: Path, echo=print) -> dict | None:
         return None
     try:
         record = json.loads(path.read_text())
-        wrong = [k for k, kind in RECORD_KEYS.items() if not isinstance(record.get(k), kind)]
+        wrong = [k for k, kind in RECORD_KEYS.items() if k not in record or not isinstance(record[k], kind)]
         if wrong:
             raise ValueError(f"{', '.join(wrong)} missing or of the wrong type")
     except (ValueError, AttributeError, UnicodeDecodeError) as err:
@@ -260,19 +286,21 @@ def _counted(reasons: Counter) -> str:
 
 
 def refuse_other_notebook(out_dir: Path, notebook: Path) -> None:
-    """Raise `SweepFolderError` if ``out_dir`` holds runs of a notebook other than ``notebook``."""
-    others = Counter()
+    """Raise `SweepFolderError` if ``out_dir`` holds runs of a notebook other than ``notebook`` (another
+    file, even of the same name: records keep the notebook's full path)."""
+    here, others = str(notebook.resolve()), Counter()
     for path in out_dir.glob("*.json") if out_dir.is_dir() else []:
         try:
-            name = Path(json.loads(path.read_text()).get("notebook", "")).name
+            record = json.loads(path.read_text())
+            recorded = str(record.get("notebook path") or record.get("notebook") or "")
         except (ValueError, AttributeError, UnicodeDecodeError):
             continue  # not a record: read_record says so if it is one of this sweep's
-        if name and name != notebook.name:
-            others[name] += 1
+        if recorded and (recorded != here if "notebook path" in record else Path(recorded).name != notebook.name):
+            others[recorded] += 1
     if others:
         name, count = others.most_common(1)[0]
         raise SweepFolderError(
-            f"{out_dir} holds {count} run(s) of {name}, not of {notebook.name}: "
+            f"{out_dir} holds {count} run(s) of {name}, not of {here}: "
             "sweep into another folder (--out DIR), or delete that one to start over"
         )
 
@@ -285,8 +313,10 @@ def _tracked(tracker, out_dir: Path, rid: str, record: dict, echo):
     try:
         record["mlflow"] = {"uri": tracker.uri, "run": tracker.log(record)}
     except Exception as err:
+        from .tracking import first_line
+
         echo(
-            f"MLflow logging stopped ({type(err).__name__}: {str(err)[:160]}); every run stays in {out_dir}; "
+            f"MLflow logging stopped ({type(err).__name__}: {first_line(err, 160)}); every run stays in {out_dir}; "
             "run the sweep again with the URI to log them"
         )
         return None

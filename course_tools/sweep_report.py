@@ -49,6 +49,20 @@ def metric_columns(table: pd.DataFrame, swept: list[str]) -> list[str]:
     return [c for c in ok.columns if c not in NOT_METRICS | set(swept) and pd.api.types.is_numeric_dtype(ok[c])]
 
 
+def mixed_metrics(table: pd.DataFrame, swept: list[str]) -> dict[str, list[str]]:
+    """Metrics that are numbers in some runs and text in others (a record edited by hand, say): they
+    cannot be averaged, so they are left out of the summary; ``{metric: [the runs holding text]}``."""
+    ok = table[table["status"] == "ok"]
+    mixed = {}
+    for column in ok.columns:
+        if column in NOT_METRICS | set(swept) or pd.api.types.is_numeric_dtype(ok[column]):
+            continue
+        is_number = ok[column].map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+        if is_number.any() and not is_number.all():
+            mixed[column] = list(ok.loc[~is_number, "notebook"].astype(str))
+    return mixed
+
+
 def summarize(table: pd.DataFrame, swept: list[str]) -> pd.DataFrame:
     """One row per configuration: its factors, n (finished runs), failed, and for each metric its
     mean, std and 95% interval (``<metric> ci95 low`` / ``high``)."""
@@ -60,8 +74,7 @@ def summarize(table: pd.DataFrame, swept: list[str]) -> pd.DataFrame:
         ok = runs[runs["status"] == "ok"]
         row = dict(zip(factors, key if isinstance(key, tuple) else (key,), strict=True))
         row |= {"n": len(ok), "failed": len(runs) - len(ok)}
-        if "stale" in runs and runs["stale"].any():
-            row["stale"] = int(runs["stale"].sum())
+        row["stale"] = int(runs["stale"].sum()) if "stale" in runs else 0
         for metric in metrics:
             values = ok[metric].dropna()
             low, high = t_interval(values)
@@ -80,10 +93,13 @@ def format_summary(summary: pd.DataFrame, swept: list[str], table: pd.DataFrame)
     factors = configuration_factors(table, swept)
     metrics = metric_columns(table, swept)
     shown = pd.DataFrame({f: summary[f] for f in factors} | {"n": summary["n"]})
+    for column in ("failed", "stale"):  # shown when any configuration has one
+        if column in summary and summary[column].any():
+            shown[column] = summary[column]
     for metric in metrics:
         digits = _decimals(summary[f"{metric} mean"])
         shown[f"{metric}: mean [95% CI]"] = [
-            f"{m:.{digits}f}" + ("" if pd.isna(lo) or lo == hi else f" [{lo:.{digits}f}, {hi:.{digits}f}]")
+            f"{m:.{digits}f}{_interval_text(lo, hi, digits)}"
             for m, lo, hi in zip(
                 summary[f"{metric} mean"], summary[f"{metric} ci95 low"], summary[f"{metric} ci95 high"], strict=True
             )
@@ -92,10 +108,18 @@ def format_summary(summary: pd.DataFrame, swept: list[str], table: pd.DataFrame)
     return shown.to_string(index=False) + "\n" + note
 
 
+def _interval_text(low: float, high: float, digits: int) -> str:
+    if pd.isna(low):
+        return " [n < 2]"
+    if low == high:
+        return " (the same in every run)"
+    return f" [{low:.{digits}f}, {high:.{digits}f}]"
+
+
 def _decimals(means: pd.Series) -> int:
     """Four decimals for a fraction such as an accuracy, two for percentages, none for counts."""
     size = means.abs().max()
-    return 4 if size < 1 else 0 if size >= 1000 else 2
+    return 4 if size <= 1 else 0 if size >= 1000 else 2
 
 
 def layout(table: pd.DataFrame, swept: list[str]) -> dict | None:
@@ -140,16 +164,22 @@ def draw_metric(table: pd.DataFrame, metric: str, plan: dict):
         ax.grid(alpha=0.3)
     low, high = plan["runs per point"]
     n = f"n={low}" if low == high else f"n={low}-{high}"
-    interval = "95% confidence interval (t)" if low > 1 else "no interval (one run per point)"
+    interval = (
+        "95% confidence interval (t)"
+        if low > 1
+        else "95% confidence interval (t) where n > 1"
+        if high > 1
+        else "no interval (one run per point)"
+    )
     title = f"{metric}: mean and {interval}\n{n} runs per point" + "".join(f", {f}" for f in plan["fixed"])
     grid.figure.suptitle(title, fontsize=10)
-    grid.figure.tight_layout()
+    grid.tight_layout()  # the grid's own: it keeps the room seaborn left for the legend
     return grid
 
 
 def plot_sweep(table: pd.DataFrame, swept: list[str], out_dir: Path | str, echo=print) -> list[Path]:
     """For each metric, the mean of every configuration with its 95% interval, saved as
-    ``<metric>.png``. Factors go on x, as hue, then in columns and rows of small multiples; a factor
+    ``figures/<metric>.png``. Factors go on x, as hue, then in columns and rows of small multiples; a factor
     swept over one value is named in the title. With more than four varying factors no figure is
     drawn (the summary has every configuration)."""
     import matplotlib
@@ -164,11 +194,15 @@ def plot_sweep(table: pd.DataFrame, swept: list[str], out_dir: Path | str, echo=
         varying = [f for f in configuration_factors(table, swept) if table[f].nunique() > 1]
         echo(f"{len(varying)} factors vary: too many for one figure; summary.csv has every configuration")
         return []
+    folder = Path(out_dir) / "figures"  # this sweep's figures only: those of an earlier one are removed
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
     paths = []
     for metric in metric_columns(table, swept):
         grid = draw_metric(table, metric, plan)
-        path = Path(out_dir) / f"{metric}.png"
-        grid.figure.savefig(path, dpi=110)
+        path = folder / f"{metric}.png"
+        grid.figure.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(grid.figure)
         paths.append(path)
     return paths

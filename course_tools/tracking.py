@@ -45,9 +45,8 @@ class SweepTracker:
             else:
                 self.experiment_id = self.client.create_experiment(experiment, artifact_location=self._artifacts(uri))
         except Exception as err:  # MLflow raises many kinds: connection, HTTP, database, bad URI
-            first_line = (str(err).strip().splitlines() or [""])[0][:200]
             raise TrackingError(
-                f"cannot reach the MLflow tracking URI {uri!r} ({type(err).__name__}: {first_line}); "
+                f"cannot reach the MLflow tracking URI {uri!r} ({type(err).__name__}: {first_line(err)}); "
                 "start the server or fix the URI, or leave out --mlflow (and MLFLOW_TRACKING_URI)"
             ) from None
 
@@ -70,11 +69,14 @@ class SweepTracker:
         }
         if record.get("error"):
             tags["course.error"] = record["error"][:4000]
-        run = self.client.create_run(self.experiment_id, run_name=record["run"], tags=tags)
+        if record.get("stale"):
+            tags["course.stale"] = "true"  # kept with --reuse-stale: made from other code
+        provenance = record.get("provenance", {})
+        started, ended = _milliseconds(provenance.get("started")), _milliseconds(provenance.get("ended"))
+        run = self.client.create_run(self.experiment_id, start_time=started, run_name=record["run"], tags=tags)
         run_id = run.info.run_id
-        ended = int(record.get("seconds", 0) * 1000)
         metrics = [
-            Metric(k, float(v), run.info.start_time + ended, 0)
+            Metric(k, float(v), ended or run.info.start_time, 0)
             for k, v in record["metrics"].items()
             if isinstance(v, int | float) and not isinstance(v, bool)
         ]
@@ -82,5 +84,26 @@ class SweepTracker:
         self.client.log_batch(run_id, metrics=metrics, params=params)
         if Path(record["output"]).is_file():
             self.client.log_artifact(run_id, record["output"])
-        self.client.set_terminated(run_id, status="FINISHED" if record["status"] == "ok" else "FAILED")
+        self.client.set_terminated(run_id, status="FINISHED" if record["status"] == "ok" else "FAILED", end_time=ended)
+        replaced = record.get("replaces mlflow") or {}
+        if replaced.get("uri") == self.uri:  # the run this one redid: out of the way (MLflow's deleted runs)
+            try:
+                self.client.delete_run(replaced["run"])
+            except Exception:
+                pass  # already deleted, or deleted by hand: nothing to replace
         return run_id
+
+
+def _milliseconds(iso_time: str | None) -> int | None:
+    """An ISO time as MLflow's milliseconds since 1970, None if there is none."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso_time).timestamp() * 1000) if iso_time else None
+
+
+def first_line(error: Exception, limit: int = 300) -> str:
+    """An error's first line, cut at a word (where MLflow's are long, the cause is at the end)."""
+    text = " ".join(str(error).split())
+    if len(text) <= limit:
+        return text
+    return text[: limit // 2].rsplit(" ", 1)[0] + " ... " + text[-limit // 2 :].split(" ", 1)[-1]

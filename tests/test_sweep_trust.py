@@ -88,9 +88,13 @@ def test_a_folder_of_another_notebooks_runs_is_refused_and_kept(notebook, tmp_pa
     out.mkdir()
     other = {"run": "seed=0", "notebook": "/x/04_two_conv_net.ipynb", "status": "ok"}
     (out / "seed=0.json").write_text(json.dumps(other))
-    with pytest.raises(SweepFolderError, match="holds 1 run.s. of 04_two_conv_net.ipynb, not of tiny.ipynb"):
+    with pytest.raises(SweepFolderError, match="holds 1 run.s. of /x/04_two_conv_net.ipynb, not of /.*/tiny.ipynb"):
         sweep(notebook, out)
     assert json.loads((out / "seed=0.json").read_text()) == other  # nothing lost
+    same_name = other | {"notebook": "tiny.ipynb", "notebook path": "/elsewhere/tiny.ipynb"}
+    (out / "seed=0.json").write_text(json.dumps(same_name))  # another file of the same name
+    with pytest.raises(SweepFolderError, match="run.s. of /elsewhere/tiny.ipynb"):
+        sweep(notebook, out)
 
 
 @pytest.mark.kernel
@@ -102,8 +106,17 @@ def test_a_record_edited_into_nonsense_is_put_aside_in_one_line_and_rerun(notebo
     table, messages = sweep(notebook, out)
     said = [m for m in messages if "is not a run record" in m]
     assert len(said) == 2 and "metrics" in said[1] and "seed=1.json.unreadable" in said[1]
-    assert (out / "seed=0.json.unreadable").read_text().startswith('{"status": "ok"')  # kept, aside
     assert (table["status"] == "ok").all()
+    record = json.loads((out / "seed=1.json").read_text())
+    del record["error"]  # a key deleted by hand
+    (out / "seed=1.json").write_text(json.dumps(record))
+    record = json.loads((out / "seed=0.json").read_text())
+    record["metrics"]["score"] = "2.1"  # a number turned into text
+    (out / "seed=0.json").write_text(json.dumps(record))
+    table, messages = sweep(notebook, out)
+    assert any("seed=1.json is not a run record (error missing or of the wrong type)" in m for m in messages)
+    assert "score is text, not a number, in seed=0.ipynb: left out of summary.csv and the figures" in messages
+    assert (out / "seed=0.json.unreadable").read_text().startswith('{"status": "ok"')  # kept, aside
 
 
 def test_the_interval_is_students_t_on_a_worked_example():
@@ -147,8 +160,11 @@ def test_every_swept_factor_is_visible_in_the_figure(tmp_path):
     import matplotlib.pyplot as plt
 
     table, swept = three_factor_table()
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "loss.png").write_bytes(b"an earlier sweep's figure")
     [figure] = plot_sweep(table, swept, tmp_path)
-    assert figure.name == "accuracy.png" and matplotlib.image.imread(figure).shape[1] > 600
+    assert figure == tmp_path / "figures" / "accuracy.png" and matplotlib.image.imread(figure).shape[1] > 600
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["accuracy.png"]  # the old one is gone
     plan = layout(table, swept)
     assert plan["roles"] == {"x": "lr", "hue": "batch_size", "col": "epochs"}
     grid = draw_metric(table, "accuracy", plan)
@@ -197,6 +213,15 @@ def test_runs_are_logged_to_mlflow_with_parameters_metrics_and_the_notebook(note
     assert record["mlflow"] == {"uri": uri, "run": run.info.run_id}
     [artifact] = client.list_artifacts(run.info.run_id)
     assert artifact.path == "seed=1.ipynb"
+
+    # A run redone because its code changed replaces its MLflow run (the old one is marked deleted)
+    edit_code(notebook, BODY.replace("+ lr", "+ 2 * lr"))
+    assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", uri]) == 0
+    active = client.search_runs([experiment.experiment_id])
+    assert len(active) == 2 and {r.data.metrics["score"] for r in active} == {2.2, 12.2}
+    assert client.get_run(run.info.run_id).info.lifecycle_stage == "deleted"
+    assert active[0].info.end_time - active[0].info.start_time > 0  # when it ran, not when it was logged
+    record = json.loads((out / "seed=1.json").read_text())
 
     # Finished runs logged later, when the URI is given only now: nothing reruns
     later = f"sqlite:///{tmp_path / 'later.db'}"
@@ -280,3 +305,34 @@ def test_lesson_10_quotes_the_intervals_of_its_seed_by_seed_table():
         quoted = " | ".join(f"{sum(v) / 5:.2f} [{t_interval(v)[0]:.2f}, {t_interval(v)[1]:.2f}]" for v in (small, vgg))
         low, high = t_interval(gap)
         assert f"| {dataset} | {quoted} | **{sum(gap) / 5:.2f}** [{low:.2f}, {high:.2f}] |" in text
+
+
+def test_a_value_given_twice_is_refused_not_counted_twice(notebook, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert cli.main(["sweep", str(notebook), "-p", "lr", "0.1", "0.10", "--out", str(out)]) == 2
+    assert "-p lr gives 0.1 more than once: give each value once" in capsys.readouterr().err
+    assert cli.main(["sweep", str(notebook), "-p", "lr", "0.1", "-p", "lr", "0.2", "--out", str(out)]) == 2
+    assert "-p lr is given twice" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_figure_and_the_table_say_where_n_is_too_small_for_an_interval():
+    table, swept = three_factor_table()
+    table.loc[(table.epochs == 3) & (table.seed > 0) & (table.lr == 0.001), "status"] = "failed"  # n=1 there
+    plan = layout(table, swept)
+    assert plan["runs per point"] == (1, 3)
+    grid = draw_metric(table, "accuracy", plan)
+    assert "95% confidence interval (t) where n > 1\nn=1-3 runs per point" in grid.figure.get_suptitle()
+    summary = summarize(table, swept)
+    text = format_summary(summary, swept, table)
+    assert "[n < 2]" in text and "failed" in text.splitlines()[0]
+    constant = summarize(table.assign(width=16), swept)  # a metric the same in every run
+    assert "16.00 (the same in every run)" in format_summary(constant, swept, table.assign(width=16))
+
+
+def test_tools_that_cannot_change_a_number_are_not_in_the_fingerprint():
+    from course_tools.provenance import pinned_libraries
+
+    libraries = pinned_libraries()
+    assert {"torch", "numpy", "papermill"} <= set(libraries)
+    assert not {"ruff", "pytest", "nbval", "jupyterlab"} & set(libraries)
