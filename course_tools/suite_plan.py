@@ -9,6 +9,7 @@ Parallel runs (`make test` runs ``pytest -n 2``, pytest-xdist):
   and the lessons that read lesson 4's saved model run after it, in ``MODEL_CHAIN``'s order, on
   the same worker: lessons 6, 11 and 12 (and the browser test of lesson 12's drawing pad) load
   that model instead of training one, and lesson 9 compares it with its deeper networks;
+- the site's two browser tests (``SITE_TESTS``) are one unit too: both build the site when it is stale;
 - the heaviest units start first (longest-processing-time order), using the seconds each file
   took last time: ``build/test-durations.json`` from the last run here, else the committed
   ``tests/test-durations.json``; a file with no record counts as ``UNKNOWN_SECONDS``;
@@ -34,6 +35,9 @@ MODEL_CHAIN = (
     "tests/test_drawpad.py",
     "tests/test_drawpad_browser.py",
 )
+# The site in a browser: both tests build build/site/ (or reuse it) and drive Chromium, so one worker
+# runs them one after the other and two builds of the site never run at once.
+SITE_TESTS = ("tests/test_site_browser.py", "tests/test_site_a11y.py")
 DURATIONS = [REPO / "build" / "test-durations.json", REPO / "tests" / "test-durations.json"]
 UNKNOWN_SECONDS = {".ipynb": 60.0, ".py": 5.0}
 
@@ -43,7 +47,9 @@ def file_of(nodeid: str) -> str:
 
 
 def unit_of(path: str) -> str:
-    """The unit of work a file belongs to: the file itself, or the lesson-4 model chain."""
+    """The unit of work a file belongs to: the file itself, the lesson-4 model chain, or the site's browser tests."""
+    if path in SITE_TESTS:
+        return "the site in a browser"
     return "lesson 4 model chain" if path in MODEL_CHAIN else path
 
 

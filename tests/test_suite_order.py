@@ -1,6 +1,6 @@
 """The parallel test run's plan (course_tools/suite_plan.py): whole files as units, the longest first."""
 
-from course_tools.suite_plan import MODEL_CHAIN, heaviest_first, unit_of
+from course_tools.suite_plan import MODEL_CHAIN, SITE_TESTS, heaviest_first, unit_of
 
 
 def test_units_keep_their_cells_together_and_the_longest_start_first():
@@ -39,6 +39,12 @@ def test_the_lessons_that_read_lesson_4s_model_run_after_it_in_one_unit():
     assert order[0] == "notebooks/04_two_conv_net.ipynb::Cell 0"  # 210 s together beat 199 s
     assert order[:6] == [n for n in nodeids if "05_" not in n]
     assert order[-1] == "notebooks/05_ablations.ipynb::Cell 0"
+
+
+def test_the_site_tests_run_on_one_worker():
+    # Both build build/site/ when it is stale: two builds at once would delete each other's files.
+    assert len({unit_of(path) for path in SITE_TESTS}) == 1
+    assert unit_of(SITE_TESTS[0]) not in {unit_of(MODEL_CHAIN[0]), "tests/test_site.py"}
 
 
 def test_the_chain_keeps_its_own_order_whatever_the_collection_order():
