@@ -5,7 +5,8 @@ description carries a ``text/html`` copy, ``<img alt="...">`` (course_tools.alt_
 JupyterLab shows instead. The test opens a small notebook in JupyterLab (course_tools.screenshots
 starts it) and reads each output image's accessible name as Chromium computes it: from the saved
 outputs of an untrusted notebook (a clone's), and again after the cells run in JupyterLab's
-kernel (course_utils.figure_alt adds the copy there). A figure without words has no name.
+kernel (course_utils.figure_alt adds the copy there). A figure without words has no name: a bare
+PNG's ``<img>`` gets none from JupyterLab.
 
 Skips where Chromium or Playwright is missing, except under CI=true, where that is a failure.
 """
@@ -47,14 +48,19 @@ def notebook() -> nbformat.NotebookNode:
     return made
 
 
-def accessible_names(page, expected: int) -> list[str]:
-    """The accessible name of each output image of the notebook on show, once there are ``expected``."""
+def accessible_names(page, notebook: str, expected: int) -> list[str]:
+    """The accessible name of each output image of ``notebook`` (on show), once there are ``expected``."""
+    current = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
+    page.wait_for_function(f"() => {current} && {current}.title.label === {notebook!r}", timeout=90_000)
     page.wait_for_function(f"() => {OUTPUT_IMAGES}.length >= {expected}", timeout=90_000)
     time.sleep(0.5)  # let the last output settle
     cdp = page.context.new_cdp_session(page)
     names = []
     count = page.evaluate(f"() => {OUTPUT_IMAGES}.length")
     for index in range(count):
+        # JupyterLab leaves cells far outside the view unrendered: bring each figure into view first
+        page.evaluate(f"() => {OUTPUT_IMAGES}[{index}].scrollIntoView()")
+        time.sleep(0.3)
         handle = cdp.send("Runtime.evaluate", {"expression": f"{OUTPUT_IMAGES}[{index}]"})["result"]
         node = cdp.send("Accessibility.getPartialAXTree", {"objectId": handle["objectId"], "fetchRelatives": False})
         found = node["nodes"][0]
@@ -80,12 +86,12 @@ def test_jupyterlab_names_each_described_figure_by_its_words(tmp_path):
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            assert open_and_run_all(page, url, token, name) == "done"
+            assert accessible_names(page, name, 3) == [*WORDS, ""], "after the cells ran in JupyterLab's kernel"
+
             page.goto(f"{url}/lab/tree/saved.ipynb?token={token}", timeout=90_000)
-            assert accessible_names(page, 3) == [*WORDS, ""], "the committed outputs, in an untrusted notebook"
+            assert accessible_names(page, "saved.ipynb", 3) == [*WORDS, ""], "the saved outputs, untrusted"
             trusted = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[1].model.trusted")
             assert trusted is False, "the saved notebook should open untrusted, as a clone's does"
-
-            assert open_and_run_all(page, url, token, name) == "done"
-            assert accessible_names(page, 3) == [*WORDS, ""], "after the cells ran in JupyterLab's kernel"
         finally:
             browser.close()
