@@ -175,6 +175,11 @@ def markdown_images(notebook: nbformat.NotebookNode) -> list[str]:
     return found
 
 
+def readme_page(text: str) -> nbformat.NotebookNode:
+    """The README as a one-cell notebook, so its pictures are found as a lesson's are."""
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+
+
 def container(css_class: str, text: str) -> str:
     """A MyST block whose HTML element has ``css_class`` (the browser test looks for it)."""
     return f"```{{container}} {css_class}\n{text}\n```"
@@ -244,11 +249,16 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
         target.parent.mkdir(parents=True, exist_ok=True)
         alt_text.apply_alt(notebook)  # the figures' descriptions, even where the committed outputs lag
         nbformat.write(notebook, target)
-        for image in markdown_images(notebook):  # a picture in the markdown goes with its page
+        copy_images(notebook, relative)
+
+    def copy_images(notebook: nbformat.NotebookNode, relative: str) -> None:
+        """A picture in the markdown of page ``relative`` goes with its page."""
+        for image in markdown_images(notebook):
             source = root / posixpath.dirname(relative) / image
+            target = staging / posixpath.dirname(relative) / image
             if source.is_file():
-                (target.parent / image).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target.parent / image)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
             else:
                 warnings.append(f"{relative}: the image {image} does not exist")
 
@@ -303,6 +313,7 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
     warnings += link_warnings
     built = "This site shows the lessons as they were last executed; each page says when and with which versions."
     (staging / "README.md").write_text(readme.rstrip("\n") + "\n\n" + container("course-executed", built) + "\n")
+    copy_images(readme_page(readme), "README.md")
 
     def chapters(folder: str, paths: list[Path]) -> list[dict]:
         return [{"file": f"{folder}/{p.stem}"} for p in paths]
@@ -464,6 +475,8 @@ def inputs_digest(root: Path) -> str:
     """A hash of everything the site is made of, so a build can be reused while nothing changed."""
     digest = hashlib.sha256()
     files = [root / "README.md", root / "pyproject.toml", Path(__file__), Path(alt_text.__file__)]
+    if (root / "README.md").is_file():
+        files += [root / image for image in markdown_images(readme_page((root / "README.md").read_text()))]
     for folder in ("notebooks", "exercises", "solutions"):
         notebooks = sorted((root / folder).glob("*.ipynb"))
         files += notebooks
