@@ -9,7 +9,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from solution_cells import assert_bug_fails_with_hint, cell, check_task, quick_exercise, run_cells, solution_answer
+from solution_cells import (
+    assert_bug_fails_with_hint,
+    cell,
+    check_task,
+    quick_exercise,
+    run_cells,
+    run_hidden,
+    solution_answer,
+)
 
 from course_utils.checks import CheckFailed
 
@@ -44,8 +52,13 @@ TWO_LOOPS = """    n_pixels, total, spread = 0, 0.0, 0.0
 """
 RANDPERM = "torch.randperm(len(positions), generator=generator)"
 STD_FIRST = "the std first: mean first, then std: return mean, std"
+VAR_MEAN = "mean, var = torch.var_mean(pixels)\n    return mean.item(), var.sqrt().item()"
 STD_MEAN = "std, mean = torch.std_mean(pixels)\n    return std.item(), mean.item()"
 PICK = f"positions[{RANDPERM}[:per_class]]"
+SQRT_PER_IMAGE = STREAMING.replace("pixels.numel()", "len(batch)").replace(
+    "(total_of_squares / n_pixels - mean**2) ** 0.5", "__import__('math').sqrt(total_of_squares / n_pixels - mean**2)"
+)
+EMPTY_CLASS = "a class with no images has a nan mean (the mean of nothing): loop over range(n_classes)"
 
 BUGS = [  # (task, text in the solution's answer, the mistake, the hint the check must give)
     (1, "torch.bincount(labels, minlength=n_classes)", "torch.bincount(labels)", "minlength=n_classes"),
@@ -65,7 +78,12 @@ BUGS = [  # (task, text in the solution's answer, the mistake, the hint the chec
     (2, STREAMING, MEAN_OF_MEANS, "weight each batch by its number of pixels"),
     (2, "total += pixels.sum().item()", "total += pixels.sum()", "with .item() or float(...)"),
     (2, "(pixels**2).sum().item()", "(batch**2).sum().item() / 255**2", "uint8 squares wrap"),
-    (2, "n_pixels += pixels.numel()", "n_pixels += len(pixels)", "N counts the pixels"),
+    (
+        2,
+        "n_pixels += pixels.numel()",
+        "n_pixels += len(pixels)",
+        "N counts the pixels, 28 x 28 an image: add batch.numel()",
+    ),
     (2, "** 0.5\n", "\n", "take its square root"),
     (2, "(total_of_squares / n_pixels - mean**2)", "(total_of_squares / n_pixels - mean)", "the mean squared"),
     (2, STREAMING, TWO_LOOPS, "can be read only once"),
@@ -123,6 +141,24 @@ BUGS = [  # (task, text in the solution's answer, the mistake, the hint the chec
     (2, "pixels = images.float() / 255", "pixels = images.float() / 256", "not by 256"),
     # closest_pair's n taken from the images: the same means as 3 x 2 images give another pair
     (3, "len(means))", "means.shape[1])", "n = len(means), here 4, not a size of the images"),
+    # n_classes ignored: a toy of 12 classes; Manhattan for Euclidean: toy means where the two pick other pairs
+    (1, "for d in range(n_classes):\n        positions", "for d in range(10):\n        positions", "not 10"),
+    (3, "torch.cdist(flat, flat)", "torch.cdist(flat, flat, p=1)", "the Euclidean distance: torch.cdist(a, b) (p=2)"),
+    (3, "torch.cdist(flat, flat)", "(flat[:, None] - flat[None]).abs().sum(dim=2)", "the square root of the summed"),
+    (1, "torch.bincount(labels, minlength=n_classes)", "labels.unique(return_counts=True)[1]", "still gets its 0"),
+    (
+        3,
+        "torch.cdist(flat, flat)",
+        "torch.cdist(flat, flat, p=float('inf'))",
+        "1 x 2 pixels: expected (0, 1), got (1, 2)",
+    ),
+    (
+        2,
+        "return pixels.mean().item(), pixels.std().item()",
+        VAR_MEAN,
+        "that is the variance, not the mean: torch.var_mean returns the variance first",
+    ),
+    (3, "images.float() / 255", "images.float() / 256", "divide by 255, the largest pixel value, not by 256"),
 ]
 
 # Mistakes that were told another mistake's hint: (task, text, the mistake, its hint, the other hint it must not get)
@@ -137,6 +173,16 @@ WRONG_CAUSES = [
         "turn a one-number tensor or NumPy number into a Python float",
         "turn a one-number tensor into",
     ),
+    (3, "for d in range(n_classes)", "for d in range(1, n_classes + 1)", EMPTY_CLASS, "overflow"),
+    (2, STREAMING, SQRT_PER_IMAGE, "the mean is 784 times too big: N counts the pixels", "uint8 squares wrap"),
+    (1, "return torch.cat(picked)", "return torch.cat(picked).float()", ".long() converts to int64", ".float()"),
+    (3, "images.float() / 255", "images.double() / 255", "convert with .float() (float32)", ".long()"),
+]
+
+# Mistakes the hidden tests catch too, on inputs of their own: (task, text, the mistake)
+HIDDEN_CATCHES = [
+    (1, "for d in range(n_classes):\n        positions", "for d in range(10):\n        positions"),
+    (3, "torch.cdist(flat, flat)", "torch.cdist(flat, flat, p=1)"),
 ]
 
 OTHER_CORRECT_ANSWERS = [
@@ -204,6 +250,17 @@ def test_a_mistake_gets_its_own_hint_not_another_s(exercise, task, old, new, hin
     with pytest.raises(CheckFailed, match=re.escape(hint)) as error:
         check_task(exercise, task, answer.replace(old, new))
     assert wrong not in str(error.value)
+    check_task(exercise, task, answer, hidden=True)
+
+
+@pytest.mark.parametrize("task, old, new", HIDDEN_CATCHES, ids=[f"task{h[0]}-{h[2][:24]}" for h in HIDDEN_CATCHES])
+def test_the_hidden_tests_catch_the_mistake_on_their_own_inputs(exercise, task, old, new):
+    notebook, namespace = exercise
+    answer = solution_answer(exercise, task)
+    assert answer.count(old) == 1, old
+    run_cells(notebook, f"task{task}-answer", namespace=namespace, **{f"task{task}_answer": answer.replace(old, new)})
+    with pytest.raises(CheckFailed):
+        run_hidden(notebook, task, namespace)
     check_task(exercise, task, answer, hidden=True)
 
 

@@ -6,7 +6,7 @@ import torch
 
 from course_utils.checks import check_close, check_dtype, check_equal, check_shape, fail
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.data_exploration_stats import SCALE, pixel_statistics
+from course_utils.exercise_checks.data_exploration_stats import BY_256, SCALE, pixel_statistics
 
 tasks = Tasks("data_exploration")
 check = tasks.check
@@ -17,13 +17,20 @@ def check_tensor(value, what: str, hint: str) -> None:
         fail(what, f"expected a tensor, got a {type(value).__name__}", hint)
 
 
+UNIQUE = (
+    "a class that never occurs still gets its 0 (unique counts only the labels present): "
+    "use torch.bincount(labels, minlength=n_classes)"
+)
+
+
 @tasks(1, "class counts and a balanced sample", answers=["class_counts", "balanced_subset"])
 def counts_and_balanced_sample(nb):
     class_counts, labels = nb.class_counts, nb.labels
     toy = class_counts(torch.tensor([0, 1, 1, 9, 9, 9]))
     check_tensor(toy, "class_counts returns a tensor", hint="torch.bincount returns one; so does torch.tensor(list)")
     check_dtype(toy, torch.int64, "counts are whole numbers (int64)", hint="count in an int64 tensor, or use .long()")
-    check_equal(toy.tolist(), [1, 2, 0, 0, 0, 0, 0, 0, 0, 3], "counts of [0, 1, 1, 9, 9, 9]")
+    hint = UNIQUE if toy.tolist() == [1, 2, 3] else None  # the counts of the labels present only
+    check_equal(toy.tolist(), [1, 2, 0, 0, 0, 0, 0, 0, 0, 3], "counts of [0, 1, 1, 9, 9, 9]", hint=hint)
     short = class_counts(torch.tensor([0, 1, 1, 3]), n_classes=6)
     minlength = "a class that never occurs still gets its 0: with torch.bincount, pass minlength=n_classes"
     hint = {10: "use n_classes, not 10", 4: minlength}.get(len(short))  # 4: the largest label + 1
@@ -45,11 +52,17 @@ def counts_and_balanced_sample(nb):
     count = "per_class positions for each of the n_classes classes"
     shape_hint = (stacked if tuple(picked.shape) == (3, 3) else flat) if picked.ndim != 1 else count
     check_shape(picked, (9,), f"{what}: 3 positions for each of 3 classes", hint=shape_hint)
-    check_dtype(picked, torch.int64, f"{what}: positions are whole numbers (int64)")
+    check_dtype(picked, torch.int64, f"{what}: positions are whole numbers (int64)", hint=".long() converts to int64")
     classes, hint = toy_labels[picked].tolist(), "pick per_class of the positions of each class d"
     check_equal(sorted(classes), [0, 0, 0, 1, 1, 1, 2, 2, 2], f"{what}: the classes of the positions", hint=hint)
     repeats = "torch.randperm never repeats a position; random draws such as torch.randint can"
     check_equal(len(set(picked.tolist())), 9, f"{what}: different positions", hint=repeats)
+    twelve = torch.arange(36) % 12  # three of each of 12 classes: 10 and 11 too
+    picked = balanced_subset(twelve, 2, torch.Generator().manual_seed(0), n_classes=12)
+    what = "balanced_subset(torch.arange(36) % 12, 2, generator, n_classes=12)"
+    hint = "use n_classes, not 10" if tuple(picked.shape) == (20,) else count
+    check_shape(picked, (24,), f"{what}: 2 positions for each of 12 classes", hint=hint)
+    check_equal(sorted(twelve[picked].tolist()), sorted(list(range(12)) * 2), f"{what}: the classes of the positions")
     draw = lambda seed: balanced_subset(labels, 100, torch.Generator().manual_seed(seed))  # noqa: E731
     first = draw(0)
     check_equal(torch.bincount(labels[first], minlength=10).tolist(), [100] * 10, "100 MNIST images of each digit")
@@ -78,6 +91,7 @@ TOY_IMAGES = torch.tensor([*TOY_PIXELS, [0, 255, 0] * 2], dtype=torch.uint8).res
 # n = 10 (n_classes), (1, 1) for 6 (pixels per image); for 2 or 3 (the height, the width), reshaping changes it
 TOY_MEANS = torch.tensor([[0.9] * 6, [0.1, 0.2] * 3, [0.2, 0.4] * 3, [0.1, 0.25, 0.1, 0.2, 0.1, 0.2]]).reshape(4, 2, 3)
 ROWS = "flat position k of an [n, n] table is row k // n, column k % n, with n = len(means), here 4"
+EMPTY = "a class with no images has a nan mean (the mean of nothing): loop over range(n_classes), 0 to n_classes - 1"
 PAIR_HINTS = {
     (0, 7): ROWS,
     (1, 1): ROWS,
@@ -100,10 +114,13 @@ def means_and_closest_pair(nb):
     hint = "use n_classes, not 10" if classes == 10 else hint
     check_shape(toy, (2, 2, 3), f"{what}: the shape", hint=hint)
     expected = course_means(TOY_IMAGES, toy_labels, n_classes=2).double()
-    check_close(toy, expected, what, atol=1e-5, hint=SCALE if torch.allclose(toy.double(), 255 * expected) else None)
+    hints = [(255 * expected, SCALE), (255 / 256 * expected, BY_256)]
+    hint = next((h for w, h in hints if torch.allclose(toy.double(), w, atol=1e-6)), None)
+    hint = EMPTY if toy.flatten(start_dim=1).isnan().all(dim=1).any() else hint
+    check_close(toy, expected, what, atol=1e-5, hint=hint)
     means = nb.class_means(images, labels)
     check_shape(means, (10, 28, 28), "mean images of the ten digits")
-    check_dtype(means, torch.float32, "the mean images are float32")
+    check_dtype(means, torch.float32, "the mean images are float32", hint="convert with .float() (float32)")
     reference = course_means(images, labels)
     check_close(means, reference, "the ten mean images", atol=1e-5)
     closest_pair, what = nb.closest_pair, "closest_pair of 4 toy mean images of 2 x 3 pixels"
@@ -127,6 +144,11 @@ def means_and_closest_pair(nb):
         problem = f"got {pair}, but {reshaped!r} for the same means as 3 x 2 images"
         fail(what, problem, ROWS + ", not a size of the images")
     check_equal(pair, (1, 3), what, hint=PAIR_HINTS.get(pair))
+    # nearest: (0, 1) in Euclidean distance, (0, 2) by the summed absolute differences, (1, 2) by the largest one
+    manhattan = torch.tensor([[0.9, 0.9], [0.6, 0.1], [0.0, 0.8]]).reshape(3, 1, 2)
+    euclid = "the Euclidean distance: torch.cdist(a, b) (p=2), the square root of the summed squares"
+    pair, what = closest_pair(manhattan), "closest_pair of 3 toy mean images of 1 x 2 pixels"
+    check_equal(pair, (0, 1), what, hint=euclid if pair == (0, 2) else None)
     pair = closest_pair(reference)
     check_equal(pair[0] < pair[1], True, f"closest pair of MNIST's mean digits, {pair}, has i < j",
                 hint="return the smaller class first: (min(i, j), max(i, j))")  # fmt: skip

@@ -16,6 +16,7 @@ SCALE = "scale the pixels to [0, 1] first: divide by 255"
 BY_256 = "divide by 255, the largest pixel value, not by 256"
 SWAPPED = "mean first, then std: return mean, std"
 NO_MEAN = "subtract the mean: the variance is mean(x**2) - mean**2, not mean(x**2)"
+PER_IMAGE = "N counts the pixels, 28 x 28 an image: add batch.numel()"
 NEGATIVE = "is it Q/N - mean**2 (the mean squared)? are N, S, Q over the same pixels, as floats? (uint8 squares wrap)"
 
 
@@ -60,7 +61,8 @@ def pixel_statistics(nb):
     mean, std = two_floats(nb.pixel_stats(images), "pixel_stats")
     right_mean, right_std = normalization_stats(images)
     in_order(mean, std, right_mean, right_std, "pixel_stats")
-    close_unless(mean, right_mean, "mean pixel value of 12,000 images", scaling(right_mean))
+    variance = (right_std**2, "that is the variance, not the mean: torch.var_mean returns the variance first")
+    close_unless(mean, right_mean, "mean pixel value of 12,000 images", [*scaling(right_mean), variance])
     averaged_std = lambda dim: (images.float() / 255).std(dim=dim).mean().item()  # noqa: E731 (a classic mistake)
     one = "take one std over all pixels at once, not one per "
     mistakes = [(lambda: averaged_std((1, 2)), one + "image"), (lambda: averaged_std(0), one + "pixel position")]
@@ -85,6 +87,18 @@ class OneAtATime:
             yield fresh
 
 
+def counts_images(streaming_stats) -> bool:
+    """Whether N counts images, not pixels: on 3 images with one pixel lit, the mean comes out 1/3, not 1/2352
+    (and, unlike on the check's batches, the variance stays positive)."""
+    probe = torch.zeros(3, 28, 28, dtype=torch.uint8)
+    probe[0, 0, 0] = 255
+    try:
+        mean = streaming_stats([probe])[0]
+        return math.isclose(float(mean), 1 / 3, rel_tol=1e-3)
+    except Exception:
+        return False
+
+
 def check_streaming(streaming_stats, images) -> None:
     full, blank = torch.full((4, 28, 28), 255, dtype=torch.uint8), torch.zeros(1, 28, 28, dtype=torch.uint8)
     batches = [blank, images[:3000], images[3000:3007], full]  # sizes and brightness that differ a lot
@@ -94,13 +108,17 @@ def check_streaming(streaming_stats, images) -> None:
         result = streaming_stats(list(batches))
     except ValueError as error:
         if "math domain error" in str(error):  # math.sqrt of a negative number
-            fail(f"{what}: the standard deviation", "the variance came out negative: math.sqrt failed", NEGATIVE)
+            problem = "the variance came out negative: math.sqrt failed"
+            if counts_images(streaming_stats):
+                fail(f"{what}: the standard deviation", problem + ", and the mean is 784 times too big", PER_IMAGE)
+            fail(f"{what}: the standard deviation", problem, NEGATIVE)
         raise
     std = result[1] if isinstance(result, tuple | list) and len(result) == 2 else 0.0
     if isinstance(std, complex) or (isinstance(std, float | torch.Tensor) and bool(torch.as_tensor(std).isnan().any())):
         if isinstance(result[0], float | int) and abs(result[0] - right_mean) > 1e-4:  # the mean's hint first
-            images = (784 * right_mean, "N counts the pixels, 28 x 28 an image: add pixels.numel()")
-            close_unless(result[0], right_mean, f"{what}: the mean", [*scaling(right_mean), images])
+            close_unless(
+                result[0], right_mean, f"{what}: the mean", [*scaling(right_mean), (784 * right_mean, PER_IMAGE)]
+            )
         fail(f"{what}: the standard deviation", "the variance came out negative: it has no real square root", NEGATIVE)
     mean, std = two_floats(result, "streaming_stats")
     in_order(mean, std, right_mean, right_std, "streaming_stats")

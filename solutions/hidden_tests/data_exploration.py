@@ -24,6 +24,9 @@ def other_labels(nb):
     check_equal(torch.bincount(labels[picked], minlength=4).tolist(), [7] * 4, "7 of each of 4 classes")
     again = nb.balanced_subset(labels, 7, torch.Generator().manual_seed(5), n_classes=4)
     check_equal(torch.equal(picked, again), True, "the same seed gives the same sample")
+    labels = torch.arange(44) % 11  # four of each of 11 classes: n_classes, not 10
+    picked = nb.balanced_subset(labels, 3, torch.Generator().manual_seed(2), n_classes=11)
+    check_equal(torch.bincount(labels[picked], minlength=11).tolist(), [3] * 11, "3 of each of 11 classes")
 
 
 @hidden(2, "pixel statistics, whole and batch by batch", answers=["pixel_stats", "streaming_stats"])
@@ -42,3 +45,5 @@ def other_means(nb):
     check_equal(nb.closest_pair(course_means(nb.images, nb.labels)), (4, 9), "closest pair of MNIST's mean digits")
     toy = torch.tensor([[[9.0]], [[0.0]], [[1.0]], [[7.0]]])  # four 1 x 1 images
     check_equal(nb.closest_pair(toy), (1, 2), "closest pair of four 1 x 1 images")
+    toy = torch.tensor([[12.0, 12.0], [5.0, 5.0], [3.0, 3.0], [0.0, 3.0]]).reshape(4, 2, 1) / 12  # (2, 3) by |a| + |b|
+    check_equal(nb.closest_pair(toy), (1, 2), "closest pair (Euclidean) of four 2 x 1 images")
