@@ -337,6 +337,105 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE += [  # the second review of issue 29, and more 
     ),
     (5, "            step += 1\n", "", "s going up by 1 at every step", "per epoch"),
 ]
+FORWARD = "windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]  # (N, C, H', W', k, k)\n"
+COL2IM_LOOP = "    for u in range(k):\n        for v in range(k):"
+NOT_THE_HINT_OF_ANOTHER_MISTAKE += [  # a second newcomer's review of issue 29, and more mistakes tried after it
+    (
+        3,
+        "im2col(x, k, stride) @",
+        "im2col(x, stride, k) @",
+        "im2col gave 3 columns, not C*k*k = 27: call im2col(x, k, stride)",
+        "transposed",
+    ),
+    (
+        4,
+        "grad_out.transpose(0, 2, 3, 1)",
+        "grad_out.transpose(0, 3, 2, 1)",
+        "g's rows must be in im2col's order (n, H', W'): grad_out.transpose(0, 2, 3, 1).reshape(-1, F)",
+        "dweight = g.T @ im2col(x, k, stride), reshaped",
+    ),
+    (
+        5,
+        "for _ in range(epochs):",
+        "for _ in range(1, epochs):",
+        "got 1 epoch of batches, not 2: loop over range(epochs)",
+        "slices",
+    ),
+    (
+        3,
+        "n, _, height, width = x.shape",
+        "n, _, width, height = x.shape",
+        "H' and W' are swapped: H' comes from H = x.shape[2], W' from W = x.shape[3]; reshape to (N, H', W', F)",
+        "transpose(0, 3, 1, 2)",
+    ),
+    (
+        5,
+        "order[first : first + batch_size]",
+        "order[first : batch_size]",
+        "every batch but the first is empty: a batch's slice ends at its start + batch_size, "
+        "order[first : first + batch_size]",
+        "the last, smaller batch",
+    ),
+    (
+        2,
+        FORWARD + "    return windows.max(axis=(-2, -1))",
+        "n, c, h, w = x.shape\n    return x.reshape(n, c, h // k, k, w // k, k).max(axis=(3, 5))",
+        "a reshape into k x k tiles needs H and W divisible by k, and windows that do not overlap: take the windows "
+        "with sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]",
+        "H' = (H - k) // stride + 1",
+    ),
+    (
+        4,
+        COL2IM_LOOP,
+        "    dx = grad_cols.reshape(x.shape)\n    for u in []:\n        for v in []:",
+        "grad_cols has C*k*k numbers per window, and windows overlap: add each (u, v) slice to its grid of dx (col2im)",
+        "counts the windows",
+    ),
+    (
+        5,
+        "        order = generator.permutation(len(y))\n        for first in range(0, len(y), batch_size):\n",
+        "        for first in range(0, len(y), batch_size):\n            order = generator.permutation(len(y))\n",
+        "more than once': take each epoch's batches from one permutation of range(len(y))",
+        "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11",  # no lists of 100 numbers: the images left out, the first 10
+    ),
+    (
+        4,
+        "im2col(x, k, stride))",
+        "im2col(x, stride, k))",
+        "im2col gave 4 columns, not C*k*k = 9: call im2col(x, k, stride)",
+        "g is (N*H'*W', F)",
+    ),
+    (
+        4,
+        "dweight = (g.T @ im2col(x, k, stride)).reshape(weight.shape)",
+        "dweight = (g.T @ im2col(x, k, stride)).reshape(weight.shape) / n",
+        "a mean, not a sum: dweight adds up the gradients of every image and position (do not divide)",
+        "dweight = g.T @",
+    ),
+    (
+        4,
+        "dbias = g.sum(axis=0)",
+        "dbias = g.mean(axis=0)",
+        "a mean, not a sum: dbias adds up the gradients of every image and position (do not divide)",
+        "dbias[f] adds up",
+    ),
+    (
+        3,
+        "(height - k) // stride + 1, (width - k) // stride + 1",
+        "(height - k) / stride + 1, (width - k) / stride + 1",
+        "a count or an index is a float: divide whole numbers with // (/ gives a float)",
+        "reshape it to (N, H', W', F)",
+    ),
+    (
+        5,
+        "range(0, len(y), batch_size)",
+        "range(len(y))",
+        "200 batches of sizes 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, ... (200 in all)': go through each epoch's "
+        "order in slices of batch_size; the last, smaller batch counts too: the batches start at range(0, len(y), "
+        "batch_size)",
+        "32, 31, 30",
+    ),
+]
 
 
 @pytest.mark.parametrize("task, old, new, message, wrong", NOT_THE_HINT_OF_ANOTHER_MISTAKE)

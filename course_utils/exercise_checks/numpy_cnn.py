@@ -18,8 +18,9 @@ import torch.nn.functional as F
 
 from course_utils.checks import check_close, fail
 from course_utils.exercise_checks import Tasks
-from course_utils.exercise_checks.numpy_cnn_calls import check_array, check_numpy_only, on_copies
+from course_utils.exercise_checks.numpy_cnn_calls import check_array, check_numpy_only, on_copies, watched
 from course_utils.exercise_checks.numpy_cnn_mistakes import (
+    COL2IM,
     CONV_GRADIENT_HINTS,
     FACTORS,
     GRID,
@@ -28,6 +29,7 @@ from course_utils.exercise_checks.numpy_cnn_mistakes import (
     SIZES,
     SLICES,
     START_FROM_ZEROS,
+    TILES,
     TRANSPOSED,
     conv_forward_hint,
     conv_gradient_hint,
@@ -86,7 +88,8 @@ def max_pooling(nb):
     for k, stride in POOLINGS:
         call = f"maxpool_forward(x, k={k}, stride={stride}) for x of shape {x.shape}"
         expected = F.max_pool2d(as_tensor(x), k, stride).numpy()
-        out = on_copies(call, nb.maxpool_forward, {"x": x}, k=k, stride=stride)
+        tiles = "into shape ({},{},{},{},".format(*x.shape[:2], x.shape[2] // k, k)  # lesson 4's reshape into tiles
+        out = on_copies(call, nb.maxpool_forward, {"x": x}, k=k, stride=stride, hints={tiles: TILES})
         hint = pooling_hint(out, expected, x, k, stride)
         check_array(out, expected.shape, call, hint)
         check_close(out, expected, f"{call} matches F.max_pool2d", hint=hint)
@@ -149,8 +152,10 @@ def convolution_forward(nb):
         every = F.conv2d(as_tensor(x), as_tensor(weight), as_tensor(bias)).numpy()  # stride 1
         strided, size = {"stride": stride} if stride > 1 else {}, "cannot reshape array of size {} into"
         hints = {size.format(every.size): SIZES, size.format(expected.size): RESHAPE}  # stride 1: RESHAPE
-        hints |= {"reshape": PRODUCT, "mismatch": TRANSPOSED}
-        out = on_copies(call, nb.conv_forward, {"x": x, "weight": weight, "bias": bias}, **strided, hints=hints)
+        im2col = watched(nb.im2col)  # a product's mismatch: im2col's columns, or the filters', are wrong
+        hints |= {"reshape": PRODUCT, "mismatch": im2col.columns_hint(weight[0].size, TRANSPOSED)}
+        with nb.lend(im2col=im2col):
+            out = on_copies(call, nb.conv_forward, {"x": x, "weight": weight, "bias": bias}, **strided, hints=hints)
         check_array(out, expected.shape, call, conv_shape_hint(out, expected, every))
         hint = conv_forward_hint(out, expected, x, weight, bias, stride)
         check_close(out, expected, f"{call} matches F.conv2d", hint=hint)
@@ -159,9 +164,9 @@ def convolution_forward(nb):
 def call_conv_backward(nb, x, weight, grad_out, stride, what):
     """Your conv_backward, with PyTorch's im2col standing in for Task 3's; it must return (dx, dweight, dbias)."""
     expected, arrays = conv_gradients(x, weight, grad_out, stride), {"x": x, "weight": weight, "grad_out": grad_out}
-    with nb.lend(im2col=course_im2col):
-        strided = (stride,) if stride > 1 else ()
-        hints = {"mismatch": FACTORS, "broadcast": GRID}
+    with nb.lend(im2col=(im2col := watched(course_im2col))):
+        strided, into = (stride,) if stride > 1 else (), "into shape ({})".format(",".join(map(str, x.shape)))
+        hints = {"mismatch": im2col.columns_hint(weight[0].size, FACTORS), "broadcast": GRID, into: COL2IM}
         result = on_copies(what, nb.conv_backward, arrays, *strided, hints=hints, empty=START_FROM_ZEROS.format("dx"))
     if not (isinstance(result, tuple) and len(result) == 3):  # the task asks for a tuple
         got = type(result).__name__ + (f" of {len(result)}" if isinstance(result, tuple | list) else "")

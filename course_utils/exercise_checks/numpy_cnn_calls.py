@@ -19,18 +19,46 @@ from course_utils.exercise_checks.mistakes import explain
 
 ARRAY_IN_IF = "`if`, `and`, `or` and Python's `max` need one True or False, not an array: use np.where or np.maximum"
 INTEGERS = "the array you add to holds integers: make it float, np.zeros_like(x, dtype=float) or np.zeros(x.shape)"
+WHOLE = "a count or an index is a float: divide whole numbers with // (/ gives a float)"
+FLOATS = {"'float' object cannot be interpreted as an integer": WHOLE, "slice indices must be integers": WHOLE}
 EMPTY = "start from np.zeros, or write every value: np.empty holds whatever was in memory"
 
 
 class explain_line(explain):
-    """`explain` that also names the line of your code where the error happened."""
+    """`explain` that also names the line of your code where the error happened (a hint may be a function
+    that returns it, called only when its error happens)."""
 
     def __exit__(self, kind, error, traceback):
         __tracebackhide__ = True
-        hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
+        hint = next((hint for words, hint in (self.hints | FLOATS).items() if words in str(error)), None)
+        hint = hint() if callable(hint) else hint
         line = _student_line(error) if isinstance(error, Exception) else None
         self.hint = "; ".join(filter(None, [line and f"it happened in your line `{line}`", hint])) or None
         return explain_errors.__exit__(self, kind, error, traceback)
+
+
+class watched:
+    """``function`` (your im2col, or the course's) that notes the shape of every array it returns, so that a
+    matrix product's error can tell which factor is wrong: ``columns_hint(C*k*k, otherwise)``."""
+
+    def __init__(self, function):
+        self.function, self.shapes = function, []
+
+    def __call__(self, *args, **kwargs):
+        result = self.function(*args, **kwargs)
+        self.shapes.append(tuple(getattr(result, "shape", ())))
+        return result
+
+    def columns_hint(self, columns: int, otherwise: str):
+        """The hint for a product's mismatch, once it happened: im2col's columns when they are not ``columns``."""
+
+        def hint():
+            wrong = [shape[1] for shape in self.shapes if len(shape) == 2 and shape[1] != columns]
+            if wrong:
+                return f"im2col gave {wrong[0]} columns, not C*k*k = {columns}: call im2col(x, k, stride)"
+            return otherwise
+
+        return hint
 
 
 @contextmanager

@@ -51,6 +51,9 @@ def leaky_relu_backward_hint(grad, x, grad_out, slope) -> str:
 EVERY_WINDOW = "that is every window: keep those that start every `stride` pixels, [:, :, ::stride, ::stride]"
 WRONG_PLACES = "the right numbers in the wrong places: "
 KTH_WINDOW = "you kept every k-th window: keep those that start every `stride` pixels, [:, :, ::stride, ::stride]"
+TILES = "a reshape into k x k tiles needs H and W divisible by k, and windows that do not overlap: take the " + (
+    "windows with sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]"
+)
 STRIDED_IMAGE = "you strided the image, not the windows: take the windows of x first, then keep every `stride`-th"
 
 
@@ -114,8 +117,10 @@ def conv_shape_hint(out, expected, every) -> str:
     """The hint for an output of the wrong shape; ``every`` is the convolution with stride 1."""
     if np.shape(out) == every.shape != expected.shape and same(out, every):
         return "that is every window (stride 1): pass the stride to im2col, and use it in H' and W'"
-    if np.shape(out) == expected.shape[:2] + expected.shape[:1:-1]:
+    if np.shape(out) == expected.shape[:2] + expected.shape[:1:-1] and same(out, expected.swapaxes(2, 3)):
         return "H' and W' are swapped: reshape the product to (N, H', W', F), then transpose(0, 3, 1, 2)"
+    if np.shape(out) == expected.shape[:2] + expected.shape[:1:-1]:  # the numbers scrambled: H' computed from W
+        return "H' and W' are swapped: H' comes from H = x.shape[2], W' from W = x.shape[3]; reshape to (N, H', W', F)"
     return "the output is (N, F, H', W') with H' = (H - k) // stride + 1"
 
 
@@ -136,7 +141,8 @@ def conv_forward_hint(out, expected, x, weight, bias, stride) -> str:
     return "im2col(x, k, stride) @ weight.reshape(F, -1).T + bias, reshaped to (N, H', W', F), then F moved forward"
 
 
-TRANSPOSED = "multiply by the filters flattened to (F, C*k*k), transposed"
+TRANSPOSED = "im2col(x, k, stride) is (N*H'*W', C*k*k): multiply it by the filters flattened to (F, C*k*k), transposed"
+COL2IM = "grad_cols has C*k*k numbers per window, and windows overlap: add each (u, v) slice to its grid of dx (col2im)"
 SIZES = "the product has N * H' * W' rows with H' = (H - k) // stride + 1: im2col needs the stride too"
 RESHAPE = "the product has the right N * H' * W' rows: compute H' = (H - k) // stride + 1 and W' with the stride"
 PRODUCT = "the product has one row per window and one column per filter: reshape it to (N, H', W', F)"
@@ -166,9 +172,14 @@ def conv_gradient_hint(name, ours, x, weight, grad_out, stride) -> str:
     cols, moved = course_im2col(x, weight.shape[2], stride), grad_out.transpose(0, 2, 3, 1).reshape(g.shape)
     if name == "dweight" and same(ours, (cols.T @ moved).reshape(weight.shape)):
         return "im2col(x, k, stride).T @ g is (C*k*k, F), dweight's transpose: use g.T @ im2col(x, k, stride)"
-    unmoved = {"dbias": g.sum(axis=0), "dweight": (g.T @ cols).reshape(weight.shape)}
-    if name in unmoved and same(ours, unmoved[name]):
+    gradient = {"dbias": lambda g: g.sum(axis=0), "dweight": lambda g: (g.T @ cols).reshape(weight.shape)}.get(name)
+    if gradient and same(ours, gradient(g)):
         return CONV_GRADIENT_HINTS[name][1] + "; " + FILTERS_LAST
+    if gradient and any(same(ours, gradient(moved) / count) for count in (len(x), len(g))):
+        return f"a mean, not a sum: {name} adds up the gradients of every image and position (do not divide)"
+    orders = [grad_out.transpose(axes).reshape(g.shape) for axes in permutations(range(4))]  # (0, 2, 3, 1) is right
+    if gradient and any(same(ours, gradient(other)) for other in orders):  # e.g. (0, 3, 2, 1): H' and W' swapped
+        return "g's rows must be in im2col's order (n, H', W'): grad_out.transpose(0, 2, 3, 1).reshape(-1, F)"
     return CONV_GRADIENT_HINTS[name][1]
 
 

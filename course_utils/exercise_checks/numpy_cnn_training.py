@@ -30,6 +30,27 @@ def order_in_words(epochs: list) -> str:
     return shuffled + (", the same every epoch" if epochs[0] == epochs[1] else ", new every epoch")
 
 
+def listed(numbers) -> str:
+    """At most the first 10 of ``numbers``, and how many there are."""
+    return ", ".join(map(str, numbers[:10])) + (f", ... ({len(numbers)} in all)" if len(numbers) > 10 else "")
+
+
+EVERY_IMAGE = "each of the images 0 to 99 once in each epoch"
+
+
+def coverage_in_words(epochs: list) -> str:
+    """Which of the stand-in's 100 images each epoch left out or took more than once, in words."""
+    if all(sorted(epoch) == list(range(100)) for epoch in epochs):
+        return EVERY_IMAGE
+    words = []
+    for number, epoch in enumerate(epochs, 1):
+        counts = np.bincount(epoch, minlength=100)
+        missed, again = np.flatnonzero(counts == 0).tolist(), np.flatnonzero(counts > 1).tolist()
+        words += [f"epoch {number} left out {listed(missed)}"] * bool(missed)
+        words += [f"epoch {number} took {listed(again)} more than once"] * bool(again)
+    return "; ".join(words)
+
+
 NEW_ORDER = "draw a new order, generator.permutation(len(y)), at the start of every epoch from the one generator"
 
 
@@ -44,9 +65,17 @@ SEEDED = "the same order for the same seed, another for another seed"
 SEED = "draw the orders from generator = np.random.default_rng(seed), made once, before the first epoch"
 
 
-def batch_sizes_hint(sizes: list, expected: list) -> str:
+def batch_sizes_hint(sizes: list, expected: list, epochs: int) -> str:
+    epoch = expected[: len(expected) // epochs]  # the sizes of one epoch's batches
     if [size for size in sizes if size] == expected:  # len(y) // batch_size + 1 batches, the last one empty
         return "an empty batch: when batch_size divides the images, there is no smaller last batch; " + BATCHES
+    if sizes and sizes == epoch * (len(sizes) // len(epoch)):  # whole epochs, too few or too many
+        ran = len(sizes) // len(epoch)
+        return f"got {ran} epoch{'s' * (ran != 1)} of batches, not {epochs}: loop over range(epochs)"
+    if sizes == ([epoch[0]] + [0] * (len(epoch) - 1)) * epochs:  # order[first : batch_size]
+        return "every batch but the first is empty: a batch's slice ends at its start + batch_size, " + (
+            "order[first : first + batch_size]"
+        )
     return "go through each epoch's order in slices of batch_size; the last, smaller batch counts too: " + BATCHES
 
 
@@ -110,10 +139,11 @@ def training_with_sgd(nb):
             [len(batch) for batch in run],
             f"batch sizes, 2 epochs of {images} images in batches of {expected[0]}",
         )
-        check_equal(sizes, expected, what, hint=batch_sizes_hint(sizes, expected))
+        shown = sizes if len(sizes) <= 16 else f"{len(sizes)} batches of sizes {listed(sizes)}"  # one line
+        check_equal(shown, expected, what, hint=batch_sizes_hint(sizes, expected, epochs=2))
     epochs = [sum(batches[:4], []), sum(batches[4:], [])]
     hint = "take each epoch's batches from one permutation of range(len(y))"
-    check_equal([sorted(epoch) for epoch in epochs], [list(range(100))] * 2, "every image once per epoch", hint)
+    check_equal(coverage_in_words(epochs), EVERY_IMAGE, "every image once per epoch", hint)
     matched = "their images' labels" if labels == batches else "other labels"
     check_equal(matched, "their images' labels", "the labels each batch gets", labels_hint(labels, batches))
     check_equal(order_in_words(epochs), "shuffled, new every epoch", "the order of the images", NEW_ORDER)
