@@ -1,7 +1,7 @@
 """Every lesson figure says what it shows: text alternatives kept in the cell, checked, and copied out.
 
-Where the words live. A lesson cell that draws figures keeps one description per figure in its
-metadata, ``course.alt``: a list of strings, one per image output of the cell, in output order.
+Where the words live. A lesson or solution cell that draws figures keeps one description per
+figure in its metadata, ``course.alt``: a list of strings, one per image output of the cell, in output order.
 Each says in 1-3 sentences what the figure shows and its point - what a sighted reader takes
 from it, numbers where the point is a number - never "Figure 3" or a file name. The words stay
 with the code that draws the figure, and survive every re-execution. A picture in a lesson's
@@ -29,10 +29,12 @@ anything (``course lessons`` does it after executing; ``course alt`` on the comm
   The copy holds the PNG a second time (about 6.5 MB more over the thirteen lessons): the price
   of a description that needs neither the course's code nor a particular front end.
 
-Checked. `problems` lists every lesson figure without a description or with a bad one (a file
-name, "Figure N", too short, too long, the same words for two figures), and every markdown
-picture without real alt text; tests/test_figure_alt.py fails on any. Students never meet
-these checks: a missing description fails the test run, never a student's run.
+Checked. `problems` lists every lesson or solution figure without a description or with a bad
+one (a file name, "Figure N", too short, too long, the same words for two figures), and every
+markdown picture without real alt text; tests/test_figure_alt.py fails on any. Students never meet
+these checks: a missing description fails the test run, never a student's run. An exercise keeps
+its solution's words, marked as the solution's (`course_tools.exercises`): a student's code draws
+the figure there.
 
 nbval. The test run compares a re-executed notebook's outputs with the committed ones. It never
 compares PNGs (they differ between CPUs), and the copy is the PNG again, which a test kernel (no
@@ -54,6 +56,7 @@ import nbformat
 from course_utils.figure_alt import IMAGE_TYPES, figure_html, is_twin
 
 MIN_CHARACTERS, MAX_CHARACTERS = 40, 600
+DESCRIBED_FOLDERS = ("notebooks", "solutions")  # where every figure must have a description
 BAD_TEXTS = [
     (re.compile(r"\.(png|jpe?g|gif|svg|pdf)\b|^\S+$", re.I), "a file name or a single word"),
     (re.compile(r"\bfig(ure)?\.?\s*\d+\b", re.I), 'a number ("Figure 3"), not a description'),
@@ -185,7 +188,7 @@ def apply_to_file(path: Path) -> tuple[int, list[str], bool]:
 
 
 def alt_main(args: list[str]) -> int:
-    """``course alt [NOTEBOOK...]``: exit status 1 when a lesson figure lacks a good description."""
+    """``course alt [NOTEBOOK...]``: exit status 1 when a lesson or solution figure lacks a good description."""
     from . import course_folder
 
     paths = [Path(a) for a in args] or sorted(course_folder("notebooks").glob("[0-9]*.ipynb")) + sorted(
@@ -198,11 +201,11 @@ def alt_main(args: list[str]) -> int:
     failed = False
     for path in paths:
         described, found, changed = apply_to_file(path)
-        lesson = path.parent.name == "notebooks"
+        required = path.parent.name in DESCRIBED_FOLDERS
         print(f"{path}: {described} figure(s) described{' (written)' if changed else ''}")
-        for problem in found if lesson else []:  # solutions: described where they have words, not required
+        for problem in found if required else []:
             print(f"  {problem}", file=sys.stderr)
-        failed = failed or (lesson and bool(found))
+        failed = failed or (required and bool(found))
     return 1 if failed else 0
 
 

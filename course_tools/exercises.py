@@ -31,6 +31,10 @@ The rules:
   copied into the exercise, so the grader finds the right solution even after lessons are renumbered.
 - Outputs and execution counts are cleared. Cell ids and metadata are kept, so the grader can
   match a student's cells to the solution's.
+- A figure's description (``course.alt``, `course_tools.alt_text`) describes the solution's run.
+  In JupyterLab the kernel gives it to the figure a student's cell draws (`course_utils.figure_alt`),
+  and a student's code may draw something else: the exercise's copy says whose figure it describes
+  (``"What the solution draws here: ..."``).
 
 ``course exercises`` rewrites ``exercises/``; ``course exercises --check`` only compares, and
 fails when the committed exercises differ from what the solutions generate (CI runs it). The
@@ -50,6 +54,7 @@ BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # r
 MARKERS = {BEGIN_SOLUTION: END_SOLUTION}
 CHECK_LINES = 2  # the most non-blank lines a check cell may hold
 MARKDOWN_STUB = "_Write your answer here._"
+SOLUTION_ALT = "What the solution draws here: "  # before each figure description in an exercise
 REGENERATE = "course exercises"
 
 
@@ -127,6 +132,8 @@ def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nb
             )
         cell.source = source
         cell.metadata.pop("execution", None)
+        if isinstance(info.get("alt"), list):  # the student's code draws the figure, the words are the solution's
+            info["alt"] = [SOLUTION_ALT + alt if isinstance(alt, str) and alt.strip() else alt for alt in info["alt"]]
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)

@@ -20,7 +20,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from . import course_folder
-from .alt_text import apply_alt, problems
+from .alt_text import DESCRIBED_FOLDERS, apply_alt, problems
 from .runner import QUIET_KERNEL
 
 
@@ -63,7 +63,7 @@ def execute_in_place(path: Path, timeout: int = 900, record: dict | None = None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     apply_alt(nb)  # each figure's description, from its cell's metadata into the outputs
-    for problem in problems(nb) if path.parent.name == "notebooks" else []:
+    for problem in problems(nb) if path.parent.name in DESCRIBED_FOLDERS else []:
         print(f"  figure description: {problem}", flush=True)
     course = nb.metadata.setdefault("course", {})
     course["executed"] = record if record is not None else execution_record()

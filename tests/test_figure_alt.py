@@ -1,5 +1,6 @@
-"""Every lesson figure says what it shows (issue 27): descriptions in cell metadata, in the outputs,
-in JupyterLab, and where the test run leaves them out (nbval).
+"""Every lesson and solution figure says what it shows (issue 27): descriptions in cell metadata, in
+the outputs, in the exercises made from the solutions, in JupyterLab, and where the test run leaves
+them out (nbval).
 
 The site's ``<img alt>`` is tested in test_site.py. Writing the descriptions is an author's job;
 what these tests hold is that none is missing or bad (a file name, "Figure 3", a few words) and
@@ -22,6 +23,9 @@ from course_utils import figure_alt
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
+SOLUTIONS = sorted((REPO / "solutions").glob("[0-9]*.ipynb"))
+NOTEBOOKS = LESSONS + SOLUTIONS  # a solution's figures are on the site and in JupyterLab as a lesson's are
+IDS = [f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS]
 PNG = base64.b64encode(  # a 1x1 PNG
     bytes.fromhex(
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -43,21 +47,52 @@ def figure_cell(n: int = 1, alts=None, source: str = "fig = plot()"):
     return cell
 
 
-# ---------------------------------------------------------------------------- the course's lessons
-@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+# ---------------------------------------------------------------------------- the course's lessons and solutions
+@pytest.mark.parametrize("lesson", NOTEBOOKS, ids=IDS)
 def test_every_lesson_figure_has_a_description(lesson):
     found = alt_text.problems(nbformat.read(lesson, as_version=4))
     assert not found, f"{lesson.name}: figures without a good description:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+@pytest.mark.parametrize("lesson", NOTEBOOKS, ids=IDS)
 def test_the_committed_outputs_carry_the_descriptions(lesson):
     notebook = nbformat.read(lesson, as_version=4)
     before = json.dumps(notebook, sort_keys=True)
     alt_text.apply_alt(notebook)
+    where = f"{lesson.parent.name}/{lesson.name}"
     assert json.dumps(notebook, sort_keys=True) == before, (
-        f"{lesson.name}: its outputs lag behind its cells' descriptions: run `course alt notebooks/{lesson.name}`"
+        f"{where}: its outputs lag behind its cells' descriptions: run `course alt {where}`"
     )
+
+
+def test_the_solutions_figures_are_found_and_described():
+    """The solutions draw figures (about twenty); each one's words reach its output."""
+    figures = [
+        (solution.name, output)
+        for solution in SOLUTIONS
+        for cell in nbformat.read(solution, as_version=4).cells
+        for output, mime in alt_text.image_outputs(cell)
+    ]
+    assert len(figures) >= 15, f"only {len(figures)} figures in solutions/: did the outputs go?"
+    for name, output in figures:
+        assert figure_alt.is_twin(output["data"].get("text/html", "")), f"{name}: a figure without its HTML copy"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_an_exercise_keeps_its_solutions_words_as_the_solutions(solution):
+    """No outputs in an exercise, but the kernel describes a student's figure from them: say whose figure."""
+    from course_tools.exercises import SOLUTION_ALT, make_exercise
+
+    source = nbformat.read(solution, as_version=4)
+    exercise = make_exercise(source, solution.name)
+    for ours, theirs in zip(source.cells, exercise.cells, strict=True):
+        alts = alt_text.cell_alts(ours)
+        assert alt_text.cell_alts(theirs) == (None if alts is None else [SOLUTION_ALT + a for a in alts])
+        assert not alt_text.image_outputs(theirs)
+    committed = REPO / "exercises" / solution.name
+    if committed.is_file():  # exercises/ in step with solutions/ is test_exercises.py's
+        described = [alt_text.cell_alts(c) for c in nbformat.read(committed, as_version=4).cells]
+        assert described == [alt_text.cell_alts(c) for c in exercise.cells], "run `course exercises`"
 
 
 # ---------------------------------------------------------------------------- what a good description is
@@ -158,6 +193,10 @@ def test_course_alt_command_writes_only_what_changed(tmp_path, capsys):
     assert cli.main(["alt", str(bad)]) == 1
     assert "no description" in capsys.readouterr().err
     assert cli.main(["alt", str(folder / "missing.ipynb")]) == 2
+    for name, status in [("solutions", 1), ("exercises", 0)]:  # a solution's figure needs words too, an exercise's not
+        (tmp_path / name).mkdir()
+        nbformat.write(nbformat.v4.new_notebook(cells=[figure_cell(1, None)]), tmp_path / name / "01_x.ipynb")
+        assert cli.main(["alt", str(tmp_path / name / "01_x.ipynb")]) == status, name
 
 
 # ---------------------------------------------------------------------------- the kernel (a live run)
