@@ -29,7 +29,7 @@ def test_quick_sweep_over_the_two_conv_lesson(tmp_path, capsys):
     assert results["test_accuracy"].between(0.5, 1.0).all()  # 1 epoch on 2,000 images
     assert set(results.loc[results["n_conv"] == 1, "n_parameters"]) == {85_320}
     assert set(results.loc[results["n_conv"] == 2, "n_parameters"]) == {30_840}
-    assert (out / "test_accuracy.png").stat().st_size > 5_000
+    assert (out / "figures" / "test_accuracy.png").stat().st_size > 5_000
     assert len(list(out.glob("*.ipynb"))) == 2
     assert "elapsed" in printed and "left" in printed
 
