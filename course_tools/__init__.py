@@ -32,3 +32,18 @@ def course_folder(name: str) -> Path:
     one, so the commands work in a copy of the course, else in this checkout."""
     here = Path.cwd() / name
     return here if here.is_dir() else repo_root() / name
+
+
+def named_or_every_notebook(args: list[str], command: str) -> list[Path] | None:
+    """The notebooks a command was given, else every lesson and solution, in course order; None
+    (after saying which, on stderr) when a named one does not exist."""
+    import sys
+
+    paths = [Path(a) for a in args] or [
+        p for folder in ("notebooks", "solutions") for p in sorted(course_folder(folder).glob("[0-9]*.ipynb"))
+    ]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"{command}: no notebook at {', '.join(missing)}", file=sys.stderr)
+        return None
+    return paths

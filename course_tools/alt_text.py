@@ -189,14 +189,10 @@ def apply_to_file(path: Path) -> tuple[int, list[str], bool]:
 
 def alt_main(args: list[str]) -> int:
     """``course alt [NOTEBOOK...]``: exit status 1 when a lesson or solution figure lacks a good description."""
-    from . import course_folder
+    from . import named_or_every_notebook
 
-    paths = [Path(a) for a in args] or sorted(course_folder("notebooks").glob("[0-9]*.ipynb")) + sorted(
-        course_folder("solutions").glob("[0-9]*.ipynb")
-    )
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        print(f"course alt: no notebook at {', '.join(missing)}", file=sys.stderr)
+    paths = named_or_every_notebook(args, "course alt")
+    if paths is None:
         return 2
     failed = False
     for path in paths:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course_folder, repo_root
+from . import named_or_every_notebook, repo_root
 
 TAG = "colab-setup"
 # Collapsed, as the lessons' check cells are: set-up is not what a student came to read.
@@ -114,9 +114,9 @@ def colab_main(args: list[str]) -> int:
     if not config["repository_url"]:
         print("course colab: warning: [tool.course] repository_url is unset; the cell tells Colab users so")
     source = setup_cell_source(config["repository_url"], config["version"])
-    paths = [Path(a) for a in args] or [
-        p for folder in ("notebooks", "solutions") for p in sorted(course_folder(folder).glob("[0-9]*.ipynb"))
-    ]
+    paths = named_or_every_notebook(args, "course colab")
+    if paths is None:
+        return 2
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         if with_setup_cell(nb, source):

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from . import course_folder
+from . import course_folder, named_or_every_notebook
 from .alt_text import DESCRIBED_FOLDERS, apply_alt, problems
 from .runner import QUIET_KERNEL
 
@@ -72,12 +72,8 @@ def execute_in_place(path: Path, timeout: int = 900, record: dict | None = None)
 
 
 def lessons_main(args: list[str]) -> int:
-    paths = [Path(a) for a in args] or sorted(course_folder("notebooks").glob("[0-9]*.ipynb")) + sorted(
-        course_folder("solutions").glob("[0-9]*.ipynb")
-    )
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        print(f"course lessons: no notebook at {', '.join(missing)}", file=sys.stderr)
+    paths = named_or_every_notebook(args, "course lessons")
+    if paths is None:
         return 2
     record = execution_record()
     for path in paths:
