@@ -73,13 +73,19 @@ def solution_answer(exercise, task: int) -> str:
     return cell(exercise[0], f"task{task}-answer").source
 
 
-def assert_bug_fails_with_hint(exercise, task: int, old: str, new: str, hidden: bool, hint: str) -> None:
+def assert_bug_fails_with_hint(
+    exercise, task: int, old: str, new: str, hidden: bool, hint: str, not_hint: str | None = None
+) -> str:
     """The solution's answer with ``old`` replaced by ``new`` (a classic bug) fails the task's check with
-    ``hint`` (its visible part, or with the hidden tests when ``hidden``); the solution then passes again."""
+    ``hint`` (its visible part, or with the hidden tests when ``hidden``), and without ``not_hint`` (the
+    hint of another mistake, which once fired for this one); the solution then passes again. Returns
+    the failure's message."""
     from course_utils.checks import CheckFailed
 
     answer = solution_answer(exercise, task)
     assert answer.count(old) == 1, old
-    with pytest.raises(CheckFailed, match=re.escape(hint)):
+    with pytest.raises(CheckFailed, match=re.escape(hint)) as failure:
         check_task(exercise, task, answer.replace(old, new), hidden=hidden)
+    assert not_hint is None or not_hint not in str(failure.value), str(failure.value)
     check_task(exercise, task, answer, hidden=True)
+    return str(failure.value)

@@ -245,12 +245,7 @@ def test_a_classic_mistake_fails_a_visible_check_with_its_hint(exercise, task, o
     "task, old, new, hint, wrong", WRONG_CAUSES, ids=[f"task{w[0]}-{w[3][:24]}" for w in WRONG_CAUSES]
 )
 def test_a_mistake_gets_its_own_hint_not_another_s(exercise, task, old, new, hint, wrong):
-    answer = solution_answer(exercise, task)
-    assert answer.count(old) == 1, old
-    with pytest.raises(CheckFailed, match=re.escape(hint)) as error:
-        check_task(exercise, task, answer.replace(old, new))
-    assert wrong not in str(error.value)
-    check_task(exercise, task, answer, hidden=True)
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint, not_hint=wrong)
 
 
 @pytest.mark.parametrize("task, old, new", HIDDEN_CATCHES, ids=[f"task{h[0]}-{h[2][:24]}" for h in HIDDEN_CATCHES])

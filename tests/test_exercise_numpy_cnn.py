@@ -442,14 +442,11 @@ NOT_THE_HINT_OF_ANOTHER_MISTAKE += [  # a second newcomer's review of issue 29, 
 def test_a_newcomers_mistake_gets_one_line_with_its_own_hint(exercise, task, old, new, message, wrong):
     """The mistakes a newcomer made, each told in one line (no warning before it) that names it, and not
     with the hint of another mistake."""
-    answer = solution_answer(exercise, task)
-    assert answer.count(old) == 1, old
-    with warnings.catch_warnings(record=True) as caught, pytest.raises(CheckFailed) as failure:
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        check_task(exercise, task, answer.replace(old, new))
-    assert str(failure.value).endswith(message) and wrong not in str(failure.value), str(failure.value)
+        said = assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=message, not_hint=wrong)
+    assert said.endswith(message), said
     assert [str(warning.message) for warning in caught] == []
-    check_task(exercise, task, answer, hidden=True)
 
 
 ERRORS_IN_YOUR_LINE = [  # (task, old, new, the line the message names), an error raised inside the answer

@@ -262,12 +262,7 @@ WRONG_CAUSES = [  # (task, text of the answer, the bug, the hint that must name 
     "task, old, new, hint, wrong", WRONG_CAUSES, ids=[f"task{b[0]}-{b[3][:20]}" for b in WRONG_CAUSES]
 )
 def test_a_bug_gets_its_own_hint_not_another_mistakes(exercise, task, old, new, hint, wrong):
-    answer = solution_answer(exercise, task)
-    assert answer.count(old) == 1, old
-    with pytest.raises(CheckFailed) as failure:
-        check_task(exercise, task, answer.replace(old, new))
-    check_task(exercise, task, answer, hidden=True)
-    assert hint in str(failure.value) and wrong not in str(failure.value), str(failure.value)
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint, not_hint=wrong)
 
 
 OWN = "write it yourself: the task is to compute it, not to call the course's "
