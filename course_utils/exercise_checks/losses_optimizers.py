@@ -58,8 +58,8 @@ from course_utils.exercise_checks.losses_optimizers_references import (
     tiny_problem,
     with_gradient,
 )
-from course_utils.exercise_checks.losses_optimizers_spies import explain_line, library_calls, optimizer_steps
-from course_utils.exercise_checks.mistakes import explain
+from course_utils.exercise_checks.losses_optimizers_spies import library_calls, optimizer_steps
+from course_utils.exercise_checks.mistakes import explain, explain_line
 
 tasks = Tasks("losses_optimizers")
 check = tasks.check

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from course_utils.checks import check_close, fail
 from course_utils.exercise_checks.losses_optimizers_references import course_focal_loss
-from course_utils.exercise_checks.losses_optimizers_spies import explain_line
+from course_utils.exercise_checks.mistakes import explain_line
 
 
 def same(a, b) -> bool:

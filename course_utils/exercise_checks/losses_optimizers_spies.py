@@ -4,17 +4,13 @@ Reading an answer's code tells which names it mentions, not which functions it r
 your own named ``log_softmax`` is fine, a helper of another name that calls ``F.log_softmax`` is not.
 So the checks watch what runs: `library_calls` swaps PyTorch's log-sum-exp functions for stand-ins
 that write down each call (and put them back afterwards), and `optimizer_steps` writes down which
-optimizer took each step of a training loop. `explain_line` turns an error inside your code into one
-line that names your line of code. Nothing here fails a check.
+optimizer took each step of a training loop. Nothing here fails a check (`mistakes.explain_line` turns an
+error inside your code into one line that names your line of code).
 """
 
 import torch
 import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_pre_hook
-
-from course_utils.checks import explain_errors
-from course_utils.exercise_checks import _student_line
-from course_utils.exercise_checks.mistakes import explain
 
 # The functions that would do Task 1's log-sum-exp for it, by where they live and the name the message uses
 WATCHED = [
@@ -75,14 +71,3 @@ class optimizer_steps:
     def optimizers(self) -> list:
         """The optimizers that took steps, each once, in the order of their first step."""
         return list({id(optimizer): optimizer for optimizer in self.steps}.values())
-
-
-class explain_line(explain):
-    """`explain` that also names the line of your code where the error happened."""
-
-    def __exit__(self, kind, error, traceback):
-        __tracebackhide__ = True
-        hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
-        line = _student_line(error) if isinstance(error, Exception) else None
-        self.hint = "; ".join(filter(None, [line and f"it happened in your line `{line}`", hint])) or None
-        return explain_errors.__exit__(self, kind, error, traceback)

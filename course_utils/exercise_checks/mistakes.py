@@ -80,6 +80,21 @@ class explain(explain_errors):
         return super().__exit__(kind, error, traceback)
 
 
+class explain_line(explain):
+    """`explain` that also names the line of your code where the error happened (a hint may be a function
+    that returns it, called only when its error happens)."""
+
+    def __exit__(self, kind, error, traceback):
+        __tracebackhide__ = True
+        from course_utils.exercise_checks import _student_line  # the package imports this module
+
+        hint = next((hint for words, hint in self.hints.items() if words in str(error)), None)
+        hint = hint() if callable(hint) else hint
+        line = _student_line(error) if isinstance(error, Exception) else None
+        self.hint = "; ".join(filter(None, [line and f"it happened in your line `{line}`", hint])) or None
+        return explain_errors.__exit__(self, kind, error, traceback)
+
+
 class own_work:
     """Fail ``what`` when the block runs one of the course's functions or classes the task asks the student
     to write (dotted names, as an answer cell's ``course.forbid`` lists those `course grade` refuses):

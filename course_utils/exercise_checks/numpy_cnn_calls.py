@@ -13,9 +13,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from course_utils.checks import explain_errors, fail, shape_hint
-from course_utils.exercise_checks import _student_line
-from course_utils.exercise_checks.mistakes import explain
+from course_utils.checks import fail, shape_hint
+from course_utils.exercise_checks import mistakes
 
 ARRAY_IN_IF = "`if`, `and`, `or` and Python's `max` need one True or False, not an array: use np.where or np.maximum"
 INTEGERS = "the array you add to holds integers: make it float, np.zeros_like(x, dtype=float) or np.zeros(x.shape)"
@@ -24,17 +23,11 @@ FLOATS = {"'float' object cannot be interpreted as an integer": WHOLE, "slice in
 EMPTY = "start from np.zeros, or write every value: np.empty holds whatever was in memory"
 
 
-class explain_line(explain):
-    """`explain` that also names the line of your code where the error happened (a hint may be a function
-    that returns it, called only when its error happens)."""
+class explain_line(mistakes.explain_line):
+    """The shared `explain_line`, with the hints for a float where NumPy needs a whole number."""
 
-    def __exit__(self, kind, error, traceback):
-        __tracebackhide__ = True
-        hint = next((hint for words, hint in (self.hints | FLOATS).items() if words in str(error)), None)
-        hint = hint() if callable(hint) else hint
-        line = _student_line(error) if isinstance(error, Exception) else None
-        self.hint = "; ".join(filter(None, [line and f"it happened in your line `{line}`", hint])) or None
-        return explain_errors.__exit__(self, kind, error, traceback)
+    def __init__(self, what: str, **hints):
+        super().__init__(what, **(hints | FLOATS))
 
 
 class watched:
