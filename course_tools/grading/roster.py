@@ -128,7 +128,7 @@ def _columns(headers: list[str], where: str) -> dict[str, int]:
     missing = [name for name in required if name not in columns]
     if missing:
         raise RosterError(
-            f"{where}: no {', '.join(missing)} column; the header must name "
+            f"{where}: missing column {', '.join(missing)}; the header must name "
             f"{','.join(REQUIRED_COLUMNS)} (optional: sis_login,canvas_id), or be a Canvas gradebook export"
         )
     return columns
@@ -444,7 +444,7 @@ def parse_deadline(value, where: str) -> datetime:
             except ValueError:
                 raise RosterError(
                     f"{where}: {value!r} is not an ISO 8601 date or time; write e.g. {TIME_EXAMPLE} "
-                    "(no time zone: this machine's)"
+                    "(a time without a zone is this machine's local time)"
                 ) from None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.astimezone()
