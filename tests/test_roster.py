@@ -63,9 +63,13 @@ def test_a_canvas_gradebook_export_is_a_roster(tmp_path):
         "Student,ID,SIS User ID,SIS Login ID,Section,Ablations (123)\n"
         "    Points Possible,,,,,10\n"
         '"Quill, Ada",40001,s1,ada@x.edu,Section A,7\n'
-        '"Student, Test",49999,,,Section A,\n',
+        '"Student, Test",49999,,,Section A,\n'
+        '"Marsh, Ben",40002,,bmarsh,Section B,3\n',  # no SIS id at this school: the Canvas id stands in
     )
-    assert read_roster(roster) == [Student("s1", "Quill, Ada", "ada@x.edu", "Section A", "ada@x.edu", "40001")]
+    assert read_roster(roster) == [
+        Student("s1", "Quill, Ada", "ada@x.edu", "Section A", "ada@x.edu", "40001"),
+        Student("40002", "Marsh, Ben", "", "Section B", "bmarsh", "40002"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +165,7 @@ def test_without_a_roster_every_file_is_a_submission_of_no_one(tmp_path):
 def test_a_file_matching_two_students_is_an_error(tmp_path):
     write(tmp_path / "subs" / "s1" / "s2_speed.ipynb")
     message = error_of(collect, [tmp_path / "subs"], CLASS)
-    assert "s2_speed.ipynb matches students s1 and s2" in message
+    assert "s2_speed.ipynb matches students s1 (Ada Quill) and s2 (Ben Marsh)" in message
 
 
 def test_a_missing_path_is_an_error(tmp_path):
@@ -250,6 +254,16 @@ def test_the_penalty_never_takes_more_than_all_points_and_no_deadline_is_never_l
     assert policy.lateness("ablations", DUE + timedelta(days=5)) == (5.0, 1.0)
     assert policy.lateness("speed", DUE + timedelta(days=5)) == (0.0, 0.0)
     assert LatePolicy().lateness("speed", DUE + timedelta(days=99)) == (0.0, 0.0)
+    assert policy.lateness("ablations", "2026-10-03T23:59:00+00:00") == (2.0, 0.8)  # Grade.submitted_at's text
+
+
+def test_the_policy_says_itself_in_one_line():
+    policy = LatePolicy(DUE, {"speed": DUE}, penalty_per_day=0.1, cutoff_days=3, grace_minutes=15)
+    assert policy.summary() == (
+        "due 2026-10-01T23:59:00+00:00; speed due 2026-10-01T23:59:00+00:00; "
+        "10% off per day started, nothing after 3 days, 15 minutes' grace"
+    )
+    assert LatePolicy().summary() == "no deadline: every submission is on time"
 
 
 def test_the_command_line_deadline_replaces_the_files_and_a_date_means_its_last_second(tmp_path):
@@ -270,7 +284,8 @@ def test_the_command_line_deadline_replaces_the_files_and_a_date_means_its_last_
         ("[late]\npenalty_per_day = -0.1\n", None, "penalty_per_day = -0.1 must be a number at least 0"),
         ("[late]\npenalty_per_day = 10\n", None, "at most 1 (a fraction: 0.10 takes 10 % a day)"),
         ("[late]\ncutoff_days = 'three'\n", None, "cutoff_days = 'three' must be a number"),
-        ('[deadlines]\nablation = "2026-10-08"\n', None, "[deadlines]: unknown key 'ablation'"),
+        ('[deadlines]\nablation = "2026-10-08"\n', None, "[deadlines]: unknown exercise 'ablation'"),
+        ("[late]\npenalty_per_day = 0.1\n", None, "a penalty_per_day but no deadline"),
         ("[lates]\n", None, "unknown key 'lates'"),
         ("[late\n", None, "not valid TOML"),
     ],

@@ -15,8 +15,9 @@ student id); ``sis_login`` and ``canvas_id`` (Canvas's numeric user id) are opti
 read case-insensitively with common aliases ("ID", "Student ID", "SIS User ID" for the student
 id; "Student" or "Full name" for the name; "E-mail"; "Login"...). A Canvas gradebook export
 (Grades > Export) is a roster too: its columns Student, ID (Canvas's user id), SIS User ID (the
-student id), SIS Login ID and Section are read, its "Points Possible" row and Canvas's "Test
-Student" are skipped. Two students with the same id, e-mail, login or Canvas id are an error.
+student id; where it is empty, the Canvas ID stands in), SIS Login ID and Section are read, its
+"Points Possible" row and Canvas's "Test Student" skipped. Two students with the same id,
+e-mail, login or Canvas id are an error.
 
 The collection (``collect``): the files given, and every ``*.ipynb`` under the folders given,
 searched recursively (hidden folders and ``.ipynb_checkpoints`` skipped). With a roster, a file
@@ -31,14 +32,15 @@ belongs to the student whom
   user id when the roster has Canvas ids (a gradebook export does), else by the name: lowercase,
   letters and digits only, last name first or first name first.
 
-Case never matters. A file matching two students is an error (rename its folder); a file
+Case never matters. A file matching two students is an error (rename it or its folder); a file
 matching no one is listed as unmatched and not graded. Every student's files are ordered by
 submission time, the latest last.
 
-When was it submitted: a ``manifest.csv`` in a given folder (or ``--manifest FILE``) with columns
-``file,submitted_at`` (``file`` relative to the manifest's folder; ``submitted_at`` ISO 8601,
-e.g. ``2026-10-01T23:12:05+02:00``) says so; a file it does not list has its modification time.
-A collector that copies files should write the manifest: copying changes the time.
+When was it submitted: a ``manifest.csv`` in a given folder (or a manifest given explicitly,
+which wins) with columns ``file,submitted_at`` says so: ``file`` relative to the manifest's
+folder, ``submitted_at`` ISO 8601 (``2026-10-01T23:12:05+02:00``; without a zone, local time).
+A file it does not list has its modification time: a collector that copies or unzips files
+should write the manifest, since copying changes the time.
 
 The late policy (``read_policy``) is one TOML file, every key optional::
 
@@ -91,7 +93,7 @@ COLUMN_ALIASES = {
     "student_id": ("student id", "id", "sis user id", "sis id", "student number", "matriculation number"),
     "name": ("name", "student", "student name", "full name"),
     "email": ("email", "e mail", "email address", "e mail address", "mail"),
-    "section": ("section", "sections", "group", "class"),
+    "section": ("section", "sections", "group"),
     "sis_login": ("sis login", "sis login id", "login", "login id", "username", "user name"),
     "canvas_id": ("canvas id", "canvas user id"),
 }
@@ -176,6 +178,8 @@ def read_roster(path) -> list[Student]:
         values = {name: cells[index].strip() if index < len(cells) else "" for name, index in columns.items()}
         if canvas and (values["name"].lower() in CANVAS_NOT_STUDENTS or not values["name"]):
             continue
+        if canvas and not values["student_id"]:
+            values["student_id"] = values.get("canvas_id", "")  # a school without SIS ids: Canvas's own
         if not values["student_id"]:
             raise RosterError(
                 f"roster {path}, line {number}: {values['name'] or 'this student'} has no student id; "
@@ -372,15 +376,17 @@ def collect(paths, students: list[Student] | None, manifest: Path | None = None)
     if manifest is not None:
         times |= read_manifest(Path(manifest))  # the one named on the command line wins
     matcher = _Matcher(students) if students is not None else None
+    names = {student.student_id: student.name for student in students or []}
     submissions, unmatched = [], []
     for path, folders in _files(paths):
         student_id = ""
         if matcher is not None:
             owners = matcher.students_of(folders, path.name)
             if len(owners) > 1:
+                both = " and ".join(f"{owner} ({names[owner]})" for owner in sorted(owners))
                 raise RosterError(
-                    f"{path} matches students {' and '.join(sorted(owners))}; "
-                    "put it in a folder named after its student (or rename it) and grade again"
+                    f"{path} matches students {both}; rename the file or its folder so that its path "
+                    "names one student (id, login, e-mail or Canvas name), then grade again"
                 )
             if not owners:
                 unmatched.append(path)
@@ -416,19 +422,37 @@ class LatePolicy:
     def deadline_for(self, exercise: str) -> datetime | None:
         return self.deadlines.get(exercise, self.deadline)
 
-    def lateness(self, exercise: str, submitted_at: datetime) -> tuple[float, float]:
+    def lateness(self, exercise: str, submitted_at: datetime | str) -> tuple[float, float]:
         """(late days, penalty): 0 late days when on time, else the days (fractional) after the
         deadline plus the grace; the penalty is the fraction of the points taken off: every day
-        started costs ``penalty_per_day``, at most 1; 1.0 past ``cutoff_days``."""
+        started costs ``penalty_per_day``, at most 1; 1.0 past ``cutoff_days``.
+        ``submitted_at`` may be ISO 8601 text (``Grade.submitted_at``); naive is local time."""
         deadline = self.deadline_for(exercise)
         if deadline is None:
             return 0.0, 0.0
+        if isinstance(submitted_at, str):
+            submitted_at = datetime.fromisoformat(submitted_at)
+        if submitted_at.tzinfo is None:
+            submitted_at = submitted_at.astimezone()
         late_days = (submitted_at - deadline - timedelta(minutes=self.grace_minutes)) / timedelta(days=1)
         if late_days <= 0:
             return 0.0, 0.0
         if self.cutoff_days is not None and late_days > self.cutoff_days:
             return late_days, 1.0
         return late_days, round(min(1.0, math.ceil(late_days) * self.penalty_per_day), 6)
+
+    def summary(self) -> str:
+        """The policy in one line, for the grader to print."""
+        if self.deadline is None and not self.deadlines:
+            return "no deadline: every submission is on time"
+        due = [f"due {self.deadline.isoformat()}"] if self.deadline else []
+        due += [f"{exercise} due {moment.isoformat()}" for exercise, moment in sorted(self.deadlines.items())]
+        terms = [f"{self.penalty_per_day:.0%} off per day started"]
+        if self.cutoff_days is not None:
+            terms.append(f"nothing after {self.cutoff_days:g} days")
+        if self.grace_minutes:
+            terms.append(f"{self.grace_minutes:g} minutes' grace")
+        return "; ".join(due) + "; " + ", ".join(terms)
 
 
 def parse_deadline(value, where: str) -> datetime:
@@ -464,10 +488,10 @@ def _number(table: dict, key: str, where: str, most: float | None = None) -> flo
     return float(value)
 
 
-def _unknown(keys, known: set[str], where: str) -> None:
+def _unknown(keys, known: set[str], where: str, what: str = "key") -> None:
     unknown = sorted(set(keys) - known)
     if unknown:
-        raise RosterError(f"{where}: unknown key {unknown[0]!r}; the keys are {', '.join(sorted(known))}")
+        raise RosterError(f"{where}: unknown {what} {unknown[0]!r}; the {what}s are {', '.join(sorted(known))}")
 
 
 def read_policy(config: Path | None, deadline: str | None, exercises=None) -> LatePolicy:
@@ -492,17 +516,20 @@ def read_policy(config: Path | None, deadline: str | None, exercises=None) -> La
             raise RosterError(f"{where}: {name} must be a table, [{name}]")
     _unknown(late, LATE_KEYS, f"{where}, [late]")
     if exercises is not None:
-        _unknown(deadlines, set(exercises), f"{where}, [deadlines]")
+        _unknown(deadlines, set(exercises), f"{where}, [deadlines]", "exercise")
     if deadline is not None:
         default = parse_deadline(deadline, "--deadline")
     elif "deadline" in late:
         default = parse_deadline(late["deadline"], f"{where}, [late] deadline")
     else:
         default = None
-    return LatePolicy(
+    policy = LatePolicy(
         deadline=default,
         deadlines={name: parse_deadline(value, f"{where}, [deadlines] {name}") for name, value in deadlines.items()},
         penalty_per_day=_number(late, "penalty_per_day", f"{where}, [late]", most=1) or 0.0,
         cutoff_days=_number(late, "cutoff_days", f"{where}, [late]"),
         grace_minutes=_number(late, "grace_minutes", f"{where}, [late]") or 0.0,
     )
+    if policy.penalty_per_day and policy.deadline is None and not policy.deadlines:
+        raise RosterError(f"{where}: a penalty_per_day but no deadline; add [late] deadline or give --deadline")
+    return policy
