@@ -8,6 +8,8 @@ course doctor
 course exercises [--check]
 course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox]
              [--workers N] [--scheduler ADDRESS]
+course feedback [--db PATH] [--out DIR]   (one HTML page per student and exercise, and an index)
+course export --format canvas|csv|moodle [--db PATH] [--out FILE] [--replace] [--assignment-id EXERCISE=ID]...
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 course alt [NOTEBOOK...]              (authors: copy the figures' descriptions into the outputs, no execution)
 course site [--out DIR]               (the course's web site, from the executed notebooks)
@@ -223,6 +225,18 @@ def cmd_grade(args) -> int:
     )
 
 
+def cmd_feedback(args) -> int:
+    from .grading.feedback import feedback_main
+
+    return feedback_main(args.db, args.out)
+
+
+def cmd_export(args) -> int:
+    from .grading.export import export_main
+
+    return export_main(args.db, args.format, args.out, args.replace, args.assignment_id)
+
+
 def cmd_lessons(args) -> int:
     from .lessons import lessons_main
 
@@ -361,6 +375,24 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (each gets cores/N threads)")
     _scheduler_option(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("feedback", help="write one HTML feedback page per student and exercise, from the gradebook")
+    p.add_argument("--db", default="build/grading/gradebook.sqlite", help="the gradebook (default %(default)s)")
+    p.add_argument("--out", default=None, help="folder for the pages (default build/feedback)")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", help="write the gradebook for an LMS: Canvas's import CSV, a plain CSV, or Moodle's")
+    p.add_argument("--format", required=True, choices=["canvas", "csv", "moodle"])
+    p.add_argument("--db", default="build/grading/gradebook.sqlite", help="the gradebook (default %(default)s)")
+    p.add_argument("--out", default=None, help="the CSV file to write (default build/export/FORMAT.csv)")
+    p.add_argument("--replace", action="store_true", help="overwrite an --out file that is not an earlier export")
+    p.add_argument(
+        "--assignment-id",
+        action="append",
+        metavar="EXERCISE=ID",
+        help="canvas: the Canvas assignment an exercise's column goes to (the number in its address)",
+    )
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("lessons", help="authors: re-execute committed notebooks in place, from a fresh kernel")
     p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")
