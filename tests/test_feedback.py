@@ -168,7 +168,7 @@ def test_feedback_folder_index_and_safe_names(tmp_path, monkeypatch):
     assert_accessible_and_offline(index)
     assert index.index(">data_exploration<") < index.index(">shape_arithmetic<")  # course order
     assert 'href="s001/shape_arithmetic.html"' in index and "Bob O&#x27;Neil" in index and "no grade" in index
-    assert "Not on the roster" in index and "touches sys.modules" in index
+    assert "Other submissions" in index and "touches sys.modules" in index
     assert "<script" not in "".join(p.read_text() for p in written)
 
 
@@ -297,7 +297,7 @@ def test_canvas_export_has_canvas_columns_points_possible_and_blanks_only_withou
     assert rows[3] == ["Bob O'Neil", "102", "s002", "bob@example.edu", "B", "", "0"]  # no grade / missing
     assert rows[4] == ["Cara, Diaz", "", "s003", "cara@example.edu", "A", "", ""]
     assert out.read_bytes().count(b"\r\n") == 5
-    assert done.students == 3 and list(done.left_out.values()) == [1, 1]
+    assert done.students == 3 and list(done.left_out.values()) == [1, 1, 0]
     assert "left out 1 grade(s): unmatched submissions" in done.summary()
 
 
@@ -352,3 +352,61 @@ def test_export_refuses_bad_input_with_one_clear_line(tmp_path):
     with pytest.raises(ExportError, match="no grades for"):
         write_export([a_grade()], [ALICE], tmp_path / "x.csv", "canvas", assignment_ids={"typo": "1"})
     assert not (tmp_path / "x.csv").exists()
+
+
+# The commands, on a gradebook made with the store's own API
+
+
+@pytest.fixture
+def gradebook(tmp_path) -> Path:
+    from course_tools.grading.store import Gradebook, Placement
+
+    db = tmp_path / "build" / "gradebook.sqlite"
+    with Gradebook(db) as book:
+        book.set_roster([ALICE, BOB])
+        graded = a_grade()
+        late = {"submitted_at": graded.submitted_at, "late_days": 1.5, "penalty": 0.2}  # the store keeps them here
+        book.record("k1", graded, [Placement(graded.submission, "k1", "shape_arithmetic", "03.ipynb", "s001", **late)])
+        stray = a_grade("")
+        book.record("k2", stray, [Placement(stray.submission, "k2", "shape_arithmetic", "03.ipynb", "")])
+    return db
+
+
+def test_course_feedback_and_export_from_a_gradebook(gradebook, tmp_path, monkeypatch, capsys):
+    from course_tools.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    before = gradebook.read_bytes()
+    assert main(["feedback", "--db", str(gradebook)]) == 0
+    assert "wrote 3 feedback page(s)" in capsys.readouterr().out  # Alice, Bob's missing grade, the stray
+    assert "not graded yet" in (tmp_path / "build" / "feedback" / "s001" / "shape_arithmetic.html").read_text()
+    assert "nothing submitted" in (tmp_path / "build" / "feedback" / "s002" / "shape_arithmetic.html").read_text()
+    assert main(["export", "--format", "canvas", "--db", str(gradebook), "--assignment-id", "shape_arithmetic=9"]) == 0
+    out = capsys.readouterr().out
+    assert "2 students" in out and "left out 1 grade(s): unmatched submissions" in out
+    rows = read_rows(tmp_path / "build" / "export" / "canvas.csv")
+    assert rows[1:] == [
+        ["Points Possible", "", "", "", "", "6"],
+        ["Alice Ng", "101", "s001", "ang", "A", "2.4"],
+        ["Bob O'Neil", "102", "s002", "bob@example.edu", "B", "0"],
+    ]
+    assert main(["export", "--format", "csv", "--db", str(gradebook), "--out", str(gradebook)]) == 2
+    assert "is a gradebook or a notebook" in capsys.readouterr().err
+    assert gradebook.read_bytes() == before
+
+
+def test_the_commands_refuse_a_missing_or_foreign_gradebook_in_one_line(tmp_path, capsys):
+    from course_tools.cli import main
+
+    absent = tmp_path / "typo.sqlite"
+    assert main(["feedback", "--db", str(absent), "--out", str(tmp_path / "fb")]) == 2
+    assert main(["export", "--format", "csv", "--db", str(absent), "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip().split("\n")
+    assert len(err) == 2 and all(line.startswith("error: no gradebook at") for line in err)
+    assert not absent.exists()  # not created by looking
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not a database at all" * 100)
+    assert main(["export", "--format", "csv", "--db", str(garbage), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "not a gradebook" in capsys.readouterr().err
+    assert garbage.read_bytes() == b"not a database at all" * 100
+    assert not (tmp_path / "fb").exists() and not (tmp_path / "x.csv").exists()

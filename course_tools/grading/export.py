@@ -49,6 +49,8 @@ from pathlib import Path
 
 from .records import Grade, Student
 
+DEFAULT_OUT = Path("build/export")
+
 FORMATS = ("canvas", "csv", "moodle")
 FIXED_COLUMNS = {
     "canvas": ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
@@ -103,13 +105,17 @@ def _rows(
 ) -> tuple[list[list[str]], list[str], dict[str, int]]:
     """The CSV's rows (header first), the exercises, and what was left out (reason -> count)."""
     roster = {s.student_id for s in students}
-    kept = [g for g in grades if g.student_id in roster]
     left_out = {
         "unmatched submissions (no roster line matched them; see `course grade`'s list)": sum(
             1 for g in grades if not g.student_id
         ),
         "student ids not on the roster": sum(1 for g in grades if g.student_id and g.student_id not in roster),
+        "submissions of no known exercise (no solution matched them)": sum(
+            1 for g in grades if g.student_id in roster and not g.exercise
+        ),
     }
+    grades = [g for g in grades if g.exercise]
+    kept = [g for g in grades if g.student_id in roster]
     exercises = course_order(g.exercise for g in grades)
     maxima = _exercise_maxima(grades, exercises)
     by_pair: dict[tuple[str, str], Grade] = {}
@@ -220,3 +226,37 @@ def parse_assignment_ids(pairs: list[str]) -> dict[str, str]:
             )
         ids[exercise] = number
     return ids
+
+
+def load_gradebook(db) -> tuple[list[Grade], list[Student]]:
+    """The grades and the roster of the gradebook at ``db``; ExportError when there is none there
+    (`store.Gradebook` would create one) and `store.GradebookError` for a file that is no gradebook."""
+    from .store import Gradebook
+
+    db = Path(db)
+    if not db.is_file():
+        raise ExportError(f"no gradebook at {db}: grade first (`course grade ... --db {db}`), or give --db its path")
+    with Gradebook(db) as book:
+        return book.grades(), book.students()
+
+
+def export_main(db, fmt: str, out=None, replace: bool = False, assignment_ids: list[str] = ()) -> int:
+    """``course export``: write the export, say what was left out; 2 (after one line on stderr) for bad input."""
+    import sys
+
+    from .store import GradebookError
+
+    out = Path(out) if out else DEFAULT_OUT / f"{fmt}.csv"
+    try:
+        ids = parse_assignment_ids(assignment_ids)
+        grades, students = load_gradebook(db)
+        if not students:
+            raise ExportError(
+                f"the gradebook {db} has no roster, so no student ids to export: grade with --roster roster.csv"
+            )
+        done = write_export(grades, students, out, fmt, assignment_ids=ids, replace=replace, protect=[Path(db)])
+    except (ExportError, GradebookError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(done.summary())
+    return 0

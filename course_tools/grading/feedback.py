@@ -40,6 +40,7 @@ from pathlib import Path
 
 from .records import CheckResult, Grade, Student, TaskResult, WrittenAnswer
 
+DEFAULT_OUT = Path("build/feedback")
 GENERATOR = "course feedback"
 INDEX = "index.html"
 STATUS_WORDS = {
@@ -174,6 +175,7 @@ def _written_section(answer: WrittenAnswer) -> str:
 def render_page(grade: Grade, student: Student | None) -> str:
     """One student's feedback page for one exercise, as HTML."""
     name = student.name if student else "(no roster line matched this submission)"
+    exercise = grade.exercise or "(no exercise: no solution matched this notebook)"
     who = student.student_id if student else Path(grade.submission).name
     task_points = sum(t.points for t in grade.tasks)
     written_points = sum(w.score or 0.0 for w in grade.written)
@@ -181,10 +183,10 @@ def render_page(grade: Grade, student: Student | None) -> str:
     if grade.penalty > 0:
         total += f" (before the late penalty: {_number(task_points + written_points)})"
     body = [
-        f"<h1>Feedback on {escape(grade.exercise)} for {escape(name)}</h1>\n<dl>\n",
+        f"<h1>Feedback on {escape(exercise)} for {escape(name)}</h1>\n<dl>\n",
         f"<dt>Student</dt><dd>{escape(name)}</dd>\n",
         f"<dt>{'Student id' if student else 'Submission'}</dt><dd>{escape(who)}</dd>\n",
-        f"<dt>Exercise</dt><dd>{escape(grade.exercise)}</dd>\n",
+        f"<dt>Exercise</dt><dd>{escape(exercise)}</dd>\n",
         f"<dt>Status</dt><dd>{escape(STATUS_WORDS.get(grade.status, grade.status))}</dd>\n",
         f"<dt>Submitted</dt><dd>{_when(grade.submitted_at)}</dd>\n",
         f"<dt>Lateness</dt><dd>{escape(_lateness(grade))}</dd>\n",
@@ -214,7 +216,7 @@ def render_page(grade: Grade, student: Student | None) -> str:
         body.append("<h2>Notes from the run</h2>\n<ul>\n")
         body += [f"<li>{escape(line)}</li>\n" for line in grade.feedback]
         body.append("</ul>\n")
-    return _page(f"{grade.exercise}: feedback for {name}", "".join(body))
+    return _page(f"{exercise}: feedback for {name}", "".join(body))
 
 
 def render_index(pages: dict[tuple[str, str], tuple[str, Grade]], students: list[Student], exercises) -> str:
@@ -245,17 +247,18 @@ def render_index(pages: dict[tuple[str, str], tuple[str, Grade]], students: list
                 body.append(f'<td><a href="{escape(link)}">{escape(text)}</a></td>')
         body.append("</tr>\n")
     body.append("</tbody>\n</table>\n")
-    others = [(link, g) for link, g in pages.values() if g.student_id not in roster]
+    others = [(link, g) for link, g in pages.values() if g.student_id not in roster or not g.exercise]
     if others:
         body.append(
-            "<h2>Not on the roster</h2>\n<table>\n<caption>Submissions no roster line matched</caption>\n"
+            "<h2>Other submissions</h2>\n<table>\n"
+            "<caption>Submissions no roster line or no solution matched</caption>\n"
             '<thead><tr><th scope="col">Submission</th><th scope="col">Exercise</th>'
             '<th scope="col">Points</th></tr></thead>\n<tbody>\n'
         )
         for link, g in others:
             label = g.student_id or g.submission or "(unknown)"
             body.append(
-                f'<tr><th scope="row">{escape(label)}</th><td>{escape(g.exercise)}</td>'
+                f'<tr><th scope="row">{escape(label)}</th><td>{escape(g.exercise or "none")}</td>'
                 f'<td><a href="{escape(link)}">{_number(g.points)} / {_number(g.max_points)} ({escape(g.status)})</a>'
                 "</td></tr>\n"
             )
@@ -334,7 +337,7 @@ def write_feedback(grades: list[Grade], students: list[Student], out_dir) -> lis
     for grade in grades:
         key = grade.student_id or f"submission:{grade.submission}"
         folder = folders.get(key) or folders.setdefault(key, _folder_name(grade, taken))
-        file = safe_name(grade.exercise) + ".html"
+        file = safe_name(grade.exercise or "no_exercise") + ".html"
         if (folder, file) in pages:
             raise FeedbackError(
                 f"two grades for {grade.student_id or grade.submission!r} in {grade.exercise!r}: "
@@ -342,7 +345,7 @@ def write_feedback(grades: list[Grade], students: list[Student], out_dir) -> lis
             )
         pages[folder, file] = (f"{folder}/{file}", grade)
         planned[out_dir / folder / file] = render_page(grade, roster.get(grade.student_id))
-    exercises = course_order(g.exercise for g in grades)
+    exercises = course_order(g.exercise for g in grades if g.exercise)
     by_exercise = {(f, g.exercise): (link, g) for (f, _), (link, g) in pages.items()}
     planned[out_dir / INDEX] = render_index(by_exercise, students, exercises)
     for path in planned:  # all checked before any is written: a refusal writes nothing
@@ -350,3 +353,21 @@ def write_feedback(grades: list[Grade], students: list[Student], out_dir) -> lis
     for path, text in planned.items():
         _write(path, text)
     return list(planned)
+
+
+def feedback_main(db, out=None) -> int:
+    """``course feedback``: write the pages from the gradebook at ``db``; 2 (after one line on stderr) for bad input."""
+    import sys
+
+    from .export import ExportError, load_gradebook
+    from .store import GradebookError
+
+    out = Path(out) if out else DEFAULT_OUT
+    try:
+        grades, students = load_gradebook(db)
+        written = write_feedback(grades, students, out)
+    except (ExportError, FeedbackError, GradebookError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written) - 1} feedback page(s) and the index: {written[-1]}")
+    return 0
