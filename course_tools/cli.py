@@ -10,6 +10,7 @@ course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv]
              [--workers N] [--scheduler ADDRESS]
 course feedback [--db PATH] [--out DIR]   (one HTML page per student and exercise, and an index)
 course export --format canvas|csv|moodle [--db PATH] [--out FILE] [--replace] [--assignment-id EXERCISE=ID]...
+course similarity SUBMISSION... [--solutions DIR] [--roster roster.csv] [--out similarity.html] [--threshold 0.9]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 course alt [NOTEBOOK...]              (authors: copy the figures' descriptions into the outputs, no execution)
 course site [--out DIR]               (the course's web site, from the executed notebooks)
@@ -237,6 +238,12 @@ def cmd_export(args) -> int:
     return export_main(args.db, args.format, args.out, args.replace, args.assignment_id)
 
 
+def cmd_similarity(args) -> int:
+    from .grading.similarity import similarity_main
+
+    return similarity_main(args.submissions, args.solutions, args.roster, args.out, args.threshold)
+
+
 def cmd_lessons(args) -> int:
     from .lessons import lessons_main
 
@@ -393,6 +400,19 @@ def main(argv=None) -> int:
         help="canvas: the Canvas assignment an exercise's column goes to (the number in its address)",
     )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "similarity",
+        help="list answer cells that are identical or near-identical across students (a list to read, no penalty)",
+    )
+    p.add_argument("submissions", nargs="+", help="notebooks or folders of notebooks (searched recursively)")
+    p.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: solutions/)")
+    p.add_argument("--roster", metavar="CSV", help="the roster: name each student by id and name")
+    p.add_argument("--out", default="similarity.html", help="the report (a CSV of the pairs goes beside it)")
+    p.add_argument(
+        "--threshold", type=float, default=0.9, help="how alike two answers must be to be listed as near (0-1)"
+    )
+    p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("lessons", help="authors: re-execute committed notebooks in place, from a fresh kernel")
     p.add_argument("notebooks", nargs="*", help="notebooks (default: every lesson and solution)")
