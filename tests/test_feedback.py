@@ -297,6 +297,8 @@ def test_canvas_export_has_canvas_columns_points_possible_and_blanks_only_withou
     assert rows[3] == ["Bob O'Neil", "102", "s002", "bob@example.edu", "B", "", "0"]  # no grade / missing
     assert rows[4] == ["Cara, Diaz", "", "s003", "cara@example.edu", "A", "", ""]
     assert out.read_bytes().count(b"\r\n") == 5
+    write_export([], [Student("40001", "Dee, Jo", canvas_id="40001")], out, "canvas")  # no SIS ids at school
+    assert read_rows(out)[2] == ["Dee, Jo", "40001", "", "", ""]
     assert done.students == 3 and list(done.left_out.values()) == [1, 1, 0]
     assert "left out 1 grade(s): unmatched submissions" in done.summary()
 

@@ -17,7 +17,8 @@ The formats:
   Possible`` with each exercise's maximum, as Canvas's own gradebook export writes it. Student =
   the roster's name as written (Canvas's exports show "Last, First", but Canvas matches the rows
   by the id columns, not the name); ID = the roster's ``canvas_id``; SIS User ID =
-  ``student_id``; SIS Login ID = ``sis_login``, else the email; Section = ``section``. Canvas
+  ``student_id`` (blank where it is the Canvas id, as for a roster read from a Canvas export
+  without SIS ids); SIS Login ID = ``sis_login``, else the email; Section = ``section``. Canvas
   matches an exercise column to an existing assignment by its name, or by the assignment's id in
   parentheses: give it with ``--assignment-id EXERCISE=ID`` (the number at the end of the
   assignment's address), e.g. ``shape_arithmetic (48213)``; a column Canvas cannot match becomes
@@ -135,7 +136,9 @@ def _rows(
         header = FIXED_COLUMNS[fmt] + [f"{e} ({assignment_ids[e]})" if assignment_ids.get(e) else e for e in exercises]
         rows = [header, ["Points Possible", "", "", "", ""] + [_points(maxima[e]) for e in exercises]]
         for s in students:
-            ids = [s.name, s.canvas_id, s.student_id, s.sis_login or s.email, s.section]
+            # A roster without SIS ids takes Canvas's id as the student id (`roster`): no SIS User ID then.
+            sis_id = "" if s.student_id == s.canvas_id else s.student_id
+            ids = [s.name, s.canvas_id, sis_id, s.sis_login or s.email, s.section]
             rows.append(ids + [cell(s, e) for e in exercises])
     elif fmt == "csv":
         rows = [FIXED_COLUMNS[fmt] + exercises + ["total", "max"]]
