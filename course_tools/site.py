@@ -2,9 +2,10 @@
 
 The site is made from the committed, executed notebooks (nothing is executed or trained): the
 README as the landing page, the lessons in order (``notebooks/NN_*.ipynb``, discovered), then
-the exercises and the published solutions. Every notebook page says when and with which torch
-and Python it was executed (``metadata.course.executed``, written by ``course lessons``), and
-each lesson page links to its exercise notebook and its solution.
+the exercises, the published solutions and the guides by reader (``docs/*.md``, ``GUIDES``'
+order). Every notebook page says when and with which torch and Python it was executed
+(``metadata.course.executed``, written by ``course lessons``), and each lesson page links to its
+exercise notebook and its solution.
 
 Nothing in notebooks/, exercises/ or solutions/ is touched: the pages are assembled in a staging
 folder (``build/site-src/``), where
@@ -13,8 +14,8 @@ folder (``build/site-src/``), where
   own, ``solutions/hidden_tests/``, which the site never shows);
 - cells hidden in Jupyter (``metadata.jupyter.source_hidden``) are folded on the page, and a widget
   (which needs a live kernel) becomes a line saying so;
-- the README's relative links point at the site's pages, or at the repository when the target
-  is not a page.
+- the relative links of the README and the guides point at the site's pages, or at the
+  repository when the target is not a page (so a guide's links work on GitHub and on the site);
 - the local pictures a notebook's markdown shows (``![alt](figures/x.png)``) are copied beside
   its page, so the site shows them (lesson 12's picture of its drawing pad is one);
 - each figure gets the description its cell keeps (``course_tools.alt_text``): its ``text/html``
@@ -67,6 +68,8 @@ MATHJAX_PARTS = ["tex-chtml.js", "output/chtml", "input/tex", "ui", "a11y", "sre
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = "(An interactive widget: open the notebook in Jupyter or Colab to use it.)"
 SITE_ASSETS = Path(__file__).resolve().parent.parent / "site"  # the course's own CSS for the site
+# The guides in docs/, in the navigation's order (one a reader); any other docs/*.md follows them.
+GUIDES = ("students", "instructors", "grading", "researchers", "authors", "security")
 
 
 class SiteError(RuntimeError):
@@ -77,6 +80,12 @@ class SiteError(RuntimeError):
 def lesson_notebooks(root: Path) -> list[Path]:
     """The lessons in reading order: ``notebooks/NN_*.ipynb``."""
     return sorted((root / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def guide_pages(root: Path) -> list[Path]:
+    """The guides, ``docs/*.md``: those named in ``GUIDES`` in that order, then any other by name."""
+    found = sorted((root / "docs").glob("*.md"))
+    return sorted(found, key=lambda p: (GUIDES.index(p.stem) if p.stem in GUIDES else len(GUIDES), p.name))
 
 
 def exercise_pair(root: Path, lesson: Path) -> tuple[Path | None, Path | None]:
@@ -308,6 +317,14 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
     )
     pages = {f"notebooks/{p.name}" for p in lessons} | {"exercises/index.md", "solutions/index.md"}
     pages |= {f"exercises/{p.name}" for p in exercises} | {f"solutions/{p.name}" for p in solutions}
+    guides = guide_pages(root)
+    pages |= {"README.md"} | {f"docs/{p.name}" for p in guides}
+    for guide in guides:
+        text, link_warnings = rewrite_links(guide.read_text(encoding="utf-8"), f"docs/{guide.name}", pages, root, repo)
+        warnings += link_warnings
+        (staging / "docs").mkdir(exist_ok=True)
+        (staging / "docs" / guide.name).write_text(text, encoding="utf-8")
+        copy_images(readme_page(text), f"docs/{guide.name}")
     readme = (root / "README.md").read_text(encoding="utf-8") if (root / "README.md").is_file() else f"# {TITLE}\n"
     readme, link_warnings = rewrite_links(readme, "README.md", pages, root, repo)
     warnings += link_warnings
@@ -327,6 +344,8 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
             {"caption": "Solutions", "chapters": [{"file": "solutions/index"}] + chapters("solutions", solutions)},
         ],
     }
+    if guides:
+        toc["parts"].append({"caption": "Guides", "chapters": chapters("docs", guides)})
     (staging / "_toc.yml").write_text(json.dumps(toc, indent=1) + "\n")  # JSON is YAML
     return toc, warnings
 
@@ -477,6 +496,8 @@ def inputs_digest(root: Path) -> str:
     files = [root / "README.md", root / "pyproject.toml", Path(__file__), Path(alt_text.__file__)]
     if (root / "README.md").is_file():
         files += [root / image for image in markdown_images(readme_page((root / "README.md").read_text()))]
+    for guide in guide_pages(root):
+        files += [guide] + [guide.parent / image for image in markdown_images(readme_page(guide.read_text()))]
     for folder in ("notebooks", "exercises", "solutions"):
         notebooks = sorted((root / folder).glob("*.ipynb"))
         files += notebooks

@@ -46,7 +46,7 @@ def test_lessons_in_order_then_exercises_and_solutions(staged):
     lessons = site.lesson_notebooks(ROOT)
     assert lessons == sorted(lessons) and lessons, "lessons are notebooks/NN_*.ipynb"
     captions = [part["caption"] for part in toc["parts"]]
-    assert captions == ["Lessons", "Exercises", "Solutions"]
+    assert captions == ["Lessons", "Exercises", "Solutions", "Guides"]
     assert [c["file"] for c in toc["parts"][0]["chapters"]] == [f"notebooks/{p.stem}" for p in lessons]
     assert toc["root"] == "README" and (staging / "README.md").is_file()
     solutions = sorted((ROOT / "solutions").glob("[0-9]*.ipynb"))
@@ -91,6 +91,19 @@ def test_readme_links_point_at_the_site(staged):
         if not link.startswith("http"):
             assert (staging / link).is_file(), f"the README's link to {link} has no page"
     assert isinstance(warnings, list)
+
+
+def test_the_guides_come_after_the_lessons_and_their_links_work_on_the_site(staged):
+    staging, toc, _ = staged
+    guides = site.guide_pages(ROOT)
+    assert [g.stem for g in guides][:2] == ["students", "instructors"], "the guides in site.GUIDES' order"
+    assert toc["parts"][-1] == {"caption": "Guides", "chapters": [{"file": f"docs/{g.stem}"} for g in guides]}
+    for guide in guides:
+        text = (staging / "docs" / guide.name).read_text(encoding="utf-8")
+        for link in re.findall(r"\]\(([^)#]+)", text):
+            if not link.startswith("http"):
+                assert (staging / "docs" / link).is_file(), f"{guide.name}'s link to {link} has no page"
+    assert "(docs/students.md)" in (staging / "README.md").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- pieces
@@ -266,6 +279,8 @@ def toy_course(root: Path, repo: str) -> Path:
     nbformat.write(solution, root / "solutions" / "01_first_exercises.ipynb")
     nbformat.write(solution, root / "exercises" / "01_first_exercises.ipynb")
     (root / "README.md").write_text("# CNNs on MNIST\n\nStart with [lesson 1](notebooks/01_first.ipynb).\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "students.md").write_text("# For students\n\nRead [lesson 1](../notebooks/01_first.ipynb).\n")
     (root / "pyproject.toml").write_text(f'[tool.course]\nrepository_url = "{repo}"\n')
     return root
 
@@ -308,6 +323,7 @@ def test_the_built_site_needs_no_other_host(tmp_path, capsys):
     assert "BEGIN SOLUTION" not in pages["solutions/01_first_exercises.html"]
     assert "assert x == 1" in pages["solutions/01_first_exercises.html"]  # a solution page shows the solution
     assert 'href="notebooks/01_first.html"' in pages["README.html"]
+    assert 'href="../notebooks/01_first.html"' in pages["docs/students.html"]  # a guide's link, as on GitHub
     # every figure's <img> says what it shows, in output order (not its file name)
     images = re.findall(r"<img\b[^>]*>", lesson.split("<article", 1)[1])
     assert [re.search(r'alt="([^"]*)"', i).group(1) for i in images] == [escape(w) for w in FIGURE_WORDS]
