@@ -170,6 +170,10 @@ def test_feedback_folder_index_and_safe_names(tmp_path, monkeypatch):
     assert 'href="s001/shape_arithmetic.html"' in index and "Bob O&#x27;Neil" in index and "no grade" in index
     assert "Other submissions" in index and "touches sys.modules" in index
     assert "<script" not in "".join(p.read_text() for p in written)
+    write_feedback([a_grade("")], [], tmp_path / "no_roster")  # `course grade` without --roster
+    index = (tmp_path / "no_roster" / "index.html").read_text()
+    assert "no roster" in index and 'href="03_shape_arithmetic_exercises/shape_arithmetic.html"' in index
+    assert_accessible_and_offline(index)
 
 
 def test_pages_are_rewritten_but_a_foreign_file_is_never_overwritten(tmp_path):

@@ -221,6 +221,13 @@ def render_page(grade: Grade, student: Student | None) -> str:
 
 def render_index(pages: dict[tuple[str, str], tuple[str, Grade]], students: list[Student], exercises) -> str:
     """The instructor's index: ``pages`` maps (folder, exercise) to (relative link, grade)."""
+    if not students:
+        body = [
+            "<h1>Feedback pages</h1>\n",
+            f"<p>{len(pages)} page(s). The gradebook has no roster (grade with --roster roster.csv), so each "
+            "submission's page is in a folder named after its file.</p>\n",
+        ]
+        return _page("Feedback pages", "".join(body) + _others_and_review(pages, set()))
     body = [
         "<h1>Feedback pages</h1>\n",
         f"<p>{len(pages)} page(s); each student's pages are in a folder named after their id.</p>\n",
@@ -247,6 +254,12 @@ def render_index(pages: dict[tuple[str, str], tuple[str, Grade]], students: list
                 body.append(f'<td><a href="{escape(link)}">{escape(text)}</a></td>')
         body.append("</tr>\n")
     body.append("</tbody>\n</table>\n")
+    return _page("Feedback pages", "".join(body) + _others_and_review(pages, roster))
+
+
+def _others_and_review(pages, roster: set[str]) -> str:
+    """The index's tables of submissions off the roster (or of no exercise) and of those to review."""
+    body = []
     others = [(link, g) for link, g in pages.values() if g.student_id not in roster or not g.exercise]
     if others:
         body.append(
@@ -276,7 +289,7 @@ def render_index(pages: dict[tuple[str, str], tuple[str, Grade]], students: list
                 f"{escape('; '.join(g.review))}</li>\n"
             )
         body.append("</ul>\n")
-    return _page("Feedback pages", "".join(body))
+    return "".join(body)
 
 
 def _folder_name(grade: Grade, taken: dict[str, str]) -> str:
