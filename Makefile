@@ -14,7 +14,7 @@ TEST_STAMP := $(VENV)/.test-installed
 SITE_STAMP := $(VENV)/.site-installed
 
 # Test workers: each gets cores / workers threads (course_tools/suite_plan.py). On 2 cores two 1-thread
-# workers beat one 2-thread run; see the README's section for authors.
+# workers beat one 2-thread run; see docs/authors.md (the test suite's time budget).
 TEST_WORKERS ?= 2
 
 .PHONY: setup run test test-fast lint lessons exercises site bench canary clean
@@ -72,7 +72,7 @@ site: $(SITE_STAMP)
 	$(BIN)/course site
 
 # Training, evaluation, start-up and every lesson's time on this machine (about 11 minutes on 2
-# cores; `.venv/bin/course bench --quick` takes about one). The README's Performance section explains it.
+# cores; `.venv/bin/course bench --quick` takes about one). docs/authors.md (Performance) explains it.
 bench: $(STAMP)
 	$(BIN)/course bench
 
