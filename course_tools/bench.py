@@ -19,6 +19,12 @@ One run measures, and prints as a table (also written to ``build/bench.json``):
 lessons: about a minute. The targets (set for a 2-core AVX-512 CPU) are judged at the end; one that
 does not hold is printed as **no** but does not fail the command (a slower machine is not an error):
 the exit status is non-zero only when a lesson fails or the data is missing.
+
+``--docs`` writes the report into docs/authors.md's Performance section (between its ``bench``
+markers, ``course_tools.doc_tables``), naming the run it quotes, which must be a committed file:
+
+    course bench --docs --out benchmarks/NAME.json    # measure (about 11 minutes) and quote this run
+    course bench --from benchmarks/NAME.json --docs   # quote a run already made, without measuring
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from torch import nn
 
 import course_utils as cu
 
-from . import course_folder
+from . import course_folder, doc_tables
+from .doc_tables import DocTableError
 
 TUTORIAL_LR = 1e-3  # torch.optim.Adam's default, which tutorials keep
 QUICK_IMAGES = 8192  # images per repeat with --quick
@@ -355,7 +362,7 @@ def check_targets(result: dict) -> list[dict]:
 
 
 def format_report(result: dict) -> str:
-    """The measurements as Markdown tables (the README's Performance section pastes them)."""
+    """The measurements as Markdown tables (``--docs`` writes them into docs/authors.md)."""
     m = result["machine"]
     lines = [
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores, {m['cpu_capability']}, "
@@ -400,8 +407,52 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def bench_main(quick: bool = False, out: str | None = None, lessons: bool = True, echo=print) -> int:
+def quoted_run(run: Path) -> str:
+    """The path the docs quote a run by, from the course's root; a run outside benchmarks/ is refused."""
+    benchmarks = course_folder("benchmarks").resolve()
+    if not run.resolve().is_relative_to(benchmarks):
+        raise DocTableError(f"--docs quotes a committed run: write it under {benchmarks} (--out benchmarks/NAME.json)")
+    return run.resolve().relative_to(benchmarks.parent).as_posix()
+
+
+FULL_RUN_NEEDED = "--docs quotes a full run: measure without --quick and --no-lessons"
+
+
+def write_docs(result: dict, quoted: str, page: Path) -> None:
+    """Put the report of ``result`` (the run committed at ``quoted``) into ``page``'s Performance section."""
+    if result["quick"] or not result.get("lessons"):
+        raise DocTableError(FULL_RUN_NEEDED)
+    intro = f"The committed run quoted here is [`{quoted}`](../{quoted}).\n\n"
+    changed = doc_tables.write_table(page, "bench", intro + format_report(result))
+    print(f"{'rewrote' if changed else 'kept'} the Performance tables in {page}")
+
+
+def report_from(source: str, docs: bool, echo=print) -> int:
+    """``course bench --from FILE``: an earlier run's report, and with ``docs`` its tables in the docs."""
+    run = Path(source)
+    try:
+        result = json.loads(run.read_text(encoding="utf-8"))
+        echo(format_report(result))
+        if docs:
+            write_docs(result, quoted_run(run), course_folder("docs") / "authors.md")
+    except (OSError, ValueError, KeyError) as err:  # DocTableError is a ValueError
+        print(f"error: {source}: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def bench_main(
+    quick: bool = False, out: str | None = None, lessons: bool = True, echo=print, docs: bool = False
+) -> int:
     out = Path(out) if out else course_folder("build") / "bench.json"
+    if docs:  # refused before measuring, not after 11 minutes
+        try:
+            quoted = quoted_run(out)
+            if quick or not lessons:
+                raise DocTableError(FULL_RUN_NEEDED)
+        except DocTableError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     device = cu.get_device(verbose=False)
     result = {"date": datetime.date.today().isoformat(), "quick": quick, "machine": machine(device), "training": {}}
     devices = [torch.device("cpu")] + ([device] if device.type != "cpu" else [])
@@ -421,4 +472,10 @@ def bench_main(quick: bool = False, out: str | None = None, lessons: bool = True
     echo("")
     echo(format_report(result))
     echo(f"\nall figures: {out}")
+    if docs:
+        try:
+            write_docs(result, quoted, course_folder("docs") / "authors.md")
+        except (OSError, DocTableError) as err:  # the run is saved: `--from` writes the docs once fixed
+            print(f"error: {err}; the run is in {out}: then `course bench --from {out} --docs`", file=sys.stderr)
+            return 2
     return 0 if all(r["status"] == "ok" for r in result.get("lessons", {}).get("lessons", [])) else 1

@@ -16,7 +16,9 @@ course alt [NOTEBOOK...]              (authors: copy the figures' descriptions i
 course site [--out DIR]               (the course's web site, from the executed notebooks)
 course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
 course screenshots [--out FILE]       (authors: lesson 12's drawing pad in use, drawn in Chromium, as a PNG)
-course bench [--quick] [--no-lessons] [--out FILE]   (how fast the course runs here: a table and build/bench.json)
+course bench [--quick] [--no-lessons] [--out FILE] [--docs] [--from FILE]
+                                      (how fast the course runs here: a table and build/bench.json)
+course test-times [--from FILE]       (authors: commit the last `make test`'s seconds per file, and their table)
 course canary [--stack newest|colab]... (authors: the course on the newest releases and on Colab's; reports)
 """
 
@@ -277,13 +279,21 @@ def cmd_screenshots(args) -> int:
 def cmd_bench(args) -> int:
     from course_utils.datafiles import DataError
 
-    from .bench import ColdStartError, bench_main
+    from .bench import ColdStartError, bench_main, report_from
 
+    if args.source:
+        return report_from(args.source, docs=args.docs)
     try:
-        return bench_main(quick=args.quick, out=args.out, lessons=not args.no_lessons)
+        return bench_main(quick=args.quick, out=args.out, lessons=not args.no_lessons, docs=args.docs)
     except (DataError, ColdStartError) as err:  # no data, or a cold-start process that failed: say which
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def cmd_test_times(args) -> int:
+    from .doc_tables import refresh_test_times
+
+    return refresh_test_times(args.source)
 
 
 def cmd_canary(args) -> int:
@@ -449,7 +459,21 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="about a minute: 8,192 images per repeat, no lessons")
     p.add_argument("--no-lessons", action="store_true", help="leave out running the lessons (the longest part)")
     p.add_argument("--out", default=None, help="where to write the JSON (default build/bench.json)")
+    p.add_argument(
+        "--docs",
+        action="store_true",
+        help="also write the tables into docs/authors.md, quoting the run (--out benchmarks/NAME.json)",
+    )
+    p.add_argument("--from", dest="source", metavar="FILE", help="report this earlier run instead of measuring")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "test-times",
+        help="authors: after `make test`, copy its seconds per file to tests/test-durations.json and write "
+        "their table in docs/authors.md",
+    )
+    p.add_argument("--from", dest="source", metavar="FILE", help="another run's seconds (build/test-durations.json)")
+    p.set_defaults(func=cmd_test_times)
 
     p = sub.add_parser("canary", help="authors: run the course on the newest releases and on Colab's (downloads)")
     p.add_argument("--stack", action="append", choices=["newest", "colab"], help="one stack (default: both)")

@@ -210,20 +210,21 @@ def test_lesson_page(lesson, site, server, browser):
 
 def other_pages(site_root: Path) -> list[str]:
     pages = ["README.html"]
-    for folder in ("exercises", "solutions"):
+    for folder in ("exercises", "solutions", "docs"):
         pages += sorted(f"{folder}/{p.name}" for p in (site_root / folder).glob("*.html"))
     return pages
 
 
 def test_other_pages_are_offline_and_clean(site, server, browser):
-    """The landing page, the exercises and the solutions: no outside request, no error, math and figures."""
+    """The landing page, the exercises, the solutions and the guides: no outside request, no error, math and
+    figures."""
     visit = Visit(browser, server)
     try:
         for page in other_pages(site):
             visit.open(f"{server}/{page}")
             visit.check_figures_and_math(page)
             visit.check_links(site, page)
-            if not page.endswith("index.html"):  # every notebook's page
+            if not page.endswith("index.html") and not page.startswith("docs/"):  # every notebook's page
                 assert visit.page.query_selector(".course-executed"), f"{page} does not say when it was executed"
             visit.check_clean(page)
             if page.startswith(("exercises/01", "solutions/01")):

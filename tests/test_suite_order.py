@@ -69,7 +69,7 @@ def test_the_committed_durations_name_every_notebook():
     missing = [n for n in notebooks if n not in seconds]
     assert not missing, (
         f"{missing} have no time in tests/test-durations.json: run `make test`, then "
-        "copy build/test-durations.json over it"
+        "`course test-times` (it copies build/test-durations.json over it)"
     )
 
 

@@ -277,19 +277,19 @@ def markdown(path):
     return "\n".join(c.source for c in nbformat.read(str(path), as_version=4).cells if c.cell_type == "markdown")
 
 
-def test_lesson_5_and_the_readme_quote_the_intervals_of_the_measured_sweep():
+def test_lesson_5_and_the_researchers_guide_quote_the_intervals_of_the_measured_sweep():
     """The sweep was measured once (benchmarks/sweep-lesson5/, 5 minutes: too long for every run of
     the suite); its summary is recomputed here from its runs, and the quotes must be that summary."""
     measured = REPO / "benchmarks" / "sweep-lesson5"
     results = pd.read_csv(measured / "results.csv")
     summary = summarize(results, ["n_conv", "seed"])
     pd.testing.assert_frame_equal(summary, pd.read_csv(measured / "summary.csv"), check_dtype=False)
-    lesson, readme = markdown(REPO / "notebooks" / "05_ablations.ipynb"), (REPO / "README.md").read_text()
+    lesson, guide = markdown(REPO / "notebooks" / "05_ablations.ipynb"), (REPO / "docs" / "researchers.md").read_text()
     for _, row in summary.iterrows():
         mean, low, high = row["test_accuracy mean"], row["test_accuracy ci95 low"], row["test_accuracy ci95 high"]
         assert f"{100 * mean:.2f}% [{100 * low:.2f}, {100 * high:.2f}]" in lesson
         parameters = f"{row['n_parameters mean']:,.0f}"
-        assert f"| {row['n_conv']:.0f} | 3 | {parameters} | {mean:.4f} [{low:.4f}, {high:.4f}] |" in readme
+        assert f"| {row['n_conv']:.0f} | 3 | {parameters} | {mean:.4f} [{low:.4f}, {high:.4f}] |" in guide
 
 
 def test_lesson_10_quotes_the_intervals_of_its_seed_by_seed_table():
