@@ -29,6 +29,11 @@ is empty they are left out, with a warning.
 
     course site                  # build build/site/ (open build/site/index.html)
     course site --out DIR        # elsewhere
+    course site --no-solutions   # a class site: no solution pages and no link to them
+
+``--no-solutions`` is for an instructor who publishes the site during the semester: the exercise
+pages stay, the solution pages go, and so does every link to ``solutions/`` (the lessons' and the
+exercises' links to their solutions, and those of the README and the guides, which keep their text).
 """
 
 from __future__ import annotations
@@ -194,12 +199,15 @@ def container(css_class: str, text: str) -> str:
     return f"```{{container}} {css_class}\n{text}\n```"
 
 
-def rewrite_links(markdown: str, page: str, pages: set[str], root: Path, repo: str) -> tuple[str, list[str]]:
+def rewrite_links(
+    markdown: str, page: str, pages: set[str], root: Path, repo: str, withheld: tuple[str, ...] = ()
+) -> tuple[str, list[str]]:
     """Point the relative links of ``markdown`` (the text of ``page``) at the site's pages.
 
     A link to a page of the site stays; one to a folder goes to its index page when the site has
     one; anything else goes to the repository (or, with no repository URL, loses its link and
-    keeps its text). Returns the new text and warnings.
+    keeps its text). A link into a ``withheld`` folder (``solutions``) loses its link, even to the
+    repository. Returns the new text and warnings.
     """
     warnings = []
     folder = posixpath.dirname(page)
@@ -210,6 +218,8 @@ def rewrite_links(markdown: str, page: str, pages: set[str], root: Path, repo: s
             return match.group(0)
         path, _, anchor = target.partition("#")
         path = posixpath.normpath(posixpath.join(folder, path))
+        if any(path == kept or path.startswith(kept + "/") for kept in withheld):
+            return text
         anchor = f"#{anchor}" if anchor else ""
         relative = posixpath.relpath
         if path in pages:
@@ -241,8 +251,10 @@ def notebook_title(path: Path) -> str:
     return path.stem
 
 
-def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
-    """Write the site's sources into ``staging``: pages, table of contents. Returns (toc, warnings)."""
+def stage(root: Path, staging: Path, repo: str, with_solutions: bool = True) -> tuple[dict, list[str]]:
+    """Write the site's sources into ``staging``: pages, table of contents. Returns (toc, warnings).
+
+    Without ``with_solutions``: no solution page, and no link to ``solutions/`` (``--no-solutions``)."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -252,6 +264,9 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
         raise SiteError(f"no lessons in {root / 'notebooks'}")
     solutions = sorted((root / "solutions").glob("[0-9]*.ipynb"))
     exercises = [root / "exercises" / s.name for s in solutions if (root / "exercises" / s.name).is_file()]
+    withheld = () if with_solutions else ("solutions",)
+    if not with_solutions:
+        solutions = []  # the exercises above are still those of the solutions
 
     def write(relative: str, notebook: nbformat.NotebookNode) -> None:
         target = staging / relative
@@ -278,20 +293,20 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
         links = []
         if exercise:
             links.append(f"[the exercise notebook](../exercises/{exercise.name})")
-        if solution:
+        if solution and with_solutions:
             links.append(f"[its solution](../solutions/{solution.name})")
         if links:
             info.append(container("course-exercises", "**Exercises:** " + " and ".join(links) + "."))
         write(f"notebooks/{lesson.name}", prepare_page(notebook, info))
     for path in exercises:
         notebook = nbformat.read(path, as_version=4)
-        solved = nbformat.read(root / "solutions" / path.name, as_version=4)
-        ran = executed_line(solved)
-        line = "Not executed: an exercise notebook to download (⬇ above) and complete. "
-        line += f"Its solution: {ran[0].lower()}{ran[1:]}"
-        title = solution_title(notebook_title(root / "solutions" / path.name))
-        solution = f"**Solution:** [{title}](../solutions/{path.name})."
-        info = [container("course-executed", line), container("course-exercises", solution)]
+        line = "Not executed: an exercise notebook to download (⬇ above) and complete."
+        info = [container("course-executed", line)]
+        if with_solutions:
+            ran = executed_line(nbformat.read(root / "solutions" / path.name, as_version=4))
+            info[0] = container("course-executed", f"{line} Its solution: {ran[0].lower()}{ran[1:]}")
+            title = solution_title(notebook_title(root / "solutions" / path.name))
+            info.append(container("course-exercises", f"**Solution:** [{title}](../solutions/{path.name})."))
         write(f"exercises/{path.name}", prepare_page(notebook, info))
     for path in solutions:
         notebook = publish_solution(nbformat.read(path, as_version=4))
@@ -312,21 +327,25 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
         ),
         encoding="utf-8",
     )
-    (staging / "solutions" / "index.md").write_text(
-        index_page("Solutions", "Complete, executed solutions of the exercises.", solution_pages), encoding="utf-8"
-    )
-    pages = {f"notebooks/{p.name}" for p in lessons} | {"exercises/index.md", "solutions/index.md"}
+    if with_solutions:
+        (staging / "solutions" / "index.md").write_text(
+            index_page("Solutions", "Complete, executed solutions of the exercises.", solution_pages), encoding="utf-8"
+        )
+    pages = {f"notebooks/{p.name}" for p in lessons} | {"exercises/index.md"}
+    pages |= {"solutions/index.md"} if with_solutions else set()
     pages |= {f"exercises/{p.name}" for p in exercises} | {f"solutions/{p.name}" for p in solutions}
     guides = guide_pages(root)
     pages |= {"README.md"} | {f"docs/{p.name}" for p in guides}
     for guide in guides:
-        text, link_warnings = rewrite_links(guide.read_text(encoding="utf-8"), f"docs/{guide.name}", pages, root, repo)
+        text, link_warnings = rewrite_links(
+            guide.read_text(encoding="utf-8"), f"docs/{guide.name}", pages, root, repo, withheld
+        )
         warnings += link_warnings
         (staging / "docs").mkdir(exist_ok=True)
         (staging / "docs" / guide.name).write_text(text, encoding="utf-8")
         copy_images(readme_page(text), f"docs/{guide.name}")
     readme = (root / "README.md").read_text(encoding="utf-8") if (root / "README.md").is_file() else f"# {TITLE}\n"
-    readme, link_warnings = rewrite_links(readme, "README.md", pages, root, repo)
+    readme, link_warnings = rewrite_links(readme, "README.md", pages, root, repo, withheld)
     warnings += link_warnings
     built = "This site shows the lessons as they were last executed; each page says when and with which versions."
     (staging / "README.md").write_text(readme.rstrip("\n") + "\n\n" + container("course-executed", built) + "\n")
@@ -344,6 +363,8 @@ def stage(root: Path, staging: Path, repo: str) -> tuple[dict, list[str]]:
             {"caption": "Solutions", "chapters": [{"file": "solutions/index"}] + chapters("solutions", solutions)},
         ],
     }
+    if not with_solutions:
+        toc["parts"] = [part for part in toc["parts"] if part["caption"] != "Solutions"]
     if guides:
         toc["parts"].append({"caption": "Guides", "chapters": chapters("docs", guides)})
     (staging / "_toc.yml").write_text(json.dumps(toc, indent=1) + "\n")  # JSON is YAML
@@ -490,9 +511,11 @@ def fix_accessible_names(site: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- the build
-def inputs_digest(root: Path) -> str:
+def inputs_digest(root: Path, with_solutions: bool = True) -> str:
     """A hash of everything the site is made of, so a build can be reused while nothing changed."""
     digest = hashlib.sha256()
+    if not with_solutions:
+        digest.update(b"without solutions")
     files = [root / "README.md", root / "pyproject.toml", Path(__file__), Path(alt_text.__file__)]
     if (root / "README.md").is_file():
         files += [root / image for image in markdown_images(readme_page((root / "README.md").read_text()))]
@@ -531,12 +554,17 @@ sys.exit(result if isinstance(result, int) else 1)
 
 
 def build_site(
-    root: Path | None = None, out: Path | None = None, *, reuse: bool = False, cache: Path | None = None
+    root: Path | None = None,
+    out: Path | None = None,
+    *,
+    reuse: bool = False,
+    cache: Path | None = None,
+    solutions: bool = True,
 ) -> Path:
     """Build the site of the course at ``root`` into ``out`` (default ``build/site``); returns ``out``.
 
     With ``reuse``, a build whose inputs are unchanged is kept as it is. MathJax is kept in
-    ``cache`` (default ``build/cache``).
+    ``cache`` (default ``build/cache``). Without ``solutions``: no solution page and no link to one.
     """
     from . import course_folder
 
@@ -544,7 +572,7 @@ def build_site(
     build = root / "build"
     out = Path(out) if out else build / "site"
     stamp = out / ".course-site.json"
-    digest = inputs_digest(root)
+    digest = inputs_digest(root, solutions)
     if reuse and stamp.is_file() and json.loads(stamp.read_text()).get("inputs") == digest:
         print(f"course site: {out} is up to date")
         return out
@@ -554,7 +582,7 @@ def build_site(
         raise SiteError("Jupyter Book is not installed: pip install -r requirements-site.txt") from None
     repo = repository_url(root)
     staging = out.parent / f"{out.name}-src"
-    toc, warnings = stage(root, staging, repo)
+    toc, warnings = stage(root, staging, repo, with_solutions=solutions)
     if not repo:
         warnings.append(
             "[tool.course] repository_url in pyproject.toml is empty: the site has no launch buttons "
@@ -582,16 +610,17 @@ def build_site(
     fix_accessible_names(out)
     for warning in warnings + sphinx_warnings:
         print(f"warning: {warning}")
-    stamp.write_text(json.dumps({"inputs": digest, "commit": commit, "toc": toc, "repository_url": repo}, indent=1))
+    record = {"inputs": digest, "commit": commit, "toc": toc, "repository_url": repo, "solutions": solutions}
+    stamp.write_text(json.dumps(record, indent=1))
     return out
 
 
-def site_main(out: str | None = None) -> int:
+def site_main(out: str | None = None, solutions: bool = True) -> int:
     import time
 
     start = time.perf_counter()
     try:
-        site = build_site(out=Path(out) if out else None)
+        site = build_site(out=Path(out) if out else None, solutions=solutions)
     except (SiteError, MarkerError) as err:
         print(f"course site: {err}", file=sys.stderr)
         return 1
