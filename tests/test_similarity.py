@@ -5,12 +5,14 @@ A small class answers exercise 3 (shape arithmetic); no kernel runs, the code is
 
 import csv
 import html
+from collections import Counter
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_tools import cli
+from course_tools.grading import similarity
 from course_tools.grading.similarity import (
     MIN_TOKENS,
     Answer,
@@ -151,6 +153,25 @@ def test_a_different_approach_the_stub_and_short_answers_are_not_listed(report):
     assert "s1005" not in listed  # the exercise as handed out: every cell its stub
     assert "s1006" not in listed and "s1007" not in listed  # identical, but under MIN_TOKENS of their own
     assert len(rows) == 4  # the task-2 trio and the task-4 pair
+
+
+def test_pairs_close_to_the_course_s_solution_are_told_apart(report):
+    _, page, rows, _ = report
+    assert pair(rows, "s1001", "s1002", "task4-answer")["like_solution"] == "yes"  # the solution, renamed
+    assert pair(rows, "s1001", "s1002", "task2-answer")["like_solution"] == "no"
+    unlike, like = page.index("Pairs unlike the course's solution: 3"), page.index("the course's solution: 1")
+    assert unlike < like
+
+
+def test_the_page_shows_at_most_so_many_pairs_and_says_so(monkeypatch):
+    def answer(student):
+        return Answer(student, student, "ex", 1, "c", "code", ("x",) * MIN_TOKENS, ("x",) * MIN_TOKENS)
+
+    monkeypatch.setattr(similarity, "SHOWN_PAIRS", 2)
+    pairs = similar_pairs([answer(f"s{i}") for i in range(4)])
+    page = similarity.render_html(pairs, similarity.Found([], [], Counter()), 0.9, {})
+    assert len(pairs) == 6 and page.count("<section") == 2
+    assert "Pairs unlike the course's solution: 6, the first 2 shown here (the CSV lists all)" in page
 
 
 def test_the_page_says_no_penalty_and_shows_both_cells_escaped(report):

@@ -24,9 +24,11 @@ count as part of the answer. That code is normalized:
 An answer identical to the stub (nothing written) or of fewer than ``MIN_TOKENS`` tokens of its
 own is left out: a one-line formula is what everyone writes. Two students' answers to the same
 cell are **identical** when their normalized tokens are equal (the same code but for names,
-comments and layout), **near** when ``difflib.SequenceMatcher``'s ratio of the two token
-sequences reaches ``--threshold`` (default 0.9); for this ratio every placeholder is the same
-token, so a variable added near the top does not renumber, and so change, every later name.
+comments and layout), **near** when the similarity of the two token sequences reaches
+``--threshold`` (default 0.9): twice the length of their longest common subsequence over the sum
+of their lengths (RapidFuzz's Indel similarity; difflib's ratio estimates the same). For it every
+placeholder is the same token, so a variable added near the top does not renumber, and so change,
+every later name.
 ``like solution`` says both answers are as close to the course's own solution: often the
 lesson's code, and a reason to read the pair with care, not a reason for suspicion.
 
@@ -43,13 +45,13 @@ from __future__ import annotations
 import ast
 import csv
 import html
+import importlib.util
 import io
 import re
 import sys
 import tokenize
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from itertools import combinations
 from pathlib import Path
 
@@ -61,6 +63,7 @@ from .roster import RosterError, collect, read_roster
 
 MIN_TOKENS = 12  # fewer tokens of the student's own: too short to say anything (e.g. `return a * b + 1`)
 DEFAULT_THRESHOLD = 0.9
+SHOWN_PAIRS = 200  # the page shows at most this many pairs of each group; the CSV has them all
 PLACEHOLDER = "_v"  # the names a student defines become _v1, _v2... (see `normalize`)
 _NUMBERED = re.compile(r"_v[0-9]+")
 _TEXT_TOKEN = re.compile(r"\w+|\S")  # the words and symbols of code that does not parse
@@ -277,9 +280,12 @@ def _written(solution, student) -> dict[int, str]:
     return {index: "\n\n".join(sources) for index, sources in written.items()}
 
 
-def ratio(a: tuple[str, ...], b: tuple[str, ...]) -> float:
-    """difflib's similarity of two token sequences (1.0: the same)."""
-    return SequenceMatcher(None, a, b, autojunk=False).ratio() if a or b else 1.0
+def ratio(a: tuple[str, ...], b: tuple[str, ...], cutoff: float = 0.0) -> float:
+    """The similarity of two token sequences: 2 * their longest common subsequence / (len(a) + len(b)),
+    1.0 for the same; 0.0 when it is under ``cutoff`` (then computed only as far as needed)."""
+    from rapidfuzz.distance import Indel
+
+    return Indel.normalized_similarity(a, b, score_cutoff=cutoff)
 
 
 @dataclass
@@ -351,14 +357,12 @@ def similar_pairs(answers: list[Answer], threshold: float = DEFAULT_THRESHOLD) -
             pairs += _pairs(members, members, 1.0, "identical", threshold)
         groups = sorted(buckets.values(), key=lambda members: len(members[0].shape))
         for index, longer in enumerate(groups):
-            matcher = SequenceMatcher(None, autojunk=False)
-            matcher.set_seq2(longer[0].shape)  # difflib caches what it learns of the second sequence
             shortest = len(longer[0].shape) * threshold / (2 - threshold) - 1e-9  # 2*short/(short+long) >= threshold
             for shorter in reversed(groups[:index]):
                 if len(shorter[0].shape) < shortest:
                     break
-                matcher.set_seq1(shorter[0].shape)
-                if matcher.quick_ratio() >= threshold and (similarity := matcher.ratio()) >= threshold:
+                similarity = ratio(shorter[0].shape, longer[0].shape, threshold)
+                if similarity >= threshold:
                     pairs += _pairs(shorter, longer, similarity, "near", threshold)
     return sorted(pairs, key=_order)
 
@@ -437,37 +441,65 @@ def _heading(student: str, submission: str) -> str:
     return _e(student) if student == submission else f"{_e(student)}<br><small>{_e(submission)}</small>"
 
 
+def _row(number: int, p: Pair, names: dict[str, str]) -> str:
+    a, b = _name(p.a.student, names), _name(p.b.student, names)
+    return (
+        f'<tr><th scope="row"><a href="#pair-{number}">{number}</a></th><td>{_e(a)}</td><td>{_e(b)}</td>'
+        f"<td>{_e(p.a.exercise)}</td><td>{_e(p.a.task)}</td><td>{p.similarity:.0%}</td><td>{p.kind}</td></tr>"
+    )
+
+
+def _side_by_side(number: int, p: Pair, names: dict[str, str]) -> str:
+    a, b = _name(p.a.student, names), _name(p.b.student, names)
+    title = f"{number}. {a} and {b}: {p.a.exercise}, task {p.a.task}, {p.kind} ({p.similarity:.0%})"
+    return (
+        f'<section id="pair-{number}" aria-labelledby="pair-{number}-title">'
+        f'<h3 id="pair-{number}-title">{_e(title)}</h3>'
+        f'<table class="cells"><caption>The two answers as written (cell {_e(p.a.cell)})</caption>'
+        f'<thead><tr><th scope="col">{_heading(a, p.a.submission)}</th>'
+        f'<th scope="col">{_heading(b, p.b.submission)}</th></tr></thead>'
+        f"<tbody><tr><td><pre><code>{_e(p.a.source)}</code></pre></td>"
+        f"<td><pre><code>{_e(p.b.source)}</code></pre></td></tr></tbody></table></section>"
+    )
+
+
+def _table(caption: str, rows: list[str]) -> str:
+    head = "".join(
+        f'<th scope="col">{column}</th>'
+        for column in ("Pair", "Student A", "Student B", "Exercise", "Task", "Similarity", "Kind")
+    )
+    return f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def render_html(pairs: list[Pair], found: Found, threshold: float, names: dict[str, str]) -> str:
-    """The report page: the caveat, how it compares, the table of pairs and each pair's cells."""
+    """The report page: the caveat, how it compares, the pairs (those unlike the course's solution
+    first, at most ``SHOWN_PAIRS`` of each kind) and each shown pair's cells side by side."""
     left_out = ", ".join(f"{count} {reason}" for reason, count in sorted(found.left_out.items())) or "none"
     students = len({a.student for a in found.answers})
-    rows, sections = [], []
-    for number, p in enumerate(pairs, start=1):
-        a, b = _name(p.a.student, names), _name(p.b.student, names)
-        rows.append(
-            f'<tr><th scope="row"><a href="#pair-{number}">{number}</a></th><td>{_e(a)}</td><td>{_e(b)}</td>'
-            f"<td>{_e(p.a.exercise)}</td><td>{_e(p.a.task)}</td><td>{p.similarity:.0%}</td><td>{p.kind}</td>"
-            f"<td>{'yes' if p.like_solution else 'no'}</td></tr>"
-        )
-        title = f"{number}. {a} and {b}: {p.a.exercise}, task {p.a.task}, {p.kind} ({p.similarity:.0%})"
-        sections.append(
-            f'<section id="pair-{number}" aria-labelledby="pair-{number}-title">'
-            f'<h3 id="pair-{number}-title">{_e(title)}</h3>'
-            f'<table class="cells"><caption>The two answers as written (cell {_e(p.a.cell)})</caption>'
-            f'<thead><tr><th scope="col">{_heading(a, p.a.submission)}</th>'
-            f'<th scope="col">{_heading(b, p.b.submission)}</th></tr></thead>'
-            f"<tbody><tr><td><pre><code>{_e(p.a.source)}</code></pre></td>"
-            f"<td><pre><code>{_e(p.b.source)}</code></pre></td></tr></tbody></table></section>"
-        )
-    skipped = "".join(f"<li>{_e(line)}</li>" for line in found.skipped)
-    table = (
-        '<table><caption>Pairs, most similar first</caption><thead><tr><th scope="col">Pair</th>'
-        '<th scope="col">Student A</th><th scope="col">Student B</th><th scope="col">Exercise</th>'
-        '<th scope="col">Task</th><th scope="col">Similarity</th><th scope="col">Kind</th>'
-        f'<th scope="col">Like the solution</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-        if pairs
-        else f"<p>No two students' answers reach the threshold of {threshold:.0%}.</p>"
+    groups = (
+        ("Pairs unlike the course's solution", [p for p in pairs if not p.like_solution]),
+        ("Pairs whose two answers are both close to the course's solution", [p for p in pairs if p.like_solution]),
     )
+    tables, sections, number = [], [], 0
+    for title, group in groups:
+        shown = group[:SHOWN_PAIRS]
+        rows = []
+        for p in shown:
+            number += 1
+            rows.append(_row(number, p, names))
+            sections.append(_side_by_side(number, p, names))
+        more = f", the first {len(shown)} shown here (the CSV lists all)" if len(shown) < len(group) else ""
+        tables.append(
+            f"<h3>{title}: {len(group)}{more}</h3>" + (_table(f"{title}, most similar first", rows) if rows else "")
+        )
+    kinds = Counter(p.kind for p in pairs)
+    summary = (
+        f"<h2>{len(pairs)} pair{'s' * (len(pairs) != 1)} ({kinds['identical']} identical, {kinds['near']} near)</h2>"
+        + "".join(tables)
+        if pairs
+        else f"<h2>No pairs</h2><p>No two students' answers reach the threshold of {threshold:.0%}.</p>"
+    )
+    skipped = "".join(f"<li>{_e(line)}</li>" for line in found.skipped)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -483,19 +515,17 @@ def render_html(pairs: list[Pair], found: Found, threshold: float, names: dict[s
 <div class="note">
 <p><strong>A list for a person to read, not a verdict.</strong> Nothing on this page changes a grade
 and no penalty follows from it. The solution a lesson teaches can legitimately lead students to the
-same code; "Like the solution: yes" marks pairs whose answers are both that close to the course's own
-solution.</p>
+same code: pairs whose two answers are both that close to the course's own solution are listed apart.</p>
 </div>
 <h2>How answers were compared</h2>
 <p>Each answer cell of each student ({students} students with answers compared) was normalized:
 comments, docstrings and blank lines dropped, the names the student defined replaced by placeholders,
 the lines of the exercise's stub left out; code that does not parse was compared as text. Answers equal
 after that are <em>identical</em>; answers whose token sequences are at least {threshold:.0%} alike
-(difflib's ratio) are <em>near</em>. Left out: answers identical to the stub or with fewer than
-{MIN_TOKENS} tokens of the student's own ({_e(left_out)}).</p>
+(twice their longest common subsequence over their total length) are <em>near</em>. Left out: answers
+identical to the stub or with fewer than {MIN_TOKENS} tokens of the student's own ({_e(left_out)}).</p>
 {f"<p>Files left out:</p><ul>{skipped}</ul>" if skipped else ""}
-<h2>{len(pairs)} pair{"s" * (len(pairs) != 1)}</h2>
-{table}
+{summary}
 {f"<h2>The answers side by side</h2>{''.join(sections)}" if sections else ""}
 </main>
 </body>
@@ -510,6 +540,8 @@ def similarity_main(
     from .. import course_folder
 
     out = Path(out)
+    if importlib.util.find_spec("rapidfuzz") is None:
+        return _error("course similarity needs RapidFuzz: pip install -r requirements-instructors.txt")
     if not 0 < threshold <= 1:
         return _error(f"--threshold {threshold} is outside (0, 1]; give e.g. 0.9 for 90 % alike")
     if out.suffix.lower() not in (".html", ".htm"):
