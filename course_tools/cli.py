@@ -225,6 +225,12 @@ def cmd_grade(args) -> int:
         sandbox=args.sandbox,
         scheduler=args.scheduler,
         workers=args.workers,
+        roster=args.roster,
+        deadline=args.deadline,
+        policy=args.policy,
+        manifest=args.manifest,
+        db=args.db,
+        regrade=args.regrade,
     )
 
 
@@ -390,6 +396,12 @@ def main(argv=None) -> int:
         help="Linux: run each kernel without network and in a PID namespace of its own (unshare); files stay reachable",
     )
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (each gets cores/N threads)")
+    p.add_argument("--roster", metavar="CSV", help="student_id,name,email,section (default: the roster last used)")
+    p.add_argument("--deadline", metavar="WHEN", help="ISO 8601, e.g. 2026-10-01T23:59+02:00 (replaces the policy's)")
+    p.add_argument("--policy", metavar="TOML", help="the late policy: deadlines, penalty per day, cut-off")
+    p.add_argument("--manifest", metavar="CSV", help="file,submitted_at: the submission times (default: file times)")
+    p.add_argument("--db", metavar="PATH", help="the SQLite gradebook (default: WORK/gradebook.sqlite)")
+    p.add_argument("--regrade", action="store_true", help="grade again what the gradebook holds already")
     _scheduler_option(p)
     p.set_defaults(func=cmd_grade)
 

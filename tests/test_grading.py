@@ -109,16 +109,23 @@ def test_gradebook_columns(graded):
     with open(graded["out"], newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
     assert header == [
-        "submission",
+        "student_id",
+        "name",
+        "section",
         "exercise",
+        "submission",
         "status",
         "seconds",
+        "submitted_at",
+        "late_days",
+        "penalty",
         "task1",
         "task2",
         "task3",
         "task4",
+        "written",
         "total",
-        "out_of",
+        "max",
         "feedback",
         "review",
     ]
@@ -127,8 +134,8 @@ def test_gradebook_columns(graded):
 @pytest.mark.kernel
 def test_full_solution_gets_full_marks(graded):
     row = graded["rows"]["alice"]
-    assert (row["status"], row["exercise"], row["total"], row["out_of"]) == ("ok", NAME, "4", "4")
-    assert [row[f"task{t}"] for t in range(1, 5)] == ["pass"] * 4
+    assert (row["status"], row["exercise"], row["total"]) == ("ok", "shape_arithmetic", "4")
+    assert [row[f"task{t}"] for t in range(1, 5)] == ["1"] * 4  # points earned
     assert row["feedback"] == "" and row["review"] == ""
 
 
@@ -136,7 +143,7 @@ def test_full_solution_gets_full_marks(graded):
 def test_untouched_exercise_gets_zero_with_a_reason_per_task(graded):
     row = graded["rows"]["bob"]
     assert (row["status"], row["total"]) == ("ok", "0")
-    assert [row[f"task{t}"] for t in range(1, 5)] == ["fail"] * 4
+    assert [row[f"task{t}"] for t in range(1, 5)] == ["0"] * 4
     assert "task1: not attempted (Task 1: conv_output_size)" in row["feedback"]
     assert row["feedback"].endswith("task4: not attempted (Task 4: receptive_field)")  # nothing else
 
@@ -145,7 +152,7 @@ def test_untouched_exercise_gets_zero_with_a_reason_per_task(graded):
 def test_infinite_loop_is_stopped_and_earlier_tasks_still_count(graded):
     row = graded["rows"]["carol"]
     assert row["status"] == "timeout"
-    assert (row["task1"], row["task2"], row["task3"], row["total"]) == ("pass", "fail", "fail", "1")
+    assert (row["task1"], row["task2"], row["task3"], row["total"]) == ("1", "0", "0", "1")
     assert row["feedback"].startswith(f"timed out after {TIMEOUT} s; task2: the time limit ran out in this task")
     assert "task3: not run (the time limit ran out earlier)" in row["feedback"]
     assert float(row["seconds"]) < TIMEOUT + 60
@@ -162,7 +169,7 @@ def test_corrupt_and_empty_files_get_error_rows(graded):
 @pytest.mark.kernel
 def test_deleted_check_cell_is_recorded_and_its_task_failed(graded):
     row = graded["rows"]["frank"]
-    assert (row["task1"], row["task2"], row["task3"], row["task4"]) == ("fail", "pass", "pass", "pass")
+    assert (row["task1"], row["task2"], row["task3"], row["task4"]) == ("0", "1", "1", "1")
     assert "task1: a check cell was deleted" in row["feedback"]
 
 
@@ -178,7 +185,7 @@ def test_megabytes_of_printing_are_capped(graded):
 @pytest.mark.kernel
 def test_a_patched_check_module_or_check_changes_nothing(graded):
     row = graded["rows"]["heidi"]
-    assert (row["task1"], row["task2"], row["task3"], row["task4"]) == ("fail", "pass", "pass", "pass")
+    assert (row["task1"], row["task2"], row["task3"], row["task4"]) == ("0", "1", "1", "1")
     assert "task1: no padding: conv_output_size(28, 5, stride=1, padding=0): expected 24, got 28" in row["feedback"]
     assert "rebinds check" in row["review"] and "assigns module.tasks" in row["review"]
 

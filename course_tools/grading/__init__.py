@@ -107,22 +107,27 @@ tests out of the students' reach (``--solutions``).
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import hashlib
-import os
+import json
 import re
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 
 from .assemble import _sha256, arm, assemble, check_sources, checks_file, exercise_id, find_solution, guarded_names
+from .files import _replace, check_copy
 from .isolate import OUTPUT_CAP, run_isolated, sandbox_prefix
 from .reading import forbidden_uses, review, review_code, written_answers
+from .records import Grade, TaskResult, WrittenAnswer
 from .scoring import _answer_tasks, _hint, _names, _tasks_behind, score, shorten  # noqa: F401
+from .sheets import ScoreError, number, read_scores, write_gradebook, write_written_answers
+from .store import Gradebook, GradebookError, Placement, course_hash, result_key
 
 __all__ = [  # the grader's parts, for tests and tools
     "Row",
@@ -133,6 +138,7 @@ __all__ = [  # the grader's parts, for tests and tools
     "expand",
     "find_solution",
     "forbidden_uses",
+    "grade_of",
     "grade_main",
     "grade_one",
     "guarded_names",
@@ -281,59 +287,38 @@ def grade_on_worker(
     return {"row": row, **files}
 
 
-def write_gradebook(rows: list[Row], out: Path) -> None:
-    """One row per submission, one column per task (see the module docstring)."""
-    n_tasks = max((max(r.tasks, default=0) for r in rows), default=0)
-    columns = [
-        "submission",
-        "exercise",
-        "status",
-        "seconds",
-        *[f"task{t}" for t in range(1, n_tasks + 1)],
-        "total",
-        "out_of",
-        "feedback",
-        "review",
-    ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow(
-                {
-                    "submission": r.submission,
-                    "exercise": r.exercise,
-                    "status": r.status,
-                    "seconds": r.seconds,
-                    **{f"task{t}": "pass" if ok else "fail" for t, ok in r.tasks.items()},
-                    "total": sum(r.tasks.values()),
-                    "out_of": len(r.tasks) or "",
-                    "feedback": "; ".join(r.feedback),
-                    "review": "; ".join(r.review),
-                }
-            )
-
-
-def write_written_answers(rows: list[Row], out: Path) -> None:
-    """``written_answers.csv``: one row per submission and written answer, for grading by hand."""
-    columns = ["submission", "exercise", "task", "question", "answer", "placeholder"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        for r in rows:
-            for answer in r.written:
-                placeholder = "yes" if answer["placeholder"] else "no"
-                writer.writerow(
-                    {"submission": r.submission, "exercise": r.exercise, **answer, "placeholder": placeholder}
-                )
+def grade_of(row: Row) -> Grade:
+    """A graded row as the store keeps it: its run's part of a `Grade` (the student's part is added
+    from the collection). Each task is worth 1 point until the row brings its own `TaskResult`s."""
+    tasks = list(getattr(row, "task_results", None) or [])
+    if not tasks:
+        hints = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in row.feedback if ":" in line}
+        tasks = [
+            TaskResult(task, passed, float(passed), 1.0, "" if passed else hints.get(f"task{task}", ""))
+            for task, passed in sorted(row.tasks.items())
+        ]
+    written = [answer if isinstance(answer, WrittenAnswer) else WrittenAnswer(**answer) for answer in row.written]
+    return Grade(
+        exercise=row.exercise,
+        status=row.status,
+        seconds=row.seconds,
+        tasks=tasks,
+        written=written,
+        feedback=list(row.feedback),
+        review=list(row.review),
+    )
 
 
 def _solution_for(path: Path, raw: bytes, solutions_dir: Path) -> Path | None:
-    """The solution `find_solution` picks for these bytes (None for a file that is no notebook)."""
+    """The solution `find_solution` picks for these bytes; for a file that is no notebook, the one its
+    name points to (its row then names the exercise it failed)."""
     try:
-        return find_solution(path, nbformat.reads(raw.decode("utf-8"), as_version=4), solutions_dir)
+        notebook = nbformat.from_dict(json.loads(raw.decode("utf-8")))  # no validation: only the metadata counts
+        notebook.metadata  # noqa: B018 - JSON that is no notebook fails here
+    except Exception:
+        notebook = nbformat.v4.new_notebook()
+    try:
+        return find_solution(path, notebook, solutions_dir)
     except Exception:
         return None
 
@@ -351,18 +336,106 @@ def _keep(result: dict | None, error: str | None, executed_path: Path) -> Row:
     return result["row"]
 
 
-def check_copy(executed_path: Path, key: str) -> Path:
-    """Where the grader keeps its copy of a check file beside an executed notebook: ``NAME.checks.py``,
-    ``NAME.exercise.py`` (the exercise's check module), ``NAME.hidden.py`` (hidden tests)..."""
-    return executed_path.with_name(f"{executed_path.stem}.{key}.py")
+@dataclass
+class _Run:
+    """What one ``course grade`` run grades with, and where it writes."""
+
+    gradebook: Gradebook
+    late_policy: object  # roster.LatePolicy
+    solutions_dir: Path
+    solution_texts: dict
+    work: Path
+    out: Path
+    written: Path
+    timeout: int
+    sandbox: bool
+    scheduler: str | None
+    workers: int
+    regrade: bool
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write ``path`` by renaming a new file onto it: a link planted there is replaced, not followed."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".grading-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(temporary, path)
+@dataclass
+class _Job:
+    """One submitted file of this run: what grading it depends on, and where its result goes."""
+
+    submission: object  # roster.Submission
+    raw: bytes
+    solution: Path | None
+    exercise: str
+    key: str = ""
+
+
+def _jobs(found, raws: dict, solutions_dir: Path, solution_texts: dict, timeout: int, sandbox) -> tuple[list, dict]:
+    """Each file's `_Job`, with its key (`store.result_key`), and the check files of each exercise."""
+    course = course_hash()
+    check_files, jobs = {}, []  # read once per exercise: what the course (and the hidden tests) hold now
+    for submission in found:
+        solution = _solution_for(submission.path, raws[submission.path], solutions_dir)
+        text = solution_texts[solution] if solution else ""
+        exercise = (exercise_id(nbformat.reads(text, as_version=4).metadata) or solution.stem) if solution else ""
+        if exercise not in check_files:
+            check_files[exercise] = check_sources(exercise, solutions_dir) if solution else {}
+        job = _Job(submission, raws[submission.path], solution, exercise)
+        job.key = result_key(job.raw, text, check_files[exercise], course, timeout, sandbox)
+        jobs.append(job)
+    return jobs, check_files
+
+
+def _placement(job: _Job, policy) -> Placement:
+    late_days, penalty = policy.lateness(job.exercise, job.submission.submitted_at)
+    return Placement(
+        path=str(job.submission.path),
+        key=job.key,
+        exercise=job.exercise,
+        solution=job.solution.name if job.solution else "",
+        student_id=job.submission.student_id,
+        submitted_at=job.submission.submitted_at.isoformat(timespec="seconds"),
+        late_days=round(late_days, 4),
+        penalty=penalty,
+    )
+
+
+def _write_sheets(gradebook: Gradebook, out: Path, written: Path) -> list[Grade]:
+    """The CSV gradebook and the written answers, from the store; the grades written."""
+    grades, students = gradebook.grades(), gradebook.students()
+    write_gradebook(grades, out, students)
+    write_written_answers(grades, written, students)
+    return grades
+
+
+def _policy_json(policy) -> str:
+    """A `roster.LatePolicy` as the store keeps it."""
+    data = dataclasses.asdict(policy)
+    data["deadline"] = policy.deadline.isoformat() if policy.deadline else None
+    data["deadlines"] = {name: when.isoformat() for name, when in policy.deadlines.items()}
+    return json.dumps(data)
+
+
+def _late_policy(stored: str | None, given, only_deadline: bool):
+    """The late policy of this run: the one given (``--deadline`` alone changes only the stored
+    policy's deadline), else the one the store last used, else none (nobody is late)."""
+    from .roster import LatePolicy
+
+    if given is not None and not only_deadline:
+        return given
+    policy = LatePolicy()
+    if stored:
+        data = json.loads(stored)
+        data["deadline"] = datetime.fromisoformat(data["deadline"]) if data["deadline"] else None
+        data["deadlines"] = {name: datetime.fromisoformat(when) for name, when in data["deadlines"].items()}
+        policy = LatePolicy(**data)
+    return dataclasses.replace(policy, deadline=given.deadline) if given is not None else policy
+
+
+def _copy_name(work: Path, job: _Job) -> Path:
+    """The executed copy of a graded result: named after its key (a rerun finds it) and its file."""
+    path = job.submission.path
+    return work / re.sub(r"[^A-Za-z0-9._-]", "_", f"{job.key[:8]}-{path.parent.name}-{path.name}")
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def grade_main(
@@ -374,102 +447,182 @@ def grade_main(
     sandbox: bool = False,
     scheduler: str | None = None,
     workers: int = 1,
+    roster=None,
+    deadline: str | None = None,
+    policy=None,
+    manifest=None,
+    db=None,
+    regrade: bool = False,
 ) -> int:
-    """``course grade``: grade every submission, write the gradebook, print a summary.
+    """``course grade``: grade what is new, record it in the store, write the gradebook from it.
 
+    ``roster``: the roster CSV (default: the one the store last used, if any); ``deadline``,
+    ``policy``: the late policy (`roster.read_policy`; default: the one the store last used;
+    ``deadline`` alone replaces only its deadline); ``manifest``: the submission times; ``db``:
+    the store (default ``WORK/gradebook.sqlite``); ``regrade``: grade even what the store holds.
     ``scheduler``: a Dask scheduler's address (else ``$DASK_SCHEDULER_ADDRESS``, else a local
-    cluster of ``workers`` processes, each kernel with cores // workers threads).
+    cluster of ``workers`` processes, each kernel with cores // workers threads); none starts when
+    every submission's result is in the store.
     Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
-    not), 2 for a path that does not exist, when there are no solutions to grade against, when
+    not), 2 for a bad input (a path that does not exist, a roster, policy, manifest or hand score
+    that cannot be used, a --db that is no gradebook, no solutions to grade against), when
     --sandbox cannot work here, or when the cluster cannot grade (no scheduler, a worker
-    without the course).
+    without the course); with 2 nothing is graded and nothing recorded is changed.
     """
     from .. import course_folder
-    from ..cluster import ClusterError, check_workers, dask_client, run_all, scheduler_address, threads_per_worker
-    from ..sweep import available_cores
+    from .roster import RosterError, Submission, collect, read_policy, read_roster
 
-    paths = expand(submissions)
-    absent = [str(p) for p in paths if not p.is_file()]
-    if absent or not paths:
-        print(
-            f"error: no such file: {', '.join(absent)}" if absent else "error: no notebooks to grade", file=sys.stderr
-        )
-        return 2
     solutions_dir = Path(solutions) if solutions else course_folder("solutions")
     if not any(solutions_dir.glob("*.ipynb")):
-        print(f"error: no solution notebooks in {solutions_dir}", file=sys.stderr)
-        return 2
+        return _error(f"no solution notebooks in {solutions_dir}")
     if sandbox and sandbox_prefix() is None:
-        print("error: --sandbox needs Linux and a working `unshare --net`; grade in a container", file=sys.stderr)
-        return 2
+        return _error("--sandbox needs Linux and a working `unshare --net`; grade in a container")
     work, out = Path(work), Path(out)
     # beside the gradebook, named after it unless it has the default name: two runs never share one
     written = out.with_name(WRITTEN_ANSWERS if out.name == "gradebook.csv" else f"{out.stem}_{WRITTEN_ANSWERS}")
-    work.mkdir(parents=True, exist_ok=True)
-    raws = {p: p.read_bytes() for p in paths}  # read once; the workers get these bytes, never the file
-    before = {p: hashlib.sha256(raw).hexdigest() for p, raw in raws.items()}
-    protected = {p.resolve() for p in paths}
-    for option, target in (("--out", out), ("the written answers", written)):
-        if target.resolve() in protected:
-            print(f"error: {option} {target} is one of the submissions", file=sys.stderr)
-            return 2
-    copies = [
-        work / re.sub(r"[^A-Za-z0-9._-]", "_", f"{number:03d}-{path.parent.name}-{path.name}")
-        for number, path in enumerate(paths, start=1)
-    ]
-    if any(copy.resolve() in protected for copy in copies):
-        print(f"error: an executed copy in {work} would overwrite a submission; use another --work", file=sys.stderr)
-        return 2
     solution_texts = {p: p.read_text(encoding="utf-8") for p in sorted(solutions_dir.glob("*.ipynb"))}
-    check_files = {}  # read once per exercise: what the course (and the hidden tests) hold now
-    print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
-    tasks = {}  # what each task gets, but the threads of its worker
-    for number, (path, executed_path) in enumerate(zip(paths, copies, strict=True)):
-        solution = _solution_for(path, raws[path], solutions_dir)
-        shown = {
-            "copy_name": executed_path.name,
-            "log": str(executed_path.with_suffix(".log")),
-            "solutions": str(solutions_dir),
-        }
-        chosen = {solution.name: solution_texts[solution]} if solution else {}
-        exercise = exercise_id(nbformat.reads(solution_texts[solution], as_version=4).metadata) if solution else ""
-        if exercise not in check_files:
-            check_files[exercise] = check_sources(exercise, solutions_dir)
-        tasks[number] = (path.name, raws[path], chosen, check_files[exercise], timeout, sandbox, shown)
-    address = scheduler_address(scheduler)
-    workers = max(1, min(workers, len(paths)))
-    graded: dict[int, Row] = {}
-    start = time.monotonic()
+    ids = {exercise_id(nbformat.reads(text, as_version=4).metadata) for text in solution_texts.values()}
     try:
-        with dask_client(address, workers) as client:
-            reports = check_workers(client)
-            threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
-            jobs = {number: (*given[:6], threads, given[6]) for number, given in tasks.items()}
-            for number, result, error in run_all(client, grade_on_worker, jobs):
-                row = _keep(result, error, copies[number])
-                row.submission = str(paths[number])
-                graded[number] = row
-                # after every submission: a run stopped half-way keeps what it graded
-                write_gradebook([graded[n] for n in sorted(graded)], out)
-                elapsed = time.monotonic() - start
-                left = elapsed / len(graded) * (len(paths) - len(graded))
-                print(
-                    f"[{len(graded)}/{len(paths)}] {paths[number]}: {sum(row.tasks.values())}/{len(row.tasks)} tasks, "
-                    f"{row.status}, {row.seconds:.1f}s"
-                    + (f" - {'; '.join(row.feedback)}" if row.feedback else "")
-                    + (f" [review: {'; '.join(row.review)}]" if row.review else "")
-                    + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left",
-                    flush=True,
-                )
-    except ClusterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    rows = [graded[n] for n in sorted(graded)]
-    write_gradebook(rows, out)
-    write_written_answers(rows, written)
-    print(f"\ngradebook: {out}; written answers: {written}; executed copies: {work}/")
-    changed = [str(p) for p in paths if _sha256(p) != before[p]]
+        students = read_roster(roster) if roster else None
+        given_policy = read_policy(policy, deadline, ids - {""}) if policy or deadline else None
+        gradebook = Gradebook(db or work / "gradebook.sqlite")
+    except (RosterError, GradebookError) as err:
+        return _error(str(err))
+    with gradebook:
+        try:  # the roster and the late policy last given, unless this run gives them
+            students = students if students is not None else gradebook.students() or None
+            late_policy = _late_policy(gradebook.setting("policy"), given_policy, policy is None)
+            collection = collect(submissions, students, manifest)
+        except (RosterError, GradebookError) as err:
+            return _error(str(err))
+        found = list(collection.submissions)  # unmatched files are graded too, under no student
+        for path in collection.unmatched:
+            found.append(Submission(path, "", datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+        if not found:
+            return _error("no notebooks to grade")
+        raws = {s.path: s.path.read_bytes() for s in found}  # read once; the workers get these bytes, never the file
+        protected = {path.resolve() for path in raws}
+        for option, target in (("--out", out), ("the written answers", written), ("--db", gradebook.path)):
+            if target.resolve() in protected:
+                return _error(f"{option} {target} is one of the submissions")
+        jobs, check_files = _jobs(found, raws, solutions_dir, solution_texts, timeout, sandbox)
+        copies = {job.key: _copy_name(work, job) for job in jobs}
+        if any(copy.resolve() in protected for copy in copies.values()):
+            return _error(f"an executed copy in {work} would overwrite a submission; use another --work")
+        try:
+            scores = read_scores(written, gradebook.grades(), gradebook.scores())
+        except (ScoreError, GradebookError) as err:
+            return _error(str(err))
+        # every input is good: from here on the store changes
+        if roster:
+            gradebook.set_roster(students)
+        if given_policy is not None:
+            gradebook.set_setting("policy", _policy_json(late_policy))
+        gradebook.save_scores(scores)
+        work.mkdir(parents=True, exist_ok=True)
+        run = _Run(
+            gradebook,
+            late_policy,
+            solutions_dir,
+            solution_texts,
+            work,
+            out,
+            written,
+            timeout,
+            sandbox,
+            scheduler,
+            workers,
+            regrade,
+        )
+        code = _grade_new(run, jobs, check_files, copies)
+        if code:
+            return code
+        gradebook.forget({job.exercise for job in jobs}, {str(job.submission.path) for job in jobs})
+        grades = _write_sheets(gradebook, out, written)
+    _summary(grades, collection, out, written, work)
+    changed = [str(p) for p, raw in raws.items() if _sha256(p) != hashlib.sha256(raw).hexdigest()]
     if changed:
         print(f"error: these submissions changed while grading: {', '.join(changed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> int:
+    """Place the results the store holds; grade the others on Dask, each saved as it ends."""
+    from ..cluster import ClusterError, check_workers, dask_client, run_all, scheduler_address, threads_per_worker
+
+    gradebook, placements = run.gradebook, {}
+    for job in jobs:
+        placements.setdefault(job.key, []).append(_placement(job, run.late_policy))
+    reused = set() if run.regrade else gradebook.known(placements)
+    gradebook.record("", None, [p for key in reused for p in placements[key]])
+    new = {job.key: job for job in jobs if job.key not in reused}  # one run for files with the same bytes
+    files = sum(len(placements[key]) for key in reused)
+    print(
+        f"{files} of {len(jobs)} submissions unchanged since graded: reused from {gradebook.path}"
+        + (" (--regrade grades them again)" if files else "")
+    )
+    if not new:
+        return 0
+    print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
+    tasks = {}  # what each task gets, but the threads of its worker
+    for key, job in new.items():
+        shown = {
+            "copy_name": copies[key].name,
+            "log": str(copies[key].with_suffix(".log")),
+            "solutions": str(run.solutions_dir),
+        }
+        chosen = {job.solution.name: run.solution_texts[job.solution]} if job.solution else {}
+        path = job.submission.path
+        tasks[key] = (path.name, job.raw, chosen, check_files[job.exercise], run.timeout, run.sandbox, shown)
+    address = scheduler_address(run.scheduler)
+    workers = max(1, min(run.workers, len(new)))
+    done, start = 0, time.monotonic()
+    try:
+        with dask_client(address, workers) as client:
+            from ..sweep import available_cores
+
+            reports = check_workers(client)
+            threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
+            jobs_ = {key: (*given[:6], threads, given[6]) for key, given in tasks.items()}
+            for key, result, error in run_all(client, grade_on_worker, jobs_):
+                row = _keep(result, error, copies[key])
+                grade = grade_of(row)
+                # a grader error is no result: saved under another key, so that the next run tries again
+                saved = key if result is not None else f"{key}-unfinished"
+                for placement in placements[key]:
+                    placement.key = saved
+                gradebook.record(saved, grade, placements[key])  # one transaction: a killed run keeps it
+                _write_sheets(gradebook, run.out, run.written)
+                done += 1
+                elapsed = time.monotonic() - start
+                left = elapsed / done * (len(new) - done)
+                whose = ", ".join(sorted({p.student_id or p.path for p in placements[key]}))
+                print(
+                    f"[{done}/{len(new)}] {new[key].submission.path} ({whose}): "
+                    f"{number(sum(t.points for t in grade.tasks))}/{number(sum(t.max_points for t in grade.tasks))} "
+                    f"points, {grade.status}, {grade.seconds:.1f}s"
+                    + (f" - {'; '.join(grade.feedback)}" if grade.feedback else "")
+                    + (f" [review: {'; '.join(grade.review)}]" if grade.review else "")
+                    + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left",
+                    flush=True,
+                )
+    except ClusterError as err:
+        return _error(str(err))
+    return 0
+
+
+def _summary(grades: list[Grade], collection, out: Path, written: Path, work: Path) -> None:
+    """What an instructor must act on: unmatched files, students with nothing submitted."""
+    if collection.unmatched:
+        count = len(collection.unmatched)
+        print(f"\n{count} file{'s' * (count != 1)} matched no roster line (graded, under no student):")
+        for path in collection.unmatched:
+            print(f"  {path}")
+    missing = {}
+    for grade in grades:
+        if grade.status == "missing":
+            missing.setdefault(grade.exercise, []).append(grade.student_id)
+    for exercise, who in sorted(missing.items()):
+        print(f"\n{exercise}: nothing submitted by {len(who)} student{'s' * (len(who) != 1)}: {', '.join(who)}")
+    print(f"\ngradebook: {out}; written answers: {written}; executed copies: {work}/")

@@ -22,8 +22,10 @@ Schema (``PRAGMA application_id`` = `APPLICATION_ID`, ``PRAGMA user_version`` = 
 - ``submissions(path PRIMARY KEY, student_id, exercise, solution, key, submitted_at, late_days,
   penalty)``: the files of the latest run of each exercise ('' student: no roster line matched).
 - ``scores(owner, exercise, task, question, score, comment, answer)``, primary key the first four:
-  the instructor's scores of written answers; ``owner`` is the student id (the file's path for a
-  submission without one), ``answer`` the text that was scored.
+  the instructor's scores (NULL: a comment only) of written answers; ``owner`` is the student id
+  (the file's path for a submission without one), ``answer`` the text that was scored.
+- ``settings(name PRIMARY KEY, value)``: what later runs reuse, e.g. ``policy``, the late policy
+  last given, as JSON.
 """
 
 from __future__ import annotations
@@ -58,11 +60,12 @@ CREATE TABLE submissions (
     late_days REAL NOT NULL DEFAULT 0, penalty REAL NOT NULL DEFAULT 0);
 CREATE TABLE scores (
     owner TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL, question TEXT NOT NULL,
-    score REAL NOT NULL, comment TEXT NOT NULL, answer TEXT NOT NULL,
+    score REAL, comment TEXT NOT NULL, answer TEXT NOT NULL,
     PRIMARY KEY (owner, exercise, task, question));
+CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-TABLES = {"students", "results", "submissions", "scores"}
+TABLES = {"students", "results", "submissions", "scores", "settings"}
 
 
 class GradebookError(Exception):
@@ -91,7 +94,7 @@ class Score:
     exercise: str
     task: str
     question: str
-    score: float
+    score: float | None  # None: a comment without a score yet
     comment: str = ""
     answer: str = ""  # the text that was scored
 
@@ -137,7 +140,13 @@ def grade_to_json(grade: Grade) -> str:
     return json.dumps(dataclasses.asdict(grade), ensure_ascii=False)
 
 
-def _without_note(comment: str) -> str:
+def same_answer(one: str, other: str) -> bool:
+    """The same written answer, however a spreadsheet re-wrapped its lines or spaces."""
+    return one.split() == other.split()
+
+
+def without_note(comment: str) -> str:
+    """The instructor's comment without the grader's `CHANGED_NOTE`."""
     parts = [part.strip() for part in comment.split(";")]
     return "; ".join(part for part in parts if part and part != CHANGED_NOTE)
 
@@ -222,6 +231,14 @@ class Gradebook:
         columns = "student_id, name, email, section, sis_login, canvas_id"
         return [Student(*row) for row in self._rows(f"SELECT {columns} FROM students ORDER BY position")]
 
+    def setting(self, name: str) -> str | None:
+        found = self._rows("SELECT value FROM settings WHERE name = ?", (name,))
+        return found[0][0] if found else None
+
+    def set_setting(self, name: str, value: str) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
+
     def known(self, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` that have a recorded result."""
         keys = list(keys)
@@ -281,7 +298,7 @@ class Gradebook:
                 if found is None:
                     continue
                 answer.score, answer.comment = found.score, found.comment
-                if found.answer != answer.answer:
+                if found.score is not None and not same_answer(found.answer, answer.answer):
                     answer.comment = "; ".join(filter(None, [found.comment, CHANGED_NOTE]))
 
     @staticmethod
@@ -368,7 +385,7 @@ class Gradebook:
             self._db.executemany(
                 "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (s.owner, s.exercise, s.task, s.question, s.score, _without_note(s.comment), s.answer)
+                    (s.owner, s.exercise, s.task, s.question, s.score, without_note(s.comment), s.answer)
                     for s in scores
                 ],
             )
