@@ -35,9 +35,13 @@ lesson's code, and a reason to read the pair with care, not a reason for suspici
 Output: ``similarity.html`` (the pairs, most similar first, and each pair's two cells side by
 side; no script, no request leaves the page) and beside it ``similarity.csv``, one row a pair:
 ``student_a, student_b, exercise, task, cell, similarity, kind, like_solution, submission_a,
-submission_b``. Speed: identical answers are bucketed by hash first and only one of each bucket
-is compared; a pair is compared only when its lengths could reach the threshold
-(150 synthetic students of 5 answer cells: see the helper's report in docs/instructors.md).
+submission_b``. The page shows at most ``SHOWN_PAIRS`` pairs of each group; the CSV has them all.
+
+Speed: identical answers are bucketed by hash first and only one of each bucket is compared; a
+pair is compared only when its lengths could reach the threshold. ``python
+benchmarks/similarity_class.py`` (150 synthetic students, exercise 7's five answer cells, about
+680 answers and 21,700 pairs listed, most answers near one another): 1.2 s to read and normalize,
+0.13 s to compare, 2.6 s for the whole command, on a 2-core machine.
 """
 
 from __future__ import annotations
