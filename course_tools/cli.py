@@ -13,7 +13,8 @@ course export --format canvas|csv|moodle [--db PATH] [--out FILE] [--replace] [-
 course similarity SUBMISSION... [--solutions DIR] [--roster roster.csv] [--out similarity.html] [--threshold 0.9]
 course lessons [NOTEBOOK...]          (authors: re-execute committed notebooks in place)
 course alt [NOTEBOOK...]              (authors: copy the figures' descriptions into the outputs, no execution)
-course site [--out DIR]               (the course's web site, from the executed notebooks)
+course site [--out DIR] [--no-solutions]  (the course's web site, from the executed notebooks)
+course release OUT [--replace]        (the student copy: lessons, exercises, sealed checks; no solutions)
 course colab [NOTEBOOK...]            (authors: write the Colab set-up cell into the notebooks)
 course screenshots [--out FILE]       (authors: lesson 12's drawing pad in use, drawn in Chromium, as a PNG)
 course bench [--quick] [--no-lessons] [--out FILE] [--docs] [--from FILE]
@@ -273,7 +274,13 @@ def cmd_colab(args) -> int:
 def cmd_site(args) -> int:
     from .site import site_main
 
-    return site_main(args.out)
+    return site_main(args.out, solutions=not args.no_solutions)
+
+
+def cmd_release(args) -> int:
+    from .release import release_main
+
+    return release_main(args.out, replace=args.replace)
 
 
 def cmd_screenshots(args) -> int:
@@ -454,7 +461,17 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("site", help="build the course's web site (Jupyter Book) into build/site/")
     p.add_argument("--out", default=None, help="folder for the site (default build/site)")
+    p.add_argument("--no-solutions", action="store_true", help="a class site: no solution pages and no links to them")
     p.set_defaults(func=cmd_site)
+
+    p = sub.add_parser(
+        "release",
+        help="write the student copy of the course into OUT: lessons, exercises, course_utils with its checks "
+        "sealed, set-up files, a README; no solutions, no hidden tests, no grader",
+    )
+    p.add_argument("out", metavar="OUT", help="a new or empty folder outside the course's tracked folders")
+    p.add_argument("--replace", action="store_true", help="replace an earlier release in OUT")
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser(
         "screenshots",
@@ -492,7 +509,14 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_canary)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as err:
+        if not (err.name or "").startswith(f"{__package__}."):
+            raise
+        # the student copy (`course release`) carries only what doctor, run and params need
+        print(f"course {args.command} is not part of this copy of the course", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
