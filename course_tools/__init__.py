@@ -20,6 +20,7 @@ importing PyTorch. The ``course`` command (`cli`) is its front door:
 - `canary`    ``course canary``: the course on the newest releases and on Colab's versions (for authors)
 - `strict_warnings` the pytest plugin that makes deprecations errors in the kernels the tests start
 - `suite_plan` the pytest plugin that shares the cores between test workers, whole files as units
+- `doc_tables` the measured tables in docs/, written by their commands (``course test-times``, ``bench --docs``)
 """
 
 from pathlib import Path
