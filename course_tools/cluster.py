@@ -6,8 +6,9 @@ tasks return (records, executed notebooks, logs) on this machine.
 - No address: a ``LocalCluster`` on this machine, bound to 127.0.0.1 only (the scheduler runs
   whatever its clients send), with ``workers`` worker processes of one thread each.
 - ``--scheduler tcp://HOST:PORT`` (or ``tls://``), else ``$DASK_SCHEDULER_ADDRESS``: that cluster,
-  unchanged. Its workers need the course installed (the same ``course_utils`` version) and, for
-  sweeps, the data (``COURSE_DATA_DIR``).
+  unchanged. Its workers need the course installed (the same ``course_utils`` version) and the
+  data (``COURSE_DATA_DIR``): for a sweep, the datasets this machine has; for grading, those the
+  graded exercises load (`datasets_loaded`: their solutions, checks and hidden tests).
 
 Before anything is submitted, `check_workers` asks every worker (``client.run``) what it has,
 and one clear error names each worker that lacks something. Faults: a task that raises is
@@ -17,7 +18,9 @@ tried again ``RETRIES`` times; a task whose worker dies is moved to another work
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import json
 import logging
 import os
 import socket
@@ -28,6 +31,7 @@ ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 RETRIES = 2  # tries again of a task that raised (a worker's disk full, say); a run's own failure is no raise
 CONNECT_SECONDS = 30  # to reach a scheduler, and then for its first worker to be there
 INSTALL = "pip install -r requirements-instructors.txt"
+LOADERS = {"load_data", "load_split", "make_dataloader", "ensure_split"}  # course_utils' loaders: dataset first
 
 
 class ClusterError(RuntimeError):
@@ -138,9 +142,45 @@ def check_workers(client, datasets: list[str] = ()) -> dict[str, dict]:
     if errors:
         raise ClusterError(
             "\n".join(errors) + "\n(every worker needs the course installed at this version (pip install -e . "
-            f"in a checkout, and {INSTALL}) and, for sweeps, the data at COURSE_DATA_DIR)"
+            f"in a checkout, and {INSTALL}) and the data at COURSE_DATA_DIR)"
         )
     return reports
+
+
+def datasets_loaded(sources) -> list[str]:
+    """The datasets code loads through course_utils' loaders: ``load_data("fashion_mnist")`` loads
+    Fashion-MNIST, a call naming none MNIST (the default), one naming it by a variable every dataset
+    the code names. ``sources``: Python sources, or notebooks (JSON) whose code cells are read."""
+    from course_utils.datafiles import DATASETS
+
+    found = set()
+    for code in (cell for source in sources for cell in _code_cells(source)):
+        try:
+            tree = ast.parse("\n".join("" if line.lstrip()[:1] in "%!" else line for line in code.split("\n")))
+        except SyntaxError:  # not Python: it loads nothing the workers could lack
+            continue
+        named = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in DATASETS}
+        for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call)):
+            if getattr(call.func, "id", getattr(call.func, "attr", None)) not in LOADERS:
+                continue
+            given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "dataset"), None)
+            if given is None:
+                found.add("mnist")
+            elif isinstance(given, ast.Constant) and given.value in DATASETS:
+                found.add(given.value)
+            else:
+                found |= named or set(DATASETS)
+    return sorted(found)
+
+
+def _code_cells(source: str | bytes) -> list[str]:
+    """A notebook's code cells, or the source itself when it is not a notebook."""
+    text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+    try:
+        cells = json.loads(text)["cells"]
+    except (ValueError, KeyError, TypeError):
+        return [text]
+    return ["".join(c.get("source", "")) for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
 
 
 def threads_per_worker(client, reports: dict[str, dict], local: int | None = None) -> dict[str, int]:

@@ -232,3 +232,38 @@ def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path, monkeypatch, cap
     argv = ["sweep", str(LESSON), "-p", "seed", "0", "--out", str(tmp_path), "--scheduler", f"tcp://127.0.0.1:{port}"]
     assert cli.main(argv) == 2
     assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_grading_on_a_cluster_checks_the_data_the_exercises_load(tmp_path, monkeypatch, capsys):
+    """course grade --scheduler: each worker must have the datasets the graded exercises load (lesson 10's
+    Fashion-MNIST here; exercise 3 loads none), as a sweep's workers must; one without them is named."""
+    from contextlib import contextmanager
+
+    from course_tools import cluster
+
+    class OneWorker:  # a cluster of one worker, this process, whose COURSE_DATA_DIR holds nothing
+        def wait_for_workers(self, n, timeout):
+            pass
+
+        def get_versions(self, check):
+            pass
+
+        def run(self, function, *args, on_error):
+            return {"tcp://10.0.0.5:4000": function(*args)}
+
+    @contextmanager
+    def connect(address, workers=1, echo=print):
+        yield OneWorker()
+
+    monkeypatch.setattr(cluster, "dask_client", connect)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "no-data"))
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in (EXERCISE, "10_beyond_mnist_exercises.ipynb"):
+        shutil.copy(REPO / "exercises" / name, folder / f"alice_{name}")
+    argv = ["grade", str(folder), "--out", str(tmp_path / "gradebook.csv"), "--work", str(tmp_path / "work")]
+    assert cli.main([*argv, "--scheduler", "tcp://10.0.0.5:8786"]) == 2
+    err = capsys.readouterr().err
+    assert f"worker tcp://10.0.0.5:4000: fashion_mnist not usable at {tmp_path / 'no-data'}" in err
+    assert "mnist not usable" not in err.replace("fashion_mnist not usable", ""), "exercise 3 loads no MNIST"
+    assert cluster.datasets_loaded([(REPO / "solutions" / EXERCISE).read_text()]) == []

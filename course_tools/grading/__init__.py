@@ -549,7 +549,15 @@ def grade_main(
 
 def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> int:
     """Place the results the store holds; grade the others on Dask, each saved as it ends."""
-    from ..cluster import ClusterError, check_workers, dask_client, run_all, scheduler_address, threads_per_worker
+    from ..cluster import (
+        ClusterError,
+        check_workers,
+        dask_client,
+        datasets_loaded,
+        run_all,
+        scheduler_address,
+        threads_per_worker,
+    )
 
     gradebook, placements = run.gradebook, {}
     for job in jobs:
@@ -576,13 +584,16 @@ def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> 
         path = job.submission.path
         tasks[key] = (path.name, job.raw, chosen, check_files[job.exercise], run.timeout, run.sandbox, shown)
     address = scheduler_address(run.scheduler)
+    # a real cluster's workers must have the data the graded exercises load; a local one shares this machine's
+    loaded = {text for task in tasks.values() for text in (*task[2].values(), *task[3].values())}
+    needed = datasets_loaded(loaded) if address else []
     workers = max(1, min(run.workers, len(new)))
     done, start = 0, time.monotonic()
     try:
         with dask_client(address, workers) as client:
             from ..sweep import available_cores
 
-            reports = check_workers(client)
+            reports = check_workers(client, datasets=needed)
             threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
             jobs_ = {key: (*given[:6], threads, given[6]) for key, given in tasks.items()}
             for key, result, error in run_all(client, grade_on_worker, jobs_):
