@@ -159,7 +159,7 @@ def test_pairs_close_to_the_course_s_solution_are_told_apart(report):
     _, page, rows, _ = report
     assert pair(rows, "s1001", "s1002", "task4-answer")["like_solution"] == "yes"  # the solution, renamed
     assert pair(rows, "s1001", "s1002", "task2-answer")["like_solution"] == "no"
-    unlike, like = page.index("Pairs unlike the course's solution: 3"), page.index("the course's solution: 1")
+    unlike, like = page.index("Pairs unlike the course's solution: 3;"), page.index("the course's solution: 1;")
     assert unlike < like
 
 
@@ -172,6 +172,7 @@ def test_the_page_shows_at_most_so_many_pairs_and_says_so(monkeypatch):
     page = similarity.render_html(pairs, similarity.Found([], [], Counter()), 0.9, {})
     assert len(pairs) == 6 and page.count("<section") == 2
     assert "Pairs unlike the course's solution: 6, the first 2 shown here (the CSV lists all)" in page
+    assert "both close to the course's solution: none." in page
 
 
 def test_the_page_says_no_penalty_and_shows_both_cells_escaped(report):

@@ -229,7 +229,7 @@ class Answer:
     source: str  # the student's code as written: the answer cell and the cells added after it
     tokens: tuple[str, ...]  # the normalized tokens of the student's own lines (`own_lines`): equal = identical
     shape: tuple[str, ...]  # the same, placeholders not told apart (`anonymous`): what `ratio` compares
-    like_solution: float = 0.0  # similarity to the course's solution of the cell
+    solution_similarity: float = 0.0  # how close to the course's solution of the cell (`ratio`)
 
 
 @dataclass(frozen=True)
@@ -381,7 +381,7 @@ def _pairs(group_a, group_b, similarity, kind, threshold) -> list[Pair]:
     for a, b in couples:
         if a.student != b.student:
             a, b = sorted((a, b), key=lambda answer: answer.student)
-            like = min(a.like_solution, b.like_solution) >= threshold
+            like = min(a.solution_similarity, b.solution_similarity) >= threshold
             pairs.append(Pair(a, b, round(similarity, 4), kind, like))
     return pairs
 
@@ -493,9 +493,8 @@ def render_html(pairs: list[Pair], found: Found, threshold: float, names: dict[s
             rows.append(_row(number, p, names))
             sections.append(_side_by_side(number, p, names))
         more = f", the first {len(shown)} shown here (the CSV lists all)" if len(shown) < len(group) else ""
-        tables.append(
-            f"<h3>{title}: {len(group)}{more}</h3>" + (_table(f"{title}, most similar first", rows) if rows else "")
-        )
+        caption = f"{title}: {len(group)}{more}; most similar first"
+        tables.append(_table(caption, rows) if rows else f"<p>{title}: none.</p>")
     kinds = Counter(p.kind for p in pairs)
     summary = (
         f"<h2>{len(pairs)} pair{'s' * (len(pairs) != 1)} ({kinds['identical']} identical, {kinds['near']} near)</h2>"
