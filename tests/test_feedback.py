@@ -240,7 +240,7 @@ def real_grade(exercise_file: str, exercise_id: str) -> Grade:
         )
         for task, title in sorted(titles.items())
     ]
-    written = [WrittenAnswer(**w) for w in written_answers(solution, student)]
+    written = written_answers(solution, student)
     assert tasks and written and all(t.checks[1:] for t in tasks)
     return Grade(
         exercise_id,

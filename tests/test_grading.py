@@ -207,7 +207,7 @@ def test_edited_checks_are_replaced_hidden_tests_restored_and_added_cells_kept()
     assert check == "check(task=1)" and "pass  # no more checks" not in sources
     armed = [source for source in sources if check in source]
     assert len(armed) == 1  # the solution's check, armed (see below), with the hidden tests of Task 1 after it
-    assert armed[0].index(check) < armed[0].index("_grader_tests.run(1, globals())")
+    assert ".verdicts(1, namespace" in armed[0] and armed[0].index(check) < armed[0].index("(failed=False)")
     assert sources.index("def helper():\n    return 26") < sources.index(student.cells[answer + 1].source)
     assert not any("### BEGIN SOLUTION" in s for s in sources)  # the answers are the student's
 
@@ -408,18 +408,18 @@ def test_the_student_s_own_function_of_that_name_is_fine(cells):
 def test_written_answers_are_extracted_and_placeholders_recognised():
     solution = nbformat.read(SOLUTION, as_version=4)
     (left,) = written_answers(solution, nbformat.read(EXERCISE, as_version=4))
-    assert (left["task"], left["answer"], left["placeholder"]) == (3, "_Write your answer here._", True)
-    assert left["question"] == (
+    assert (left.task, left.answer, left.placeholder, left.max_points) == (3, "_Write your answer here._", True, 1.0)
+    assert left.question == (
         "Which layer holds most of the parameters, and why? "
         "If the network had to be much smaller, which change to the architecture would save the most?"
     )  # the whole question: an instructor grades the answer against all of it
     (done,) = written_answers(solution, solution)
-    assert done["answer"].startswith("fc1 holds") and not done["placeholder"]
+    assert done.answer.startswith("fc1 holds") and not done.placeholder
     below = nbformat.read(EXERCISE, as_version=4)  # answered in a new markdown cell under the question
     question = next(i for i, c in enumerate(below.cells) if "_Write your answer here._" in c.source)
     below.cells.insert(question + 1, nbformat.v4.new_markdown_cell("fc1: 500 x 50 weights."))
     (typed_below,) = written_answers(solution, below)
-    assert (typed_below["answer"], typed_below["placeholder"]) == ("fc1: 500 x 50 weights.", False)
+    assert (typed_below.answer, typed_below.placeholder) == ("fc1: 500 x 50 weights.", False)
 
 
 def test_solutions_option_points_the_grader_at_another_folder(tmp_path, capsys):
@@ -503,9 +503,9 @@ def test_a_failing_cell_after_a_task_names_the_task_whose_answer_it_used():
             code("show(means(data))", error="bad shape"),  # after Task 2, but it uses Task 1's answer
         ]
     )
-    passed, feedback = score(executed, {})
-    assert passed == {1: True, 2: True}
-    assert feedback == ["the cell after Task 2 (it uses your answers to Task 1) failed: TypeError: bad shape"]
+    results, notes = score(executed, {})
+    assert [(r.task, r.passed, r.points) for r in results] == [(1, True, 1.0), (2, True, 1.0)]
+    assert notes == ["the cell after Task 2 (it uses your answers to Task 1) failed: TypeError: bad shape"]
     # Through a helper of the setup: the training cell calls loss_and_grads, which calls Task 1's answer.
     helper = code("def loss_and_grads(x):\n    return means(x)")
     executed.cells[4:4] = [helper]
@@ -514,7 +514,9 @@ def test_a_failing_cell_after_a_task_names_the_task_whose_answer_it_used():
         "the cell after Task 2 (it uses your answers to Task 1) failed: TypeError: bad shape"
     ]
     executed.cells[1].outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue="wrong", traceback=["x"])]
-    assert score(executed, {}) == ({1: False, 2: True}, ["task1: wrong"])  # Task 1's own line says it all
+    results, notes = score(executed, {})
+    assert ([r.passed for r in results], [r.hint for r in results], notes) == ([False, True], ["wrong", ""], [])
+    # Task 1's own line says it all
 
 
 def test_written_answers_are_filed_under_their_own_task_section():
@@ -537,7 +539,7 @@ def test_written_answers_are_filed_under_their_own_task_section():
             markdown("## Questions to think about\n\n" + answer, "q3"),
         ]
     )
-    assert [a["task"] for a in written_answers(solution, solution)] == [1, 2, ""]
+    assert [a.task for a in written_answers(solution, solution)] == [1, 2, ""]
 
 
 @pytest.mark.kernel

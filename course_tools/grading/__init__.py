@@ -125,7 +125,17 @@ from .files import _replace, check_copy
 from .isolate import OUTPUT_CAP, run_isolated, sandbox_prefix
 from .reading import forbidden_uses, review, review_code, written_answers
 from .records import Grade, TaskResult, WrittenAnswer
-from .scoring import _answer_tasks, _hint, _names, _tasks_behind, score, shorten  # noqa: F401
+from .scoring import (  # noqa: F401
+    _answer_tasks,
+    _hint,
+    _names,
+    _tasks_behind,
+    feedback_lines,
+    forfeit,
+    marking_scheme,
+    score,
+    shorten,
+)
 from .sheets import ScoreError, number, read_scores, write_gradebook, write_written_answers
 from .store import Gradebook, GradebookError, Placement, course_hash, result_key
 
@@ -167,7 +177,8 @@ class Row:
     tasks: dict = field(default_factory=dict)  # task number -> passed?
     feedback: list = field(default_factory=list)
     review: list = field(default_factory=list)  # why a person should read this submission
-    written: list = field(default_factory=list)  # written answers: dicts of written_answers.csv
+    written: list = field(default_factory=list)  # written answers: records.WrittenAnswer
+    task_results: list = field(default_factory=list)  # records.TaskResult per task: points, each check's verdict
 
 
 def expand(paths) -> list[Path]:
@@ -216,6 +227,7 @@ def grade_one(
         text = (solution_texts or {}).get(solution_path) or solution_path.read_text(encoding="utf-8")
         solution = nbformat.reads(text, as_version=4)
         sources = checks_source or check_sources(exercise_id(solution.metadata), solutions_dir)
+        scheme = marking_scheme(solution, sources.get("hidden", b"").decode("utf-8"))  # what each task is worth
         copies = {key: check_copy(executed_path, key) for key in sources}
         for key, copy in copies.items():
             _replace(copy, sources[key].decode("utf-8"))  # never through a link planted there
@@ -232,7 +244,9 @@ def grade_one(
         executed.metadata["grading"] = result
         _replace(executed_path, nbformat.writes(executed))
         row.status = result["status"]
-        row.tasks, row.feedback = score(executed, missing)
+        row.task_results, notes = score(executed, missing, scheme)
+        row.tasks = {result.task: result.passed for result in row.task_results}
+        row.feedback = feedback_lines(row.task_results, notes)
         if row.status != "ok":
             row.feedback.insert(0, result.get("message", row.status))
         elif result.get("message"):
@@ -240,6 +254,7 @@ def grade_one(
         changed = [c.name for key, c in copies.items() if _sha256(c) != hashlib.sha256(sources[key]).hexdigest()]
         if changed:
             row.tasks = dict.fromkeys(row.tasks, False)
+            forfeit(row.task_results, "the grader's copy of the checks was changed while this submission ran")
             row.feedback.insert(0, "the grader's copy of the checks was changed while this submission ran")
             row.review.append(f"changed the grader's copy of the checks ({', '.join(changed)})")
     except Exception as err:  # a bug or an odd file must not stop the other submissions

@@ -11,6 +11,7 @@ import ast
 import hashlib
 import json
 import secrets
+import textwrap
 from functools import lru_cache
 from pathlib import Path
 
@@ -227,14 +228,34 @@ _grader_hidden_{suffix} = _grader_arm(globals(), {names!r}, {files!r}); del _gra
 """
 
 HIDDEN_CALL = """\
-for _grader_tests in _grader_hidden_{suffix}:  # added by `course grade`: the hidden tests of Task {task}
-    if {task} in _grader_tests.functions:
-        _grader_tests.run({task}, globals())
+def _grader_report_{suffix}(failed, tests=_grader_hidden_{suffix}, namespace=globals()):  # added by `course grade`
+    import json
+    verdicts = [verdict for hidden in tests for verdict in hidden.verdicts({task}, namespace, gates=not failed)]
+    print("{marker} " + json.dumps({{"check_passed": not failed, "hidden": verdicts}}))
+    if tests and not failed:  # a failed hidden test without points fails the cell, as the visible check would
+        tests[0].raise_first_failed_gate(verdicts)
+try:  # added by `course grade`: the cell's own code, then Task {task}'s hidden tests, each on its own
+{source}
+except BaseException:
+    _grader_report_{suffix}(failed=True)
+    raise
+_grader_report_{suffix}(failed=False)
+del _grader_report_{suffix}
 """
 
 EPILOGUE = (
     'print("[grader: cell complete {token}]")  # added by `course grade`: only a cell that ran to its end prints it'
 )
+
+
+def complete_marker(token: str) -> str:
+    """What only an armed check cell that ran to its end prints (`EPILOGUE`)."""
+    return f"[grader: cell complete {token}]"
+
+
+def verdicts_marker(token: str) -> str:
+    """What starts the line of an armed check cell's hidden-test verdicts (JSON after it, on the same line)."""
+    return f"[grader: verdicts {token}]"
 
 
 def _check_files(paths, exercise: str) -> list[tuple[str, str, str, str]]:
@@ -252,12 +273,16 @@ def _check_files(paths, exercise: str) -> list[tuple[str, str, str, str]]:
 def arm(source: str, names: dict, token: str, checks_paths, exercise: str = "", hidden_task: int | None = None) -> str:
     """A check cell's source between the grader's prologue and epilogue (step 3 of the docstring):
     ``checks_paths`` is checks.py's path, or {key of `CHECK_MODULES`: path}; ``hidden_task``: run
-    that task's hidden tests after the cell's own code."""
+    that task's hidden tests after the cell's own code, each on its own, and print their verdicts in one
+    line (`verdicts_marker`) after all the cell's code ran, even when the cell's own check failed."""
     suffix = secrets.token_hex(4)
     names = {mine: (given if isinstance(given, tuple) else ("checks", given)) for mine, given in names.items()}
     prologue = PROLOGUE.format(suffix=suffix, names=names, files=_check_files(checks_paths, exercise))
-    hidden = HIDDEN_CALL.format(suffix=suffix, task=hidden_task) if hidden_task is not None else ""
-    return prologue + source.rstrip() + "\n" + hidden + f"del _grader_hidden_{suffix}\n" + EPILOGUE.format(token=token)
+    body = source.rstrip() + "\n"
+    if hidden_task is not None:  # the hidden tests run even when the cell's own check failed: partial credit
+        indented = textwrap.indent(source.rstrip(), "    ") or "    pass"
+        body = HIDDEN_CALL.format(suffix=suffix, task=hidden_task, marker=verdicts_marker(token), source=indented)
+    return prologue + body + f"del _grader_hidden_{suffix}\n" + EPILOGUE.format(token=token)
 
 
 def assemble(solution, student, checks_path: Path | str | None = None):
@@ -306,6 +331,7 @@ def assemble(solution, student, checks_path: Path | str | None = None):
             if origin == "solution" and role == "check" and chosen.cell_type == "code":
                 grading["token"] = token = secrets.token_hex(16)
                 hidden_task = task if last_check.get(task) == index else None
+                grading["hidden"] = hidden_task is not None  # its verdicts line is the task's hidden tests'
                 chosen.source = arm(chosen.source, names, token, checks_path, exercise, hidden_task)
             chosen.setdefault("metadata", {})["grading"] = grading
             cells.append(chosen)

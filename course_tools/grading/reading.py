@@ -8,6 +8,8 @@ import ast
 import re
 
 from .assemble import _course, _match, _parse
+from .records import WrittenAnswer
+from .scoring import points_value
 
 
 def _root(node) -> ast.AST:
@@ -259,8 +261,9 @@ def _section_task(cell, task):
     return int(found.group(1)) if found else None
 
 
-def written_answers(solution, student) -> list[dict]:
-    """The student's written answers: one dict (task, question, answer, placeholder) per question."""
+def written_answers(solution, student) -> list[WrittenAnswer]:
+    """The student's written answers, one per question (a solution markdown cell with a solution
+    region), each worth that cell's ``course.points`` (default 1), to be scored by hand."""
     from ..exercises import BEGIN_SOLUTION, END_SOLUTION, MARKDOWN_STUB, has_solution
 
     matches = _match(solution, student)
@@ -296,5 +299,6 @@ def written_answers(solution, student) -> list[dict]:
             if added:
                 text = "\n\n".join(([] if text == MARKDOWN_STUB else [text]) + added).strip()
         placeholder = not text or text == MARKDOWN_STUB
-        answers.append({"task": task or "", "question": _question(prefix), "answer": text, "placeholder": placeholder})
+        worth = points_value(_course(cell).get("points", 1), f"the solution's written answer in cell {index}")
+        answers.append(WrittenAnswer(task or "", _question(prefix), text, placeholder, max_points=worth))
     return answers

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import course_utils
 from course_utils.checks import CheckFailed, NotDoneYet, explain_errors, unfinished
@@ -98,29 +100,89 @@ def _student_line(error: BaseException) -> str | None:
     return (frames[-1].line or "").strip() or "?" if frames else None
 
 
+class Registered(NamedTuple):
+    """One check function of a task, as `Tasks` registered it."""
+
+    function: Callable
+    title: str
+    answers: tuple
+    points: float | None  # None: part of the task's pass/fail gate
+
+
 class Tasks:
-    """An exercise's checks, one function per task: ``@tasks(1, "the forward pass", answers=[...])``."""
+    """An exercise's checks, by task: ``@tasks(1, "the forward pass", answers=[...])`` registers a function.
+
+    A task may have several functions; ``check(task=N)`` runs them all, in the order they were
+    registered. In an instructor's hidden tests, ``points=`` gives a function partial credit of its
+    own (``@hidden(4, "backward", answers=["conv_backward"], points=1)``); one without points is part of
+    the task's pass/fail gate. The grader reads ``task`` and ``points`` without running the file, so
+    both are plain numbers there (see `course_tools.grading.scoring`).
+    """
 
     def __init__(self, exercise_id: str):
-        self.exercise_id, self.functions, self.titles, self.answers = exercise_id, {}, {}, {}
+        self.exercise_id, self.tests, self.titles, self.answers = exercise_id, {}, {}, {}
 
-    def __call__(self, task: int, title: str, answers=()):
+    def __call__(self, task: int, title: str, answers=(), points: float | None = None):
         def register(function):
-            self.functions[task], self.titles[task], self.answers[task] = function, title, tuple(answers)
+            self.tests.setdefault(task, []).append(Registered(function, title, tuple(answers), points))
+            self.titles.setdefault(task, title)
+            self.answers.setdefault(task, tuple(answers))
             return function
 
         return register
 
+    @property
+    def functions(self) -> dict[int, list]:
+        """{task: its check functions}."""
+        return {task: [test.function for test in tests] for task, tests in self.tests.items()}
+
     def run(self, task: int, namespace: dict):
-        """Run ``task``'s checks on the notebook's variables; returns what the check function returns."""
+        """Run ``task``'s checks on the notebook's variables; returns what the last check function returns."""
         __tracebackhide__ = True
-        if task not in self.functions:
-            known = ", ".join(map(str, sorted(self.functions)))
+        if task not in self.tests:
+            known = ", ".join(map(str, sorted(self.tests)))
             raise CheckFailed(f"there is no Task {task!r} in these exercises (tasks: {known})")
-        title = self.titles[task]
-        nb = Notebook(namespace, task, title, self.answers[task])
+        result = None
+        for test in self.tests[task]:
+            result = self._run_one(task, test, namespace)
+        return result
+
+    def verdicts(self, task: int, namespace: dict, gates: bool = True) -> list[dict]:
+        """Each of ``task``'s check functions run on its own, its failure caught: one dict per function,
+        ``{"name", "points", "passed", "error", "message"}`` (the error's class and its first 400
+        characters; empty when it passed); ``gates=False`` skips the functions without points (the
+        grader's case when the task's visible check failed, so its gate is lost anyway)."""
+        found = []
+        for test in self.tests.get(task, []):
+            verdict = {"name": test.function.__name__, "points": test.points, "passed": False, "error": ""}
+            if test.points is None and not gates:
+                verdict.update(error="NotRun", message="not run: the task's visible check failed first")
+                found.append(verdict)
+                continue
+            try:
+                self._run_one(task, test, namespace)
+                verdict.update(passed=True, message="")
+            except BaseException as error:  # noqa: BLE001 - SystemExit from the answer must not end the report
+                message = str(error) if isinstance(error, Exception) else f"your code raised {type(error).__name__}"
+                verdict.update(error=type(error).__name__, message=message[:400])
+            found.append(verdict)
+        return found
+
+    @staticmethod
+    def raise_first_failed_gate(verdicts: list[dict]) -> None:
+        """Raise the error of the first failed function without points, as ``check(task=N)`` would have:
+        the task's gate fails in the notebook itself, whatever its verdicts line says."""
+        __tracebackhide__ = True
+        failed = [v for v in verdicts if v["points"] is None and not v["passed"] and v["error"] != "NotRun"]
+        if failed:
+            raise (NotDoneYet if failed[0]["error"] == "NotDoneYet" else CheckFailed)(failed[0]["message"])
+
+    def _run_one(self, task: int, test: Registered, namespace: dict):
+        """One check function on the notebook: its errors become one line (`CheckFailed`, `NotDoneYet`)."""
+        __tracebackhide__ = True
+        title = test.title
         try:
-            return self.functions[task](nb)
+            return test.function(Notebook(namespace, task, title, test.answers))
         except Exception as error:
             if isinstance(error, CheckFailed):
                 raise CheckFailed(str(error)) from None  # one line: no frame of the checks in the way
