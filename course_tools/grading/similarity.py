@@ -26,14 +26,15 @@ own is left out: a one-line formula is what everyone writes. Two students' answe
 cell are **identical** when their normalized tokens are equal (the same code but for names,
 comments and layout), **near** when the similarity of the two token sequences reaches
 ``--threshold`` (default 0.9): twice the length of their longest common subsequence over the sum
-of their lengths (RapidFuzz's Indel similarity; difflib's ratio estimates the same). For it every
-placeholder is the same token, so a variable added near the top does not renumber, and so change,
-every later name.
-``like solution`` says both answers are as close to the course's own solution: often the
-lesson's code, and a reason to read the pair with care, not a reason for suspicion.
+of their lengths (RapidFuzz's Indel similarity, from ``requirements-instructors.txt``; difflib's
+ratio estimates the same). For it every placeholder is the same token, so a variable added near
+the top does not renumber, and so change, every later name. A pair is ``like_solution`` when both
+answers are at least that alike to the course's own solution of the cell: often the lesson's code,
+a reason to read the pair with care, not for suspicion.
 
-Output: ``similarity.html`` (the pairs, most similar first, and each pair's two cells side by
-side; no script, no request leaves the page) and beside it ``similarity.csv``, one row a pair:
+Output: ``similarity.html`` (the pairs unlike the solution, then those like it, each most similar
+first, and each pair's two cells side by side as written; no script, and no request leaves the
+page) and beside it ``similarity.csv``, one row a pair, most similar first:
 ``student_a, student_b, exercise, task, cell, similarity, kind, like_solution, submission_a,
 submission_b``. The page shows at most ``SHOWN_PAIRS`` pairs of each group; the CSV has them all.
 
