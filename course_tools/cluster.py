@@ -94,7 +94,7 @@ def _restore(saved: dict) -> None:
 def describe_worker(datasets: list[str]) -> dict:
     """Run on each worker (``client.run``): its host, cores, course version and data problems."""
     report = {"host": socket.gethostname(), "problems": []}
-    report["cores"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    report["cores"] = cores_here()
     try:
         import course_utils
 
@@ -183,6 +183,20 @@ def _code_cells(source: str | bytes) -> list[str]:
     return ["".join(c.get("source", "")) for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
 
 
+def cores_here() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def available_cores() -> int:
+    """The cores a local cluster (a sweep, a grading run) may use: ``OMP_NUM_THREADS`` when it is
+    set (say, by a test runner that shares the machine), else `cores_here`."""
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    if limit.isdigit() and int(limit) > 0:
+        return int(limit)
+    return cores_here()
+
+
 def threads_per_worker(client, reports: dict[str, dict], local: int | None = None) -> dict[str, int]:
     """Torch threads for each worker's runs: ``local`` for a local cluster, else the cores of the
     worker's machine shared among the worker threads on that machine."""
@@ -207,8 +221,7 @@ def my_threads(threads: dict[str, int]) -> int:
     worker = get_worker()
     if worker.address in threads:
         return threads[worker.address]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores // max(1, getattr(getattr(worker, "state", None), "nthreads", 1)))
+    return max(1, cores_here() // max(1, getattr(getattr(worker, "state", None), "nthreads", 1)))
 
 
 def run_all(client, function, jobs: dict, retries: int = RETRIES):

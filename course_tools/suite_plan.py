@@ -60,7 +60,7 @@ def pytest_configure(config):
     if os.environ.get("PYTEST_XDIST_WORKER") and workers:
         import torch
 
-        from course_tools.sweep import available_cores  # OMP_NUM_THREADS, if set, is the budget
+        from course_tools.cluster import available_cores  # OMP_NUM_THREADS, if set, is the budget
 
         threads = max(1, available_cores() // int(workers))
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # kernels and runners inherit these

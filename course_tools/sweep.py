@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import tempfile
 import time
 from collections import Counter
@@ -22,7 +21,15 @@ from pathlib import Path
 import pandas as pd
 
 from . import course_folder
-from .cluster import check_workers, dask_client, my_threads, run_all, scheduler_address, threads_per_worker
+from .cluster import (
+    available_cores,
+    check_workers,
+    dask_client,
+    my_threads,
+    run_all,
+    scheduler_address,
+    threads_per_worker,
+)
 from .provenance import fingerprint, fingerprint_parts, git_commit, now, what_changed, where_it_ran
 from .runner import (
     ParameterError,
@@ -41,15 +48,6 @@ def grid(values: dict[str, list]) -> list[dict]:
     """The cartesian product of parameter values, as a list of ``{name: value}`` dicts."""
     names = list(values)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
-
-
-def available_cores() -> int:
-    """The cores a sweep may use: ``OMP_NUM_THREADS`` when it is set (say, by a test runner
-    that shares the machine), else every core this process may run on."""
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    if limit.isdigit() and int(limit) > 0:
-        return int(limit)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def run_id(params: dict) -> str:

@@ -80,7 +80,7 @@ def test_each_worker_and_what_it_starts_gets_its_share_of_the_cores():
 
     import pytest
 
-    from course_tools.sweep import available_cores
+    from course_tools.cluster import available_cores
 
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if not workers:

@@ -566,6 +566,7 @@ def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> 
     """Place the results the store holds; grade the others on Dask, each saved as it ends."""
     from ..cluster import (
         ClusterError,
+        available_cores,
         check_workers,
         dask_client,
         datasets_loaded,
@@ -606,8 +607,6 @@ def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> 
     done, start = 0, time.monotonic()
     try:
         with dask_client(address, workers) as client:
-            from ..sweep import available_cores
-
             reports = check_workers(client, datasets=needed)
             threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
             jobs_ = {key: (*given[:6], threads, given[6]) for key, given in tasks.items()}
