@@ -66,7 +66,7 @@ __all__ = sorted(_MODULE_OF)
 __version__ = "0.1.0"
 
 
-_MODULES = [
+MODULES = (  # every module of the package: ``cu.<module>`` loads it on first use
     "checks",
     "comparisons",
     "data",
@@ -94,14 +94,14 @@ _MODULES = [
     "timing",
     "training",
     "validate",
-]
+)
 
 
 def __getattr__(name):
     from .style import apply_if_plotting
 
     apply_if_plotting()  # the course's colour-blind-safe colours, once the lesson has imported matplotlib
-    if name in _MODULES:  # ``cu.datafiles.data_root()`` works without importing the module first
+    if name in MODULES:  # ``cu.datafiles.data_root()`` works without importing the module first
         return importlib.import_module(f".{name}", __name__)
     if name not in _MODULE_OF:
         raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
@@ -111,4 +111,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_MODULE_OF) | set(_MODULES))
+    return sorted(set(globals()) | set(_MODULE_OF) | set(MODULES))

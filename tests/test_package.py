@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_every_advertised_name_and_module_resolves():
     for name in course_utils.__all__:
         assert callable(getattr(course_utils, name)) or isinstance(getattr(course_utils, name), type), name
-    for module in course_utils._MODULES:
+    for module in course_utils.MODULES:
         assert getattr(course_utils, module).__name__ == f"course_utils.{module}"
     assert set(course_utils.__all__) <= set(dir(course_utils))
 
@@ -46,7 +46,7 @@ def test_the_student_package_holds_no_tooling_and_the_tools_start_without_torch(
 
     student = {p.stem for p in Path(course_utils.__file__).parent.glob("*.py")}
     assert not student & {"cli", "runner", "sweep", "exercises", "grading", "lessons"}
-    assert set(course_utils._MODULES) == student - {"__init__"}  # every module is reachable
+    assert set(course_utils.MODULES) == student - {"__init__"}  # every module is reachable
     code = (
         "import sys\nfrom course_tools import cli, exercises, grading, lessons, runner, sweep\n"
         "print('torch' in sys.modules)"

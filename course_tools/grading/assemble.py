@@ -162,7 +162,7 @@ def _course_names(solution) -> set[str]:
                 names |= {a.asname or a.name for a in node.names if a.name != "*"}
     import course_utils  # light: its modules load on first use
 
-    return names - set(course_utils._MODULES)  # a variable called `shapes` is no attack on the module
+    return names - set(course_utils.MODULES)  # a variable called `shapes` is no attack on the module
 
 
 def guarded_names(solution, checks_source: str, exercise_source: str | None = None) -> frozenset:
