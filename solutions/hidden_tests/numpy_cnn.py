@@ -3,6 +3,8 @@
 The same requirements as the visible checks, on other inputs: other shapes, slopes, kernel sizes and
 strides (a stride larger than the kernel, which leaves pixels that no window reaches), other seeds. The
 answers get copies of the inputs, and what they should give is computed first, as in the visible checks.
+Task 4's two hidden tests give partial credit (``points=``): one point each for the weight and bias
+gradients and for the input gradient, on top of the task's own two (its check cell's ``course.points``).
 """
 
 import numpy as np
@@ -60,19 +62,34 @@ def other_convolutions(nb):
     check_close(on_copies(what, nb.im2col, {"x": wide}, 2, stride=3), expected, what)
 
 
-@hidden(4, "a strided convolution, backward", answers=["conv_backward"])
-def other_gradients(nb):
-    rng = np.random.default_rng(nb.seed + 40)
+def other_gradients(nb) -> list[tuple]:
+    """(stride, the student's (dx, dweight, dbias), autograd's) of conv_backward on two other shapes, one
+    with a stride larger than the kernel."""
+    rng, found = np.random.default_rng(nb.seed + 40), []
     for shape, kernel, stride in [((1, 2, 5, 5), (3, 2, 2, 2), 1), ((2, 2, 8, 7), (3, 2, 2, 2), 3)]:
         x, weight = rng.standard_normal(shape), rng.standard_normal(kernel)
         grad_out = rng.standard_normal(F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), stride=stride).shape)
-        expected = autograd(lambda t, w, s=stride: F.conv2d(t, w, stride=s), x, weight, grad_out=grad_out)
+        dx, dweight = autograd(lambda t, w, s=stride: F.conv2d(t, w, stride=s), x, weight, grad_out=grad_out)
         with nb.lend(im2col=course_im2col):
             arrays = {"x": x, "weight": weight, "grad_out": grad_out}
-            dx, dweight, dbias = on_copies(f"conv_backward with stride {stride}", nb.conv_backward, arrays, stride)
-        check_close(dx, expected[0], f"dL/dx of a 2x2 kernel with stride {stride} matches autograd")
-        check_close(dweight, expected[1], f"dL/dweight of a 2x2 kernel with stride {stride} matches autograd")
-        check_close(dbias, grad_out.sum(axis=(0, 2, 3)), f"dL/dbias with stride {stride}")
+            got = on_copies(f"conv_backward with stride {stride}", nb.conv_backward, arrays, stride)
+        found.append((stride, got, (dx, dweight, grad_out.sum(axis=(0, 2, 3)))))
+    return found
+
+
+# Partial credit: the weight and bias gradients are the fully connected layer's, the input gradient
+# needs the scatter back through the windows (col2im), the hard part; each is worth a point of its own.
+@hidden(4, "a strided convolution, backward", answers=["conv_backward"], points=1)
+def weight_and_bias_gradients_of_other_shapes(nb):
+    for stride, (_, dweight, dbias), (_, expected_dweight, expected_dbias) in other_gradients(nb):
+        check_close(dweight, expected_dweight, f"dL/dweight of a 2x2 kernel with stride {stride} matches autograd")
+        check_close(dbias, expected_dbias, f"dL/dbias with stride {stride}")
+
+
+@hidden(4, "a strided convolution, backward", answers=["conv_backward"], points=1)
+def input_gradient_of_other_shapes(nb):
+    for stride, (dx, _, _), (expected_dx, _, _) in other_gradients(nb):
+        check_close(dx, expected_dx, f"dL/dx of a 2x2 kernel with stride {stride} matches autograd")
 
 
 @hidden(5, "training with SGD", answers=["train_sgd"])
