@@ -17,7 +17,9 @@ notebook and calls the checks of `course_utils.checks` on them::
 the check with one line that says which cell to run; an error raised inside the student's code
 becomes one line too (`explain_errors`), so a check never ends in a traceback. The grader loads
 a fresh copy of these modules for every check, and runs an instructor's hidden tests (the same
-kind of functions, kept beside the solutions) after the visible ones.
+kind of functions, kept beside the solutions) after the visible ones, each on its own
+(`Tasks.verdicts`): one with ``points=`` gives partial credit of its own, one without is part of
+the task's pass/fail gate.
 """
 
 from __future__ import annotations
