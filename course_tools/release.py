@@ -96,14 +96,11 @@ SEALED_MODULE = '''\
 # {note}: this module's code holds the course's own answers, which the checks compare
 # yours with, so this copy carries it compressed; it runs exactly as written when imported. What a
 # check tests, it says when it runs.
-import base64 as _base64
-import os as _os
-import zlib as _zlib
-
-_SEALED = """
+_SEALED_CODE = """
 {payload}"""
-exec(compile(_zlib.decompress(_base64.b64decode(_SEALED)), _os.path.realpath(__file__) + " (sealed)", "exec"))
-del _base64, _os, _zlib, _SEALED
+_SEALED_CODE = __import__("zlib").decompress(__import__("base64").b64decode(_SEALED_CODE))
+exec(compile(_SEALED_CODE, __import__("os").path.realpath(__file__) + " (sealed)", "exec"))
+del _SEALED_CODE
 '''
 
 
@@ -126,7 +123,7 @@ def seal(source: str) -> str:
 
 def unseal(sealed: str) -> str:
     """The source a sealed module runs (for instructors, and the tests)."""
-    match = re.search(r'_SEALED = """\n(.*?)"""', sealed, re.S)
+    match = re.search(r'_SEALED_CODE = """\n(.*?)"""', sealed, re.S)
     if match is None:
         raise ValueError("not a module sealed by `course release`")
     return zlib.decompress(base64.b64decode(match.group(1))).decode("utf-8")
