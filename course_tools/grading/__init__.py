@@ -1,108 +1,16 @@
-"""Grading submitted exercise notebooks: ``course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out CSV]``.
+"""Grading submitted exercise notebooks: ``course grade SUBMISSIONS... [--roster CSV] [--policy TOML]
+[--deadline WHEN] [--db PATH] [--regrade] [--solutions DIR] [--timeout S] [--out CSV]``.
 
-SECURITY: grading runs the students' code, with YOUR permissions. A submission can read,
-change or delete any file you can, use the network, and start processes. The grader stops
-accidents (an endless loop, megabytes of printing, a broken file, a process left running) and
-makes the common tricks fail (see "What a submission cannot do" below), but it is no sandbox.
-Grade in a disposable container or as an unprivileged user that can read only the course, the
-data and the submissions, without network, e.g. ``docker run --rm --network none -v
-"$PWD":/course -w /course IMAGE course grade submissions/``. On Linux ``--sandbox`` runs each
-kernel in network and PID namespaces of its own (``unshare --net --pid``, the kernel talking
-to the runner over Unix sockets): no network, and no other process to see, signal or outlive,
-but the files are as reachable as without it; ``bwrap`` (with read-only binds of the course) or
-a container also hide the file system.
+Grading runs the students' code: read docs/security.md first. How a run goes, how one
+submission is graded (steps 1-6, which the modules' docstrings refer to), the gradebook's
+columns, the hand scores and what a submission cannot do: docs/grading.md.
 
-Each submission is one task of a Dask cluster (`course_tools.cluster`): a local one on this
-machine by default (``--workers N`` processes), or the one at ``--scheduler ADDRESS``. The task
-gets the submission's bytes, its solution and the checks, grades in a temporary folder of its
-worker (the runner, its time limit and its process-tree kill all run there) and returns the row,
-the executed copy and the log, which this machine writes.
-
-The package, one job a module: `assemble` (find the solution, assemble and arm the notebook),
-`reading` (read the student's code, never run it: ``review``, ``course.forbid``, written
-answers), `isolate` (run it in a process of its own and leave nothing behind), and this module
-(score, the gradebook, ``course grade``).
-
-How one submission is graded:
-
-1. Its bytes are read once and hashed; the file is never written to (`grade_main` checks the
-   hash again at the end). An empty file, or one that is not a notebook, gets an ``error`` row.
-2. Its solution is found in ``--solutions`` (default: the course's ``solutions/``; instructors
-   may keep a private copy with the hidden tests): the solution whose metadata
-   ``course.exercise_id`` equals the submission's, else the same file name, else the solution
-   named in ``course.generated_from``, else a solution name inside the file name
-   (``alice_02_shape_arithmetic_exercises.ipynb``). The id comes first, so renumbering the
-   lessons (or renaming a file) never grades a notebook against the wrong solution.
-3. The notebook to run is assembled in the solution's order. Answer cells (metadata
-   ``course.role == "answer"``) are the student's cells with the same cell id, followed by any
-   cells the student added after them. Every other code cell - setup, check cells - is
-   the solution's own, so an edited check changes nothing. A check cell deleted from
-   the submission is noted and its task is graded as failed. A check cell is one call,
-   ``check(task=N)``; the checks themselves are the functions of the exercise's module,
-   ``course_utils/exercise_checks/<id>.py``. Each check cell is armed: a prologue loads FRESH
-   copies of ``course_utils/checks.py``, ``course_utils/exercise_checks/__init__.py``, the
-   exercise's module and the hidden tests (``<solutions>/hidden_tests/<id>.py``), each verified
-   against its hash, from the grader's copies beside the executed notebook (not from
-   ``sys.modules``), re-binds the names the solution imported from them (``check``,
-   ``check_equal``...) to the fresh ones, and resets ``sys.excepthook`` and IPython's custom
-   exception handler; after the cell's own code, the task's last check cell runs the task's
-   hidden tests; an epilogue prints a random token, different for every cell, that only a cell
-   which ran to its end prints.
-4. The answers are read (never run) for what they must not use: an answer cell whose metadata
-   lists ``course.forbid`` (dotted names, e.g. ``course_utils.models.vgg_block`` or
-   ``torch.nn.functional.cross_entropy``) fails its task when the task's cells import that name
-   from its package (``from course_utils.models import vgg_block``, or use a name imported so
-   in any cell) or reference it as an attribute (``models.vgg_block``, ``getattr(m,
-   "vgg_block")``); the student's own function of that name is fine. Every student cell is
-   also read for code that touches the grading machinery (see the ``review`` column).
-5. It runs in a separate process (nbclient, the ``python3`` kernel of this environment) with
-   errors allowed and ``--timeout`` seconds for all its cells together; each cell keeps at
-   most ``OUTPUT_CAP`` characters of output (errors ``ERROR_CAP`` per line), and no file the
-   kernel writes may exceed ``FILE_CAP``. The notebook reaches the runner through a pipe and
-   comes back through another that the kernel does not inherit: no file holds the tokens
-   while the code runs, and the code cannot forge the result (a runner killed by it is an
-   error). The kernel's working folder is a fresh temporary folder, so files written with
-   relative paths are thrown away. The runner and the grader are child subreapers (Linux), so
-   every process the code starts, even a chain of double forks in sessions of their own, stays
-   a descendant; when the notebook ends or times out, all of them are stopped, then killed.
-   The executed copy goes to ``--work``, by renaming a new file onto its name (a link planted
-   there is replaced, not followed), and the gradebook is rewritten after every submission.
-6. A task passes when every cell of the task (answer and checks) ran without an error (no
-   error output, and the kernel's reply was not an error), every check cell printed its
-   token, and no forbidden name was used.
-
-The gradebook has one row per submission: ``submission, exercise, status`` (ok / timeout /
-error), ``seconds``, one ``taskN`` column per task (pass / fail; empty when the exercise has no
-such task), ``total`` (tasks passed), ``out_of``, ``feedback`` (the first hint for each failed
-task) and ``review``: empty, or why a person should read the submission: student code that
-touches ``course_utils.checks``, ``sys.modules``, builtins, exception hooks (``sys.excepthook``,
-``set_custom_exc``, ``get_ipython``, ``InteractiveShell``), ``importlib.reload``, attributes of
-imported modules (assignment or ``setattr``), the caller's frames, ``exec``/``eval``, or the
-grader's files (``course_tools``, ``build/grading``, ``.log``), that rebinds a check function,
-that rebinds a check function or a course function the checks compare with
-(``count_parameters``), defines ``__eq__`` or builds a class with ``type(name, bases, dict)``,
-each with its cell. Beside it, ``written_answers.csv`` (``<out>_written_answers.csv`` for another
-``--out`` name) lists every
-written answer (a solution's markdown cell with a solution region) of every submission:
-``submission, exercise, task`` (the task it follows), ``question``, ``answer`` and
-``placeholder`` (``yes`` when left as ``_Write your answer here._`` or empty), for grading by
-hand.
-
-What a submission cannot do: switch the checks off by replacing ``course_utils.checks``
-functions, rebinding ``check_equal`` in the notebook, or swallowing errors with
-``get_ipython().set_custom_exc`` / ``sys.excepthook`` (the task fails, and ``review`` says why);
-leave processes running; forge the executed notebook; make the grader write through a link;
-write beside the submissions through relative paths; pass ``check_equal`` with an object that
-equals anything (it wants plain Python values); pass a task with the course's own object where
-``course.forbid`` names it. What a determined student can still do, since the checks run in
-the same Python process as their code: install an IPython input transformer that sees a check
-cell's token and rewrites the cell; patch ``print``, ``sys.stdout``, ``torch`` or ``importlib``
-that the checks rely on; read the hidden tests from ``solutions/`` on disk; signal the grader or
-write to the course's files with your permissions (``--sandbox`` hides the processes, a
-container the files). Hence
-the ``review`` column, and the executed copies in ``build/grading/``: read the flagged ones.
-They contain the hidden tests, so do not hand them back; keep the solution folder with hidden
-tests out of the students' reach (``--solutions``).
+This module is ``course grade`` itself: `grade_main` reads and checks every input (the roster
+and the late policy, `roster`; the store, `store`; the hand scores, `sheets`) before it grades
+anything, serves every submission whose key the store holds from it, grades the others on Dask
+(`grade_on_worker`, which runs `grade_one` in a temporary folder of a worker), saves each result
+as it arrives and writes the gradebook from the store. The package's other modules, one job
+each, are listed in docs/grading.md.
 """
 
 from __future__ import annotations
