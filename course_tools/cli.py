@@ -7,6 +7,7 @@ course params NOTEBOOK
 course doctor
 course exercises [--check]
 course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox]
+             [--roster CSV] [--policy TOML] [--deadline WHEN] [--manifest CSV] [--db PATH] [--regrade]
              [--workers N] [--scheduler ADDRESS]
 course feedback [--db PATH] [--out DIR]   (one HTML page per student and exercise, and an index)
 course export --format canvas|csv|moodle [--db PATH] [--out FILE] [--replace] [--assignment-id EXERCISE=ID]...
