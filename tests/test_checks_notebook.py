@@ -9,7 +9,7 @@ from torch import nn
 from course_utils import checks
 from course_utils.checks import CheckFailed
 from course_utils.models import ConvNet
-from course_utils.notebook import METRICS_MIME, check_claim, matches_reference, read_metrics, record
+from course_utils.notebook import METRICS_MIME, lesson_checks, read_metrics
 
 
 def test_passing_checks_print_a_pass(capsys):
@@ -67,15 +67,17 @@ def test_check_failed_is_an_assertion_error():
 
 
 def test_record_prints_outside_jupyter(capsys):
-    record("test_accuracy", torch.tensor(0.9912))
+    with lesson_checks() as checks:
+        checks.record("test_accuracy", torch.tensor(0.9912))
     assert capsys.readouterr().out.strip() == "test_accuracy = 0.9912"
-    with pytest.raises(TypeError):
-        record("model", nn.Linear(1, 1))
+    assert type(checks.metrics["test_accuracy"]) is float  # the tensor's value: summary.json can hold it
+    with pytest.raises(TypeError), lesson_checks() as checks:
+        checks.record("model", nn.Linear(1, 1))
 
 
 def test_read_metrics_from_an_executed_notebook():
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("record(...)")
+    cell = nbformat.v4.new_code_cell("checks.record(...)")
     cell.outputs = [
         nbformat.v4.new_output("display_data", data={METRICS_MIME: {"test_accuracy": 0.99}, "text/plain": "x"})
     ]
@@ -84,14 +86,17 @@ def test_read_metrics_from_an_executed_notebook():
 
 
 def test_claims_assert_only_with_reference_settings(capsys):
-    check_claim("accuracy >= 99%", holds=True, applies=True)
-    assert "claim holds" in capsys.readouterr().out
-    check_claim("accuracy >= 99%", holds=False, applies=False)
-    assert "not checked" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="did not reproduce"):
-        check_claim("accuracy >= 99%", holds=False, applies=True)
-    assert matches_reference({"epochs": 10}, {"epochs": 10, "seed": 3})
-    assert not matches_reference({"epochs": 10}, {"epochs": 1})
+    with lesson_checks({"epochs": 10}, {"epochs": 10, "seed": 3}) as checks:  # other names do not matter
+        checks.claim("accuracy >= 99%", holds=True)
+    assert "re-checked" in capsys.readouterr().out and checks.checked == 1
+    with lesson_checks({"epochs": 10}, {"epochs": 1}) as checks:
+        checks.claim("accuracy >= 99%", holds=False)
+        checks.claim("a parameter count", holds=True, always=True)
+    assert "1 quoted number(s) not re-checked" in capsys.readouterr().out
+    reproduced = lesson_checks({"epochs": 10}, {"epochs": 10})
+    with pytest.raises(AssertionError, match="did not reproduce"), reproduced as checks:
+        checks.claim("accuracy >= 99%", holds=False)
+    assert capsys.readouterr().out == ""  # a failed claim raises, and the block shows no line
 
 
 def test_a_failed_check_shows_one_line_in_jupyter():

@@ -30,8 +30,8 @@ def test_light_helpers_load_without_torch():
     # helper or two; they should not pay PyTorch's import time for it.
     code = (
         "import sys, course_utils as cu\n"
-        "from course_utils import record\n"
-        "assert 'torch' not in sys.modules, 'record pulled in torch'\n"
+        "from course_utils import lesson_checks\n"
+        "assert 'torch' not in sys.modules, 'lesson_checks pulled in torch'\n"
         "assert cu.data.__name__ == 'course_utils.data' and 'torch' in sys.modules\n"
         "from course_utils import models, fit\n"
         "print(models.ConvNet.__name__, fit.__name__)"

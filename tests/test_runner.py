@@ -35,9 +35,10 @@ def make_notebook(path: Path, body: str) -> Path:
 def good(tmp_path):
     return make_notebook(
         tmp_path / "good.ipynb",
-        "from course_utils import record\n"
+        "from course_utils import lesson_checks\n"
         "if seed == 13: raise ValueError('unlucky seed')\n"
-        "record('score', seed * 10 + epochs + (0.5 if quick else 0.0))",
+        "with lesson_checks() as checks:\n"
+        "    checks.record('score', seed * 10 + epochs + (0.5 if quick else 0.0))",
     )
 
 
@@ -142,7 +143,11 @@ def test_a_parameter_applies_to_the_notebooks_that_declare_it(good, tmp_path, ca
     other = tmp_path / "other.ipynb"
     nb = nbformat.read(str(good), as_version=4)
     nb.cells[0].source = "seed: int = 0  # random seed"
-    nb.cells[1].source = "from course_utils import record\nrecord('seed', seed)"
+    nb.cells[
+        1
+    ].source = (
+        "from course_utils import lesson_checks\nwith lesson_checks() as checks:\n    checks.record('seed', seed)"
+    )
     nbformat.write(nb, str(other))
     out = tmp_path / "out"
     assert cli.main(["run", str(good), str(other), "-p", "epochs", "3", "-p", "seed", "2", "--out", str(out)]) == 0

@@ -20,7 +20,11 @@ from course_tools.sweep import SweepFolderError, run_sweep
 from course_tools.sweep_report import draw_metric, format_summary, layout, plot_sweep, summarize, t_interval
 
 REPO = Path(__file__).resolve().parents[1]
-BODY = "from course_utils import record\nrecord('score', seed * 10 + epochs + lr)"
+BODY = (
+    "from course_utils import lesson_checks\n"
+    "with lesson_checks() as checks:\n"
+    "    checks.record('score', seed * 10 + epochs + lr)"
+)
 
 
 @pytest.fixture
