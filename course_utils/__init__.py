@@ -48,6 +48,7 @@ _HOMES = {
     "datafiles": ["DataError", "data_root"],
     "experiments": [
         "checkpoint_path",
+        "lesson4_settings",
         "load_model",
         "load_or_train",
         "save_model",

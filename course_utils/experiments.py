@@ -2,11 +2,12 @@
 
 Lessons that need lesson 4's trained network (confusion matrices, deeper networks) call
 `load_or_train`: it loads the model lesson 4 saved when it was trained with the same settings,
-and trains one otherwise, so every lesson also runs on its own.
+and trains one otherwise, so every lesson also runs on its own. `LESSON4_RECIPE` is how lesson 4
+trains that network (its default parameters), in one place that lessons and tests read.
 
 Example:
-    >>> settings = dict(seed=0, epochs=10, batch_size=128, lr=0.003, train_size=None, n_conv=2)  # doctest: +SKIP
-    >>> model, info = load_or_train("two_conv_net", data, settings)                                # doctest: +SKIP
+    >>> settings = lesson4_settings(seed=0)  # {'seed': 0, 'epochs': 10, 'batch_size': 128, 'lr': 0.003, ...}
+    >>> model, info = load_or_train("two_conv_net", data, settings)  # doctest: +SKIP
     loaded build/models/two_conv_net_seed0.pt (trained earlier with the same settings)
 """
 
@@ -22,6 +23,21 @@ from .datafiles import repo_root
 from .models import ConvNet
 from .repro import get_device, set_seed, timed
 from .training import fit, model_device, to_device, train_epoch
+
+LESSON4_RECIPE = dict(epochs=10, batch_size=128, lr=0.003, schedule="one-cycle")
+"""How lesson 4 trains its two-conv network: its default parameters. Lessons 6, 9, 11 and 12 reuse
+the network it saves; the training parameters of 6, 11 and 12 default to the same."""
+
+
+def lesson4_settings(seed: int = 0, train_size: int | None = None, quick: bool = False) -> dict:
+    """The settings lesson 4 saves its network with, as `load_or_train` compares them: the recipe for
+    ``seed`` and ``train_size`` (1 epoch for a ``quick`` run, as lesson 4's). The schedule is not
+    among them: lesson 4 saves only a run with the recipe's, which is `fit`'s default."""
+    recipe = LESSON4_RECIPE
+    epochs = 1 if quick else recipe["epochs"]
+    return dict(
+        seed=seed, epochs=epochs, batch_size=recipe["batch_size"], lr=recipe["lr"], train_size=train_size, n_conv=2
+    )
 
 
 def train_model(

@@ -85,6 +85,21 @@ def is_check_cell(cell):
 CHECK_MACHINERY = {"lesson_checks", "claim", "record"}  # `lesson_checks` and its methods
 
 
+def reference_settings(call: ast.Call) -> dict:
+    """The settings of ``REFERENCE = dict(...)``: its literal keywords, after any of course_utils' own
+    settings it starts from (``dict(cu.experiments.LESSON4_RECIPE, quick=False)``)."""
+    import functools
+
+    import course_utils
+
+    settings = {}
+    for arg in call.args:
+        first, *attributes = ast.unparse(arg).split(".")
+        assert first == "cu", f"REFERENCE starts from {ast.unparse(arg)}: literals or cu.<module>.<NAME> only"
+        settings.update(functools.reduce(getattr, attributes, course_utils))
+    return settings | {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+
+
 def calls(cell):
     """Names of the functions a code cell calls (``f(...)`` and ``module.f(...)``)."""
     tree = ast.parse(source(cell))
@@ -106,7 +121,7 @@ def test_reference_settings_are_the_defaults(path):
         for node in ast.walk(ast.parse(source(cell))):
             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "REFERENCE":
                 assert is_check_cell(cell), f"{path.name}: REFERENCE belongs in a hidden check cell"
-                references.append({k.arg: ast.literal_eval(k.value) for k in node.value.keywords})
+                references.append(reference_settings(node.value))
     assert len(references) == 1, f"{path.name}: expected one REFERENCE = dict(...), found {len(references)}"
     for name, value in references[0].items():
         assert name in declared, f"{path.name}: REFERENCE names {name!r}, which is not a parameter"
@@ -137,6 +152,24 @@ def test_check_machinery_is_out_of_the_students_way(path):
         if cell["cell_type"] == "code":
             machinery = calls(cell) & CHECK_MACHINERY
             assert not machinery, f"{where}: calls {sorted(machinery)}; move it into a `course-check` cell"
+
+
+@pytest.mark.parametrize("name", ["06_confusion_matrices", "11_what_the_network_sees", "12_draw_your_own_digit"])
+def test_lessons_that_reuse_lesson_4s_network_default_to_its_recipe(name):
+    """These lessons load lesson 4's saved network when their training parameters match the settings it
+    was saved with, else train one: their defaults are lesson 4's recipe (`LESSON4_RECIPE`, its one
+    definition), and `fit`, which trains it, defaults to the recipe's schedule."""
+    import inspect
+
+    from course_utils.experiments import LESSON4_RECIPE
+    from course_utils.training import fit
+
+    path = REPO / "notebooks" / f"{name}.ipynb"
+    assert 'load_or_train("two_conv_net", data, settings' in path.read_text()
+    declared = {n: ast.literal_eval(p["default"]) for n, p in papermill.inspect_notebook(str(path)).items()}
+    trained_with = ("epochs", "batch_size", "lr")
+    assert {k: declared[k] for k in trained_with} == {k: LESSON4_RECIPE[k] for k in trained_with}
+    assert inspect.signature(fit).parameters["schedule"].default == LESSON4_RECIPE["schedule"]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
