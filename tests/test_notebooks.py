@@ -165,7 +165,8 @@ def test_lessons_that_reuse_lesson_4s_network_default_to_its_recipe(name):
     from course_utils.training import fit
 
     path = REPO / "notebooks" / f"{name}.ipynb"
-    assert 'load_or_train("two_conv_net", data, settings' in path.read_text()
+    code = "\n".join(source(cell) for cell in code_cells(load(path)))
+    assert 'load_or_train("two_conv_net", data, settings' in code
     declared = {n: ast.literal_eval(p["default"]) for n, p in papermill.inspect_notebook(str(path)).items()}
     trained_with = ("epochs", "batch_size", "lr")
     assert {k: declared[k] for k in trained_with} == {k: LESSON4_RECIPE[k] for k in trained_with}
