@@ -374,3 +374,13 @@ def test_a_real_submission_that_forges_its_verdicts_gets_what_it_earned(tmp_path
     assert [(r.points, r.max_points) for r in row.task_results[1:]] == [(1.0, 1.0)] * 3
     check = next(c for c in nbformat.read(tmp_path / "work" / name, as_version=4).cells if "check(task=1)" in c.source)
     assert '"points": 5' in "".join(o.get("text", "") for o in check.outputs)  # the forged line was printed, and lost
+
+
+def test_a_name_an_armed_check_cell_binds_still_belongs_to_its_task():
+    """`model = check(task=1)` runs inside the grader's `try:`: a failed plot of `model` is Task 1's failure."""
+    executed = one_task(error("not attempted", "NotDoneYet"))
+    executed.cells[1].source = arm("model = check(task=1)", {}, TOKEN, checks_file(), hidden_task=1)
+    plot = code("show(model)", outputs=[error("name 'model' is not defined", "NameError")])
+    executed.cells.append(plot)
+    (result,), notes = score(executed, {})
+    assert (result.passed, notes) == (False, [])

@@ -174,7 +174,9 @@ def _answer_tasks(executed) -> dict[str, set]:
             tree = ast.parse(cell.source)
         except SyntaxError:
             continue
-        for node in tree.body:
+        # an armed check cell runs its own code inside `try:` (`assemble.HIDDEN_CALL`): look in there too
+        statements = [inner for node in tree.body for inner in (node.body if isinstance(node, ast.Try) else [node])]
+        for node in statements:
             if isinstance(node, ast.FunctionDef | ast.ClassDef):
                 names = [node.name]
             elif isinstance(node, ast.Assign):  # `x = ...` and `model, history = check(task=4)`
