@@ -104,11 +104,21 @@ def test_a_regrade_of_the_unchanged_class_starts_no_kernel(semester, no_cluster,
     assert "matched no roster line" in printed and "nothing submitted by 1 student: s4" in printed
     after = read_csv(semester["tmp"] / "gradebook.csv")
     assert after == before  # s3 still late: the policy last given is the store's
+    # grading one student's folder leaves the others' rows as they were
+    assert cli.main([*semester["base"][:1], str(semester["subs"] / "s2"), *semester["base"][2:]]) == 0
+    assert read_csv(semester["tmp"] / "gradebook.csv") == before
     # a changed deadline re-scores without a rerun: no deadline, nobody late
     assert cli.main([*semester["base"], "--policy", str(semester["tmp"] / "nothing.toml")]) == 2  # no such file
     (semester["tmp"] / "empty.toml").write_text("")
     assert cli.main([*semester["base"], "--policy", str(semester["tmp"] / "empty.toml")]) == 0
     assert by_student(semester["tmp"] / "gradebook.csv")["s3"]["total"] == "4"
+
+
+@pytest.mark.kernel
+def test_a_file_removed_drops_out_of_the_gradebook(semester, no_cluster):
+    (semester["subs"] / "stranger" / NAME).unlink()
+    assert cli.main(semester["base"]) == 0
+    assert "stranger" not in by_student(semester["tmp"] / "gradebook.csv")
 
 
 @pytest.mark.kernel

@@ -288,14 +288,22 @@ class _Job:
     key: str = ""
 
 
-def _jobs(found, raws: dict, solutions_dir: Path, solution_texts: dict, timeout: int, sandbox) -> tuple[list, dict]:
-    """Each file's `_Job`, with its key (`store.result_key`), and the check files of each exercise."""
+def _exercise_of(solution: Path, text: str) -> str:
+    """A solution's exercise id (its file's stem when it has none)."""
+    try:
+        return exercise_id(json.loads(text).get("metadata", {})) or solution.stem
+    except (ValueError, AttributeError):
+        return solution.stem
+
+
+def _jobs(found, raws: dict, solutions_dir: Path, solutions: dict, exercises: dict, timeout: int, sandbox) -> tuple:
+    """Each file's `_Job`, with its key (`store.result_key`), and the check files of each exercise.
+    ``solutions``: {path: text}, ``exercises``: {path: exercise id} of every solution."""
     course = course_hash()
     check_files, jobs = {}, []  # read once per exercise: what the course (and the hidden tests) hold now
     for submission in found:
         solution = _solution_for(submission.path, raws[submission.path], solutions_dir)
-        text = solution_texts[solution] if solution else ""
-        exercise = (exercise_id(nbformat.reads(text, as_version=4).metadata) or solution.stem) if solution else ""
+        text, exercise = (solutions[solution], exercises[solution]) if solution else ("", "")
         if exercise not in check_files:
             check_files[exercise] = check_sources(exercise, solutions_dir) if solution else {}
         job = _Job(submission, raws[submission.path], solution, exercise)
@@ -304,15 +312,21 @@ def _jobs(found, raws: dict, solutions_dir: Path, solution_texts: dict, timeout:
     return jobs, check_files
 
 
-def _placement(job: _Job, policy) -> Placement:
-    late_days, penalty = policy.lateness(job.exercise, job.submission.submitted_at)
+def _placement(job: _Job, policy, times: dict[str, str]) -> Placement:
+    """Where a job's result goes. A time read from the file (no manifest line) never replaces the time
+    an earlier run recorded: copying the file, or grading its folder without the manifest, moves it."""
+    path = str(job.submission.path.absolute())
+    submitted_at = job.submission.submitted_at
+    if getattr(job.submission, "time_source", "") != "manifest" and path in times:
+        submitted_at = datetime.fromisoformat(times[path])
+    late_days, penalty = policy.lateness(job.exercise, submitted_at)
     return Placement(
-        path=str(job.submission.path),
+        path=path,  # absolute: the same file, wherever the next run starts
         key=job.key,
         exercise=job.exercise,
         solution=job.solution.name if job.solution else "",
         student_id=job.submission.student_id,
-        submitted_at=job.submission.submitted_at.isoformat(timespec="seconds"),
+        submitted_at=submitted_at.isoformat(timespec="seconds"),
         late_days=round(late_days, 4),
         penalty=penalty,
     )
@@ -404,10 +418,10 @@ def grade_main(
     # beside the gradebook, named after it unless it has the default name: two runs never share one
     written = out.with_name(WRITTEN_ANSWERS if out.name == "gradebook.csv" else f"{out.stem}_{WRITTEN_ANSWERS}")
     solution_texts = {p: p.read_text(encoding="utf-8") for p in sorted(solutions_dir.glob("*.ipynb"))}
-    ids = {exercise_id(nbformat.reads(text, as_version=4).metadata) for text in solution_texts.values()}
+    exercises = {path: _exercise_of(path, text) for path, text in solution_texts.items()}
     try:
         students = read_roster(roster) if roster else None
-        given_policy = read_policy(policy, deadline, ids - {""}) if policy or deadline else None
+        given_policy = read_policy(policy, deadline, set(exercises.values())) if policy or deadline else None
         gradebook = Gradebook(db or work / "gradebook.sqlite")
     except (RosterError, GradebookError) as err:
         return _error(str(err))
@@ -428,7 +442,7 @@ def grade_main(
         for option, target in (("--out", out), ("the written answers", written), ("--db", gradebook.path)):
             if target.resolve() in protected:
                 return _error(f"{option} {target} is one of the submissions")
-        jobs, check_files = _jobs(found, raws, solutions_dir, solution_texts, timeout, sandbox)
+        jobs, check_files = _jobs(found, raws, solutions_dir, solution_texts, exercises, timeout, sandbox)
         copies = {job.key: _copy_name(work, job) for job in jobs}
         if any(copy.resolve() in protected for copy in copies.values()):
             return _error(f"an executed copy in {work} would overwrite a submission; use another --work")
@@ -460,7 +474,7 @@ def grade_main(
         code = _grade_new(run, jobs, check_files, copies)
         if code:
             return code
-        gradebook.forget({job.exercise for job in jobs}, {str(job.submission.path) for job in jobs})
+        gradebook.forget_absent()
         grades = _write_sheets(gradebook, out, written)
     _summary(grades, collection, out, written, work)
     changed = [str(p) for p, raw in raws.items() if _sha256(p) != hashlib.sha256(raw).hexdigest()]
@@ -483,9 +497,9 @@ def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> 
         threads_per_worker,
     )
 
-    gradebook, placements = run.gradebook, {}
+    gradebook, placements, times = run.gradebook, {}, run.gradebook.submitted_times()
     for job in jobs:
-        placements.setdefault(job.key, []).append(_placement(job, run.late_policy))
+        placements.setdefault(job.key, []).append(_placement(job, run.late_policy, times))
     reused = set() if run.regrade else gradebook.known(placements)
     gradebook.record("", None, [p for key in reused for p in placements[key]])
     new = {job.key: job for job in jobs if job.key not in reused}  # one run for files with the same bytes
@@ -547,10 +561,12 @@ def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> 
 
 def _summary(grades: list[Grade], collection, out: Path, written: Path, work: Path) -> None:
     """What an instructor must act on: unmatched files, students with nothing submitted."""
-    if collection.unmatched:
-        count = len(collection.unmatched)
+    nobody = {grade.submission for grade in grades if not grade.student_id}  # nor in an earlier run
+    unmatched = [path for path in collection.unmatched if str(path.absolute()) in nobody]
+    if unmatched:
+        count = len(unmatched)
         print(f"\n{count} file{'s' * (count != 1)} matched no roster line (graded, under no student):")
-        for path in collection.unmatched:
+        for path in unmatched:
             print(f"  {path}")
     missing = {}
     for grade in grades:

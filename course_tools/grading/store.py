@@ -20,7 +20,8 @@ Schema (``PRAGMA application_id`` = `APPLICATION_ID`, ``PRAGMA user_version`` = 
 - ``results(key PRIMARY KEY, result, graded_at)``: one graded run; ``result`` is a `Grade` as JSON
   without the student's part (student, file, time, lateness, hand scores).
 - ``submissions(path PRIMARY KEY, student_id, exercise, solution, key, submitted_at, late_days,
-  penalty)``: the files of the latest run of each exercise ('' student: no roster line matched).
+  penalty)``: every file graded (its absolute path) that still exists, with the result it has now
+  ('' student: no roster line matched; lateness under the policy of the run that last saw it).
 - ``scores(owner, exercise, task, question, score, comment, answer)``, primary key the first four:
   the instructor's scores (NULL: a comment only) of written answers; ``owner`` is the student id
   (the file's path for a submission without one), ``answer`` the text that was scored.
@@ -357,34 +358,38 @@ class Gradebook:
 
     def record(self, key: str, result: Grade | None, placements: list[Placement]) -> None:
         """Save a graded result (None: only place already recorded ones) and the files it belongs to,
-        in one transaction."""
+        in one transaction. A file already placed under a student stays theirs when ``placements``
+        name no student for it."""
         with self._transaction():
             if result is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
                     (key, grade_to_json(result), datetime.now(UTC).isoformat(timespec="seconds")),
                 )
+            # a file this run matched to no one keeps the student an earlier run found for it
+            # (a folder given alone names no student: `course grade submissions/s1002`)
             self._db.executemany(
-                "INSERT OR REPLACE INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                "student_id = CASE excluded.student_id WHEN '' THEN student_id ELSE excluded.student_id END, "
+                "exercise = excluded.exercise, solution = excluded.solution, key = excluded.key, "
+                "submitted_at = excluded.submitted_at, late_days = excluded.late_days, penalty = excluded.penalty",
                 [
                     (p.path, p.student_id, p.exercise, p.solution, p.key, p.submitted_at, p.late_days, p.penalty)
                     for p in placements
                 ],
             )
 
-    def forget(self, exercises: set[str], keep: set[str]) -> int:
-        """Drop the files of ``exercises`` (and the files with no exercise) that are not in ``keep``:
-        the latest run of an exercise replaces the earlier one's list. Their results stay recorded."""
-        scope = sorted(set(exercises) | {""})
-        marks = ",".join("?" * len(scope))
-        stale = [
-            row[0]
-            for row in self._rows(f"SELECT path FROM submissions WHERE exercise IN ({marks})", scope)
-            if row[0] not in keep
-        ]
+    def submitted_times(self) -> dict[str, str]:
+        """{path: submitted_at} of every file placed."""
+        return dict(self._rows("SELECT path, submitted_at FROM submissions"))
+
+    def forget_absent(self) -> int:
+        """Drop the files that are gone from disk (deleted, moved): the gradebook lists what exists.
+        Their results stay recorded: a file put back (or moved) is served from the store."""
+        gone = [(row[0],) for row in self._rows("SELECT path FROM submissions") if not Path(row[0]).is_file()]
         with self._transaction():
-            self._db.executemany("DELETE FROM submissions WHERE path = ?", [(path,) for path in stale])
-        return len(stale)
+            self._db.executemany("DELETE FROM submissions WHERE path = ?", gone)
+        return len(gone)
 
     def save_scores(self, scores: list[Score]) -> None:
         with self._transaction():
