@@ -7,7 +7,8 @@ Modules, each short enough to read on one screen:
 - `models`    the two-conv-layer network and its variants
 - `shapes`    conv/pool output-size arithmetic and a layer-by-layer shape table
 - `training`  the training loop: `train_epoch`, `fit`, `evaluate`, `predict`
-- `experiments` one call per experiment: `train_model`, `load_or_train` a saved model, `training_speed`
+- `experiments` one call per experiment: `train_model`, `load_or_train` a saved model, `training_speed`;
+              lesson 4's recipe, `LESSON4_RECIPE`, and the settings it saves its model with
 - `comparisons` runs over seeds and settings: one table of histories, mean and range, a learning-rate sweep
 - `plots`     digit grids, learning curves, confusion matrices, filters, feature maps
 - `style`     the course's colour-blind-safe palette, set once, and a second cue (hatches) for bars
