@@ -6,8 +6,9 @@ course sweep NOTEBOOK -p NAME V1 V2 ... [--seeds N] [--workers N] [--scheduler A
 course params NOTEBOOK
 course doctor
 course exercises [--check]
-course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox]
+course grade SUBMISSION... [--solutions DIR] [--timeout S] [--out gradebook.csv] [--sandbox | --no-sandbox]
              [--roster CSV] [--policy TOML] [--deadline WHEN] [--manifest CSV] [--db PATH] [--regrade]
+             [--memory-cap GIB] [--cpu-cap S] [--process-cap N]
              [--workers N] [--scheduler ADDRESS]
 course feedback [--db PATH] [--out DIR]   (one HTML page per student and exercise, and an index)
 course export --format canvas|csv|moodle [--db PATH] [--out FILE] [--replace] [--assignment-id EXERCISE=ID]...
@@ -233,6 +234,7 @@ def cmd_grade(args) -> int:
         manifest=args.manifest,
         db=args.db,
         regrade=args.regrade,
+        caps={"memory_gib": args.memory_cap, "cpu_seconds": args.cpu_cap, "processes": args.process_cap},
     )
 
 
@@ -398,11 +400,21 @@ def main(argv=None) -> int:
         metavar="DIR",
         help="solution notebooks to grade against, e.g. a private copy with hidden tests (default: solutions/)",
     )
-    p.add_argument(
+    sandbox = p.add_mutually_exclusive_group()
+    sandbox.add_argument(
         "--sandbox",
-        action="store_true",
-        help="Linux: run each kernel without network and in a PID namespace of its own (unshare); files stay reachable",
+        action="store_const",
+        const="require",
+        default="auto",
+        help="stop unless the sandbox (bubblewrap: no network, no files but the course's packages and the data) "
+        "works here; by default it is used where it works",
     )
+    sandbox.add_argument(
+        "--no-sandbox", dest="sandbox", action="store_const", const="off", help="grade without the sandbox"
+    )
+    p.add_argument("--memory-cap", type=float, default=4.0, metavar="GIB", help="sandbox: memory per process")
+    p.add_argument("--cpu-cap", type=int, metavar="S", help="sandbox: CPU seconds per process (2 x timeout x threads)")
+    p.add_argument("--process-cap", type=int, metavar="N", help="sandbox: processes and threads (64 + 4 per thread)")
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (each gets cores/N threads)")
     p.add_argument("--roster", metavar="CSV", help="student_id,name,email,section (default: the roster last used)")
     p.add_argument("--deadline", metavar="WHEN", help="ISO 8601, e.g. 2026-10-01T23:59+02:00 (replaces the policy's)")

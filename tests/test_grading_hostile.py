@@ -7,7 +7,10 @@ checks themselves (the grader arms whatever a solution's check cell is). Instruc
 hidden test in a private folder (``hidden_tests/toy.py``); the public copy has none.
 
 One grading run (``graded``, module fixture) covers most submissions; two more runs cover the
-public solutions and a submission that times out while a double-forked child sleeps.
+public solutions and a submission that times out while a double-forked child sleeps. They grade
+in the sandbox where it works (`course_tools.grading.sandbox`; its own attacks are in
+test_grading_sandbox.py), except the timed-out one, which tests the defenses of a grader without
+it: the child subreapers and the process-tree kill.
 """
 
 import csv
@@ -23,7 +26,6 @@ import pytest
 
 from course_tools import cli
 from course_tools.exercises import make_exercise
-from course_tools.grading import sandbox_prefix
 
 TOY = "01_toy_exercises.ipynb"
 OTHER = "02_other_exercises.ipynb"  # another exercise, whose file name a submission borrows
@@ -198,7 +200,8 @@ def graded(course):
     for student, (answers, written) in HOSTILE.items():
         name = f"{student}_{OTHER}" if student == "alice" else f"{student}_{TOY}"  # alice: the other's name
         submission(folder, name, answers, written)
-    result = grade(course, folder, "private", "--solutions", str(course / "private"), "--timeout", "60")
+    options = ["--solutions", str(course / "private"), "--timeout", "60", "--workers", "2"]
+    result = grade(course, folder, "private", *options)
     result["folder"] = folder
     result["sleeps"] = leftover_sleeps()
     return result
@@ -212,25 +215,25 @@ def verdicts(row) -> tuple:
 def test_the_exercise_id_wins_over_the_file_name_and_a_good_answer_gets_full_marks(graded):
     assert graded["code"] == 0
     alice = graded["rows"]["alice"]
-    assert (alice["exercise"], alice["status"], *verdicts(alice)) == (TOY, "ok", "pass", "pass", "2")
+    assert (alice["exercise"], alice["status"], *verdicts(alice)) == ("toy", "ok", "1", "1", "2")
     assert (alice["feedback"], alice["review"]) == ("", "")
 
 
 @pytest.mark.kernel
 def test_hidden_tests_of_the_private_solutions_run(graded, course):
     bob = graded["rows"]["bob"]
-    assert verdicts(bob) == ("fail", "pass", "1")
+    assert verdicts(bob) == ("0", "1", "1")
     assert "task1: double(5): expected 10, got 0" in bob["feedback"]
     bob_alone = graded["folder"] / f"bob_{TOY}"
     public = grade(course, bob_alone, "public", "--timeout", "60")  # default: the course's solutions/
-    assert verdicts(public["rows"]["bob"]) == ("pass", "pass", "2")  # the visible check alone is fooled
+    assert verdicts(public["rows"]["bob"]) == ("1", "1", "2")  # the visible check alone is fooled
 
 
 @pytest.mark.kernel
 def test_checks_switched_off_fail_the_task_and_are_flagged(graded):
     rows = graded["rows"]
     for student in ("carol", "dave", "erin"):
-        assert verdicts(rows[student]) == ("fail", "fail", "0"), (student, rows[student]["feedback"])
+        assert verdicts(rows[student]) == ("0", "0", "0"), (student, rows[student]["feedback"])
     assert "assigns course_utils.checks.check_equal" in rows["carol"]["review"]
     assert "task2: conv_output_size(28, 5): expected 24, got 0" in rows["carol"]["feedback"]
     assert "set_custom_exc" in rows["dave"]["review"]
@@ -242,7 +245,7 @@ def test_checks_switched_off_fail_the_task_and_are_flagged(graded):
 @pytest.mark.kernel
 def test_the_course_s_own_function_fails_its_task(graded):
     frank = graded["rows"]["frank"]
-    assert verdicts(frank) == ("pass", "fail", "1")
+    assert verdicts(frank) == ("1", "0", "1")
     assert (
         "task2: the answer uses the course's own conv_output_size (course_utils.shapes.conv_output_size); "
         "write your own" in frank["feedback"]
@@ -253,9 +256,9 @@ def test_the_course_s_own_function_fails_its_task(graded):
 def test_written_answers_are_listed_with_placeholders_flagged(graded):
     with open(graded["written"], newline="", encoding="utf-8") as f:
         rows = {Path(r["submission"]).name.split("_")[0]: r for r in csv.DictReader(f)}
-    assert list(rows["alice"]) == ["submission", "exercise", "task", "question", "answer", "placeholder"]
+    assert list(rows["alice"])[2:8] == ["submission", "exercise", "task", "question", "answer", "placeholder"]
     assert len(rows) == len(HOSTILE)
-    assert (rows["alice"]["exercise"], rows["alice"]["task"]) == (TOY, "2")
+    assert (rows["alice"]["exercise"], rows["alice"]["task"]) == ("toy", "2")
     assert rows["alice"]["question"] == "Why does doubling twice multiply by four?"
     assert (rows["alice"]["answer"], rows["alice"]["placeholder"]) == ("Since 2 * 2 = 4.", "no")
     assert (rows["bob"]["answer"], rows["bob"]["placeholder"]) == ("_Write your answer here._", "yes")
@@ -278,9 +281,9 @@ def test_a_timed_out_submission_leaves_no_double_forked_child(course):
     folder.mkdir()
     submission(folder, f"grace_{TOY}", {"task1-answer": FORK_AND_HANG, "task2-answer": GOOD["task2-answer"]})
     start = time.monotonic()
-    result = grade(course, folder, "hanging-out", "--timeout", "8")
+    result = grade(course, folder, "hanging-out", "--timeout", "8", "--no-sandbox")  # the home-made defenses
     row = result["rows"]["grace"]
-    assert (row["status"], row["task1"], row["task2"]) == ("timeout", "fail", "fail")
+    assert (row["status"], row["task1"], row["task2"]) == ("timeout", "0", "0")
     assert "task1: the time limit ran out in this task" in row["feedback"]  # so the answer did fork
     assert time.monotonic() - start < 60
     assert leftover_sleeps() == []
@@ -291,16 +294,3 @@ def _no_sleep_left_behind():
     yield
     for process in leftover_sleeps():  # if a test failed, do not leave them for the next run
         process.kill()
-
-
-@pytest.mark.kernel
-@pytest.mark.skipif(sandbox_prefix() is None, reason="needs Linux and a working `unshare --net`")
-def test_sandbox_runs_the_kernel_without_network(course):
-    folder = course / "network"
-    folder.mkdir()
-    probe = "import socket\nassert [name for _, name in socket.if_nameindex()] == ['lo'], socket.if_nameindex()\n"
-    submission(
-        folder, f"heidi_{TOY}", {"task1-answer": probe + GOOD["task1-answer"], "task2-answer": GOOD["task2-answer"]}
-    )
-    row = grade(course, folder, "network-out", "--sandbox", "--timeout", "60")["rows"]["heidi"]
-    assert (row["status"], row["total"], row["feedback"]) == ("ok", "2", "")

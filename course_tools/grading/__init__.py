@@ -30,9 +30,11 @@ import nbformat
 
 from .assemble import _sha256, arm, assemble, check_sources, checks_file, exercise_id, find_solution, guarded_names
 from .files import _replace, check_copy
-from .isolate import OUTPUT_CAP, run_isolated, sandbox_prefix
+from .isolate import OUTPUT_CAP, run_isolated
 from .reading import forbidden_uses, review, review_code, written_answers
 from .records import Grade, TaskResult, WrittenAnswer
+from .sandbox import SandboxError
+from .sandbox import choose as choose_sandbox
 from .scoring import (  # noqa: F401
     _answer_tasks,
     _hint,
@@ -64,7 +66,6 @@ __all__ = [  # the grader's parts, for tests and tools
     "review",
     "review_code",
     "run_isolated",
-    "sandbox_prefix",
     "score",
     "write_gradebook",
     "write_written_answers",
@@ -146,7 +147,8 @@ def grade_one(
         row.review = review(runnable, check_names, {c.source for c in solution.cells if c.cell_type == "code"})
         for task, problem in forbidden_uses(solution, runnable).items():
             missing.setdefault(task, []).append(problem)
-        executed, result = run_isolated(runnable, timeout, executed_path.with_suffix(".log"), sandbox, env)
+        log = executed_path.with_suffix(".log")
+        executed, result = run_isolated(runnable, timeout, log, sandbox, env, readable=list(copies.values()))
         if executed is None:  # the run stopped before the runner could send the notebook back
             executed = runnable
         executed.metadata["grading"] = result
@@ -271,7 +273,7 @@ class _Run:
     out: Path
     written: Path
     timeout: int
-    sandbox: bool
+    sandbox: object  # a sandbox.Sandbox, or None
     scheduler: str | None
     workers: int
     regrade: bool
@@ -381,9 +383,10 @@ def grade_main(
     out="gradebook.csv",
     work="build/grading",
     solutions=None,
-    sandbox: bool = False,
+    sandbox: str = "auto",
     scheduler: str | None = None,
     workers: int = 1,
+    caps: dict | None = None,
     roster=None,
     deadline: str | None = None,
     policy=None,
@@ -399,7 +402,9 @@ def grade_main(
     the store (default ``WORK/gradebook.sqlite``); ``regrade``: grade even what the store holds.
     ``scheduler``: a Dask scheduler's address (else ``$DASK_SCHEDULER_ADDRESS``, else a local
     cluster of ``workers`` processes, each kernel with cores // workers threads); none starts when
-    every submission's result is in the store.
+    every submission's result is in the store. ``sandbox``: ``"auto"``, ``"require"``
+    (``--sandbox``) or ``"off"`` (``--no-sandbox``), ``caps`` its ``memory_gib``, ``cpu_seconds``
+    and ``processes`` (`sandbox.choose`).
     Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
     not), 2 for a bad input (a path that does not exist, a roster, policy, manifest or hand score
     that cannot be used, a --db that is no gradebook, no solutions to grade against), when
@@ -412,8 +417,10 @@ def grade_main(
     solutions_dir = Path(solutions) if solutions else course_folder("solutions")
     if not any(solutions_dir.glob("*.ipynb")):
         return _error(f"no solution notebooks in {solutions_dir}")
-    if sandbox and sandbox_prefix() is None:
-        return _error("--sandbox needs Linux and a working `unshare --net`; grade in a container")
+    try:
+        sandbox = choose_sandbox(sandbox, **(caps or {}))  # says once which, on stdout or stderr
+    except SandboxError as err:
+        return _error(str(err))
     work, out = Path(work), Path(out)
     # beside the gradebook, named after it unless it has the default name: two runs never share one
     written = out.with_name(WRITTEN_ANSWERS if out.name == "gradebook.csv" else f"{out.stem}_{WRITTEN_ANSWERS}")
@@ -510,7 +517,6 @@ def _grade_new(run: _Run, jobs: list[_Job], check_files: dict, copies: dict) -> 
     )
     if not new:
         return 0
-    print("Grading runs each submission's code with your permissions: see `course_tools.grading`.")
     tasks = {}  # what each task gets, but the threads of its worker
     for key, job in new.items():
         shown = {

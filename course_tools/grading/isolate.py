@@ -1,8 +1,13 @@
 """Running an assembled notebook in a process of its own, and leaving nothing behind.
 
-``python -m course_tools.grading.isolate --execute FD TIMEOUT [--sandbox]`` is the runner: the notebook
-arrives on stdin, the executed notebook leaves through the pipe ``FD``, which the kernel never
-inherits. See `course_tools.grading`, step 5.
+``python -m course_tools.grading.isolate --execute FD TIMEOUT [--limits MEMORY CPU PROCESSES]`` is
+the runner: the notebook arrives on stdin, the executed notebook leaves through the pipe ``FD``,
+which the kernel never inherits. See `course_tools.grading`, step 5.
+
+In the sandbox (`sandbox`, with ``--limits``: the runner applies the caps) the runner and its
+kernel live in a PID namespace that dies with the runner, so nothing can outlive the run.
+Without it, home-made defenses do that work: the grader and the runner are child subreapers,
+the runner stops when the grader dies, and every descendant is stopped, then killed.
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,10 +45,13 @@ PR_SET_CHILD_SUBREAPER = 36  # prctl option (Linux): orphaned descendants are re
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal for us when our parent dies
 
 
-def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False, env: dict | None = None):
+def run_isolated(runnable, timeout: int, log: Path, sandbox=None, env: dict | None = None, readable=()):
     """Execute ``runnable`` in a child process; return ``(executed notebook or None, status dict)``.
 
-    ``env``: the environment of the runner and its kernel (default: this process's).
+    ``sandbox``: a `sandbox.Sandbox` (its caps) to run inside bubblewrap, or None; ``readable``:
+    the files the sandbox may read besides the environment and the course's packages (the
+    grader's copies of the check files). ``env``: the environment of the runner and its kernel
+    (default: this process's).
 
     The notebook goes to the runner through a pipe and comes back through another that the kernel
     never inherits, so no file on disk holds the check cells' tokens, and the code under test can
@@ -53,17 +60,37 @@ def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False, env: 
     """
     read_end, write_end = os.pipe()
     command = [sys.executable, "-m", "course_tools.grading.isolate", "--execute", str(write_end), str(timeout)]
-    command += ["--sandbox"] if sandbox else []
-    became = _become_subreaper()  # orphans of the run come to us, not to init, so none escapes
-    before = _descendants(os.getpid())
+    became, before, copies = False, set(), {}
+    if sandbox:
+        from .sandbox import command as sandboxed
+        from .sandbox import problem
+
+        if problem() is not None:  # this Dask worker cannot: say why, rather than a failed runner
+            os.close(read_end)
+            os.close(write_end)
+            message = f"no sandbox on this worker ({problem()}): install bubblewrap there, or grade with --no-sandbox"
+            return None, {"status": "error", "message": message}
+        threads = int((env or os.environ).get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+        limits = sandbox.limits(timeout, threads)
+        copies = {str(Path(f).resolve()): os.open(f, os.O_RDONLY) for f in readable}  # copied in by bwrap
+        command = sandboxed([*command, "--limits", *map(str, limits.values())], copies, limits["memory"])
+    else:
+        became = _become_subreaper()  # orphans of the run come to us, not to init, so none escapes
+        before = _descendants(os.getpid())
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)  # never write through a link
     received, child = [], None
     try:
         with os.fdopen(os.open(log, flags, 0o600), "wb") as out:
             child = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_end,), env=env
+                command,
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_end, *copies.values()),
+                env=env,
             )
-            os.close(write_end)
+            for fd in (write_end, *copies.values()):
+                os.close(fd)
             reader = threading.Thread(target=lambda: received.append(_read_all(read_end)), daemon=True)
             reader.start()
             try:
@@ -79,9 +106,10 @@ def run_isolated(runnable, timeout: int, log: Path, sandbox: bool = False, env: 
             reader.join(timeout=30)
     finally:
         if child is not None and child.poll() is None:
-            child.kill()
+            child.kill()  # in the sandbox: bubblewrap, and with it everything inside (--die-with-parent)
             child.wait()
-        _kill_descendants(os.getpid(), spare=before if became else set())
+        if not sandbox:
+            _kill_descendants(os.getpid(), spare=before if became else set())
     try:
         executed = nbformat.reads(received[0].decode("utf-8"), as_version=4)
         if child.returncode != 0:
@@ -170,32 +198,21 @@ def _reap_children() -> None:
             return
 
 
-def sandbox_prefix() -> list[str] | None:
-    """The command that puts a kernel in a network namespace of its own, or None where it cannot."""
-    unshare = shutil.which("unshare")
-    if not sys.platform.startswith("linux") or not unshare:
-        return None
-    # its own network (none) and its own process numbers: it cannot see, signal or outlive the grader
-    command = [unshare, "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
-    command += [] if os.geteuid() == 0 else ["--map-root-user"]
-    try:
-        if subprocess.run([*command, "true"], capture_output=True, timeout=10).returncode != 0:
-            return None
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return command
-
-
-def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
+def _execute(result_fd: int, timeout: int, limits: dict | None = None) -> None:
     """The runner (``python -m course_tools.grading.isolate --execute FD TIMEOUT``): the notebook comes on
     stdin; all its cells run; the executed notebook goes to the pipe ``FD``, which the kernel does
-    not inherit."""
+    not inherit. ``limits``: in the sandbox, its caps (`sandbox.Sandbox.limits`)."""
 
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    _become_subreaper()
-    _stop_with_parent()
+    if limits is None:
+        _become_subreaper()
+        _stop_with_parent()
+    else:
+        from .sandbox import prepare_runner
+
+        prepare_runner(limits)
 
     class CappedClient(NotebookClient):
         """nbclient, keeping at most OUTPUT_CAP characters of output per cell (errors and tokens always)."""
@@ -253,7 +270,6 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
     data = os.environ.get("COURSE_DATA_DIR")
     if data:  # the kernel runs elsewhere: a relative data folder must still point here
         os.environ["COURSE_DATA_DIR"] = str(Path(data).expanduser().resolve())
-    prefix = sandbox_prefix() if sandbox else []
     status, message, reason, start = "ok", "", "", time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="grading-kernel-") as kernels,
@@ -263,9 +279,7 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
         spec = Path(kernels, "kernels", "python3")
         spec.mkdir(parents=True)
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        (spec / "kernel.json").write_text(
-            json.dumps({"argv": (prefix or []) + argv, "display_name": "Python 3", "language": "python"})
-        )
+        (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Python 3", "language": "python"}))
         os.environ["JUPYTER_PATH"] = kernels
         client = CappedClient(
             notebook,
@@ -279,9 +293,6 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
         )
         client.output_sizes = {}
         try:
-            if prefix:  # no network in there, not even loopback: talk over Unix sockets
-                client.km = client.create_kernel_manager()
-                client.km.transport, client.km.ip = "ipc", str(Path(kernels, "ipc"))
             client.execute()
         except CellTimeoutError:
             status, message, reason = "timeout", f"timed out after {timeout} s", "the time limit ran out"
@@ -291,9 +302,14 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
         except Exception as err:
             status, message, reason = "error", f"{type(err).__name__}: {err}", "the run failed"
         finally:
-            _reap_children()  # whatever the code started, in any session, before its folder goes
-    if sandbox and prefix is None:
-        message = (message + "; " if message else "") + "--sandbox: unshare --net is not available here"
+            if limits is None:  # in the sandbox, its PID namespace does this when the runner ends
+                _reap_children()  # whatever the code started, in any session, before its folder goes
+    if limits is not None:
+        from .sandbox import cap_note
+
+        died = reason == "the kernel died"
+        note = cap_note(notebook, limits, kernel_died=died)
+        message = note if note and died else "; ".join(filter(None, [message, note]))  # why it died, if known
     notebook.metadata["grading"] = {
         "status": status,
         "message": message,
@@ -306,8 +322,10 @@ def _execute(result_fd: int, timeout: int, sandbox: bool = False) -> None:
 
 
 if __name__ == "__main__":  # the runner that run_isolated starts; instructors use `course grade`
-    if len(sys.argv) not in (4, 5) or sys.argv[1] != "--execute" or sys.argv[4:] not in ([], ["--sandbox"]):
+    if len(sys.argv) not in (4, 8) or sys.argv[1] != "--execute" or sys.argv[4:5] not in ([], ["--limits"]):
         sys.exit(
-            "usage: python -m course_tools.grading.isolate --execute RESULT_FD TIMEOUT [--sandbox] (`course grade`)"
+            "usage: python -m course_tools.grading.isolate --execute RESULT_FD TIMEOUT "
+            "[--limits MEMORY CPU PROCESSES] (`course grade`)"
         )
-    _execute(int(sys.argv[2]), int(sys.argv[3]), sandbox=sys.argv[4:] == ["--sandbox"])
+    caps = dict(zip(("memory", "cpu", "processes"), map(int, sys.argv[5:]), strict=True)) if sys.argv[5:] else None
+    _execute(int(sys.argv[2]), int(sys.argv[3]), caps)

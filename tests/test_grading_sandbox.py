@@ -1,0 +1,245 @@
+"""course grade in its sandbox (bubblewrap) against hostile submissions of the toy exercise.
+
+One grading run (``graded``, module fixture; two workers, so the sandboxes run side by side)
+grades a good submission beside four hostile ones, an attack in each answer cell: reading files
+outside the course (a secret in the grader's home, the private solutions, another student's
+submission), writing outside its folder, opening sockets (to the internet and to the host's
+127.0.0.1), allocating more memory than the cap, starting 200 processes and burning CPU time
+past the cap. Each is a recorded failure with a clear line; the good submission and the fork
+bomber's other task are graded as usual, and nothing is left running or written.
+
+Everything the attackers aim at lives under the course's ``build/`` folder, not in ``/tmp``
+(which the sandbox replaces), so what hides it is that only the course's packages are bound.
+Skipped without a working ``bwrap``, except under CI=true, where it fails.
+"""
+
+import os
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+from contextlib import redirect_stdout
+from io import StringIO
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from conftest import REPO, skip_or_fail_in_ci
+from test_grading_hostile import GOOD, HIDDEN_TESTS, OTHER, TOY, grade, submission, toy_solution
+
+from course_tools.grading import sandbox
+
+pytestmark = pytest.mark.kernel
+
+SECRET = f"secret-{secrets.token_hex(8)}"
+TAG = f"700.{secrets.randbelow(10**6):06d}"  # `sleep 700.xxxxxx`: the fork bomb's children
+CPU_CAP, MEMORY_CAP = 6, 2  # seconds, GiB: small, so the attacks reach them fast
+
+
+def reader(paths: list[Path]) -> str:
+    """Task 1's answer: print every file it can read, then fail on the first (the task's failure)."""
+    return (
+        f"for path in {[str(p) for p in paths]!r}:\n"
+        "    try:\n"
+        "        print(open(path).read())\n"
+        "    except OSError as err:\n"
+        "        print(type(err).__name__, path)\n"
+        f"open({str(paths[0])!r}).read()\n" + GOOD["task1-answer"]
+    )
+
+
+def writer(paths: list[Path]) -> str:
+    return (
+        f"for path in {[str(p) for p in paths]!r}:\n"
+        "    try:\n"
+        "        open(path, 'w').write('pwned')\n"
+        "    except OSError as err:\n"
+        "        print(type(err).__name__, path)\n"
+        f"open({str(paths[0])!r}, 'w').write('pwned')\n" + GOOD["task2-answer"]
+    )
+
+
+def caller(port: int) -> str:
+    return (
+        "import socket\n"
+        "try:\n"
+        "    socket.create_connection(('1.1.1.1', 443), timeout=5)\n"
+        "    print('reached the internet')\n"
+        "except OSError as err:\n"
+        "    print('internet:', err)\n"
+        f"socket.create_connection(('127.0.0.1', {port}), timeout=5)\n" + GOOD["task1-answer"]
+    )
+
+
+HOG = f"x = bytearray({MEMORY_CAP + 1} * 2**30)\n" + GOOD["task2-answer"]
+FORK_BOMB = f"import subprocess\nchildren = [subprocess.Popen(['sleep', '{TAG}']) for _ in range(200)]\n"
+SPIN = "while True:\n    pass\n"
+
+
+def leftover_sleeps() -> list:
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["status"] != psutil.STATUS_ZOMBIE and TAG in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+@pytest.fixture(scope="module")
+def course():
+    """A course (public and private solutions), the submissions, a home and its secret: all under the
+    course's build/ folder, outside /tmp."""
+    if sandbox.problem() is not None:
+        skip_or_fail_in_ci(f"no sandbox here: {sandbox.problem()}")
+    (REPO / "build").mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="sandbox-test-", dir=REPO / "build"))
+    public, private, home = root / "course" / "solutions", root / "private", root / "home"
+    for folder in (public, private / "hidden_tests", home, root / "submissions"):
+        folder.mkdir(parents=True)
+    for folder in (public, private):
+        nbformat.write(toy_solution(), folder / TOY)
+        nbformat.write(toy_solution("other"), folder / OTHER)
+    for exercise in ("toy", "other"):
+        (private / "hidden_tests" / f"{exercise}.py").write_text(HIDDEN_TESTS.format(exercise=exercise))
+    (private / "hidden_tests" / "other.py").write_text(f"# {SECRET}\n", encoding="utf-8")
+    (home / "secret.txt").write_text(SECRET, encoding="utf-8")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def graded(course):
+    folder, home = course / "submissions", course / "home"
+    secret_places = [home / "secret.txt", course / "private" / "hidden_tests" / "other.py", folder / f"peggy_{TOY}"]
+    targets = [REPO / "course_utils" / f"pwned_{TAG}.py", home / "pwned", folder / "pwned", course / "out" / "pwned"]
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    attacks = {  # the two answer cells of each
+        "ivan": (reader(secret_places), writer(targets)),
+        "mallory": (caller(listener.getsockname()[1]), HOG),
+        "rupert": (FORK_BOMB + GOOD["task1-answer"], GOOD["task2-answer"]),
+        "trent": (SPIN + GOOD["task1-answer"], GOOD["task2-answer"]),
+        "peggy": (f"# {SECRET}\n" + GOOD["task1-answer"], GOOD["task2-answer"]),
+    }
+    for student, (first, second) in attacks.items():
+        submission(folder, f"{student}_{TOY}", {"task1-answer": first, "task2-answer": second})
+    options = ["--solutions", str(course / "private"), "--timeout", "60", "--workers", "2", "--sandbox"]
+    options += ["--memory-cap", str(MEMORY_CAP), "--cpu-cap", str(CPU_CAP)]
+    printed, before = StringIO(), dict(os.environ)
+    os.environ["HOME"] = str(home)
+    try:
+        with redirect_stdout(printed):
+            result = grade(course, folder, "out", *options)
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+    try:
+        listener.accept()
+        result["called"] = True
+    except BlockingIOError:
+        result["called"] = False
+    listener.close()
+    result |= {"printed": printed.getvalue(), "sleeps": leftover_sleeps(), "targets": targets}
+    result["written"] = [t for t in targets if t.exists()]
+    for target in result["written"]:  # if the sandbox failed, leave the course as it was
+        target.unlink()
+    return result
+
+
+def executed(graded, student: str) -> str:
+    (copy,) = graded["work"].glob(f"*{student}_{TOY}")
+    return copy.read_text(encoding="utf-8")
+
+
+def feedback(graded, student: str) -> str:
+    row = graded["rows"][student]
+    assert (row["status"], row["task1"]) == ("ok", "0"), (student, row)
+    return row["feedback"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_sleep_left_behind():
+    yield
+    for process in leftover_sleeps():  # if a test failed, do not leave them for the next run
+        process.kill()
+
+
+def test_the_run_is_sandboxed_and_a_good_submission_beside_the_attacks_gets_full_marks(graded):
+    assert graded["code"] == 0
+    assert "Grading in a sandbox (bubblewrap)" in graded["printed"]
+    peggy = graded["rows"]["peggy"]
+    assert (peggy["status"], peggy["total"], peggy["feedback"]) == ("ok", "2", "")
+
+
+def test_files_outside_the_course_cannot_be_read(graded):
+    assert "task1: FileNotFoundError: [Errno 2] No such file or directory" in feedback(graded, "ivan")
+    assert SECRET not in executed(graded, "ivan")
+    assert executed(graded, "ivan").count("FileNotFoundError") >= 3  # each of the three places
+
+
+def test_nothing_can_be_written_outside_the_sandbox_s_tmp(graded):
+    assert graded["written"] == []
+    assert "task2: OSError: [Errno 30] Read-only file system" in feedback(graded, "ivan")
+
+
+def test_no_network_not_even_the_host_s_loopback(graded):
+    assert "task1: ConnectionRefusedError" in feedback(graded, "mallory")
+    assert "internet: [Errno 101] Network is unreachable" in executed(graded, "mallory")
+    assert not graded["called"]
+
+
+def test_more_memory_than_the_cap_fails_with_a_clear_line(graded):
+    text = feedback(graded, "mallory")
+    assert "task2: MemoryError" in text
+    assert f"used more than {MEMORY_CAP} GiB of memory (the sandbox's cap per process" in text
+
+
+def test_a_fork_bomb_stops_at_the_process_cap_and_leaves_nothing_running(graded):
+    text = feedback(graded, "rupert")
+    assert "task1: BlockingIOError: [Errno 11] Resource temporarily unavailable" in text
+    assert "processes and threads (the sandbox's cap: course grade --process-cap)" in text
+    assert graded["rows"]["rupert"]["task2"] == "1"  # its other task is graded as usual
+    assert graded["sleeps"] == []
+
+
+def test_cpu_time_past_the_cap_stops_the_kernel_with_a_clear_line(graded):
+    trent = graded["rows"]["trent"]
+    assert trent["status"] == "error"
+    assert trent["feedback"].startswith(f"used more than {CPU_CAP} s of CPU time (the sandbox's cap")
+
+
+def test_without_bubblewrap_the_grader_says_so_once_and_grades(monkeypatch, capsys):
+    monkeypatch.setattr(sandbox, "problem", lambda: "bwrap is not installed")
+    assert sandbox.choose("auto") is None
+    assert sandbox.choose("off") is None
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("warning: grading without a sandbox (bwrap is not installed): ")
+    assert "apt-get install bubblewrap" in err[0]
+    assert err[1].startswith("warning: grading without a sandbox (--no-sandbox): ")
+    with pytest.raises(sandbox.SandboxError, match="^--sandbox: bwrap is not installed; install bubblewrap"):
+        sandbox.choose("require")
+
+
+def test_caps_that_make_no_sense_are_refused(monkeypatch):
+    monkeypatch.setattr(sandbox, "problem", lambda: None)
+    for caps, message in (
+        ({"memory_gib": 0}, "--memory-cap 0 is too small"),
+        ({"cpu_seconds": 0}, "--cpu-cap 0 is too small"),
+        ({"processes": 3}, "--process-cap 3 is too small"),
+    ):
+        with pytest.raises(sandbox.SandboxError, match=message):
+            sandbox.choose("auto", **caps)
+    limits = sandbox.Sandbox().limits(timeout=300, threads=2)
+    assert limits == {"memory": 4 * 2**30, "cpu": 2 * 300 * 2, "processes": 64 + 4 * 2}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap is Linux only")
+def test_the_sandbox_binds_neither_the_course_folder_nor_home():
+    if sandbox.problem() is not None:
+        skip_or_fail_in_ci(f"no sandbox here: {sandbox.problem()}")
+    bound = sandbox.command(["true"])
+    binds = {bound[i + 1] for i, arg in enumerate(bound) if arg == "--ro-bind"}
+    assert str(REPO) not in binds and str(Path.home()) not in binds
+    assert {str(REPO / "course_utils"), str(REPO / "course_tools")} <= binds
+    assert not any(Path(b).is_relative_to(REPO / "solutions") for b in binds)
