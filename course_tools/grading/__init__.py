@@ -103,13 +103,14 @@ def grade_one(
     solutions_dir: Path,
     executed_path: Path,
     timeout: int,
-    sandbox: bool = False,
+    sandbox=None,
     checks_source: dict | None = None,
     solution_texts: dict | None = None,
     env: dict | None = None,
 ) -> Row:
     """Grade one submission into a `Row`; never raises, never writes to ``path``.
 
+    ``sandbox``: a `sandbox.Sandbox` to run the notebook in, or None (no sandbox).
     ``checks_source`` (default: read now, `check_sources`) holds the check files the check cells
     load, {key: bytes}, from copies beside the executed notebook; ``solution_texts`` ({path:
     text}, read once by `grade_main`) keeps a submission that writes to the solutions from
