@@ -31,8 +31,6 @@ from test_grading_hostile import GOOD, HIDDEN_TESTS, OTHER, TOY, grade, submissi
 
 from course_tools.grading import sandbox
 
-pytestmark = pytest.mark.kernel
-
 SECRET = f"secret-{secrets.token_hex(8)}"
 TAG = f"700.{secrets.randbelow(10**6):06d}"  # `sleep 700.xxxxxx`: the fork bomb's children
 CPU_CAP, MEMORY_CAP = 6, 2  # seconds, GiB: small, so the attacks reach them fast
@@ -165,6 +163,7 @@ def _no_sleep_left_behind():
         process.kill()
 
 
+@pytest.mark.kernel
 def test_the_run_is_sandboxed_and_a_good_submission_beside_the_attacks_gets_full_marks(graded):
     assert graded["code"] == 0
     assert "Grading in a sandbox (bubblewrap)" in graded["printed"]
@@ -172,29 +171,34 @@ def test_the_run_is_sandboxed_and_a_good_submission_beside_the_attacks_gets_full
     assert (peggy["status"], peggy["total"], peggy["feedback"]) == ("ok", "2", "")
 
 
+@pytest.mark.kernel
 def test_files_outside_the_course_cannot_be_read(graded):
     assert "task1: FileNotFoundError: [Errno 2] No such file or directory" in feedback(graded, "ivan")
     assert SECRET not in executed(graded, "ivan")
     assert executed(graded, "ivan").count("FileNotFoundError") >= 3  # each of the three places
 
 
+@pytest.mark.kernel
 def test_nothing_can_be_written_outside_the_sandbox_s_tmp(graded):
     assert graded["written"] == []
     assert "task2: OSError: [Errno 30] Read-only file system" in feedback(graded, "ivan")
 
 
+@pytest.mark.kernel
 def test_no_network_not_even_the_host_s_loopback(graded):
     assert "task1: ConnectionRefusedError" in feedback(graded, "mallory")
     assert "internet: [Errno 101] Network is unreachable" in executed(graded, "mallory")
     assert not graded["called"]
 
 
+@pytest.mark.kernel
 def test_more_memory_than_the_cap_fails_with_a_clear_line(graded):
     text = feedback(graded, "mallory")
     assert "task2: MemoryError" in text
     assert f"used more than {MEMORY_CAP} GiB of memory (the sandbox's cap per process" in text
 
 
+@pytest.mark.kernel
 def test_a_fork_bomb_stops_at_the_process_cap_and_leaves_nothing_running(graded):
     text = feedback(graded, "rupert")
     assert "task1: BlockingIOError: [Errno 11] Resource temporarily unavailable" in text
@@ -203,6 +207,7 @@ def test_a_fork_bomb_stops_at_the_process_cap_and_leaves_nothing_running(graded)
     assert graded["sleeps"] == []
 
 
+@pytest.mark.kernel
 def test_cpu_time_past_the_cap_stops_the_kernel_with_a_clear_line(graded):
     trent = graded["rows"]["trent"]
     assert trent["status"] == "error"

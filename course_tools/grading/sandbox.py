@@ -111,8 +111,8 @@ def choose(mode: str = "auto", memory_gib: float = 4.0, cpu_seconds=None, proces
 
 @functools.cache
 def problem() -> str | None:
-    """Why the sandbox cannot work on this machine (None: it works). Tried once per process:
-    the full sandbox, starting this Python and importing the runner."""
+    """Why the sandbox cannot work on this machine (None: it works). Tried once per process (the
+    grader, each Dask worker): this Python, importing the course's packages in the full sandbox."""
     if not sys.platform.startswith("linux"):
         return f"bubblewrap needs Linux, this is {sys.platform}"
     if shutil.which("bwrap") is None:
