@@ -1,0 +1,228 @@
+"""``course grade``: `grade_main` checks every input before it grades anything, then grades what is new.
+
+The inputs: the solutions, the sandbox (`sandbox.choose`), the roster and the late policy
+(`roster`; the store's when this run gives none), the store (`store`), the collection of the
+submissions and the hand scores filled in the written answers (`sheets`). A bad one is one line
+``error: ...`` and exit code 2, with nothing recorded changed. Then `dask_run.grade_new` grades
+what the store lacks, and the gradebook is written from the store. See docs/grading.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nbformat
+
+from .assemble import _sha256, check_sources, exercise_id, find_solution
+from .dask_run import Job, Run, copy_name, grade_new, write_sheets
+from .records import Grade
+from .sandbox import SandboxError
+from .sandbox import choose as choose_sandbox
+from .sheets import ScoreError, read_scores
+from .store import Gradebook, GradebookError, course_hash, result_key
+
+WRITTEN_ANSWERS = "written_answers.csv"
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _solution_for(path: Path, raw: bytes, solutions_dir: Path) -> Path | None:
+    """The solution `find_solution` picks for these bytes; for a file that is no notebook, the one its
+    name points to (its row then names the exercise it failed)."""
+    try:
+        notebook = nbformat.from_dict(json.loads(raw.decode("utf-8")))  # no validation: only the metadata counts
+        notebook.metadata  # noqa: B018 - JSON that is no notebook fails here
+    except Exception:
+        notebook = nbformat.v4.new_notebook()
+    try:
+        return find_solution(path, notebook, solutions_dir)
+    except Exception:
+        return None
+
+
+def _exercise_of(solution: Path, text: str) -> str:
+    """A solution's exercise id (its file's stem when it has none)."""
+    try:
+        return exercise_id(json.loads(text).get("metadata", {})) or solution.stem
+    except (ValueError, AttributeError):
+        return solution.stem
+
+
+def _jobs(found, raws: dict, solutions_dir: Path, solutions: dict, exercises: dict, timeout: int, sandbox) -> tuple:
+    """Each file's `Job`, with its key (`store.result_key`), and the check files of each exercise.
+    ``solutions``: {path: text}, ``exercises``: {path: exercise id} of every solution."""
+    course = course_hash()
+    check_files, jobs = {}, []  # read once per exercise: what the course (and the hidden tests) hold now
+    for submission in found:
+        solution = _solution_for(submission.path, raws[submission.path], solutions_dir)
+        text, exercise = (solutions[solution], exercises[solution]) if solution else ("", "")
+        if exercise not in check_files:
+            check_files[exercise] = check_sources(exercise, solutions_dir) if solution else {}
+        job = Job(submission, raws[submission.path], solution, exercise)
+        job.key = result_key(job.raw, text, check_files[exercise], course, timeout, sandbox)
+        jobs.append(job)
+    return jobs, check_files
+
+
+def _policy_json(policy) -> str:
+    """A `roster.LatePolicy` as the store keeps it."""
+    data = dataclasses.asdict(policy)
+    data["deadline"] = policy.deadline.isoformat() if policy.deadline else None
+    data["deadlines"] = {name: when.isoformat() for name, when in policy.deadlines.items()}
+    return json.dumps(data)
+
+
+def _late_policy(stored: str | None, given, only_deadline: bool):
+    """The late policy of this run: the one given (``--deadline`` alone changes only the stored
+    policy's deadline), else the one the store last used, else none (nobody is late)."""
+    from .roster import LatePolicy
+
+    if given is not None and not only_deadline:
+        return given
+    policy = LatePolicy()
+    if stored:
+        data = json.loads(stored)
+        data["deadline"] = datetime.fromisoformat(data["deadline"]) if data["deadline"] else None
+        data["deadlines"] = {name: datetime.fromisoformat(when) for name, when in data["deadlines"].items()}
+        policy = LatePolicy(**data)
+    return dataclasses.replace(policy, deadline=given.deadline) if given is not None else policy
+
+
+def grade_main(
+    submissions,
+    timeout: int = 300,
+    out="gradebook.csv",
+    work="build/grading",
+    solutions=None,
+    sandbox: str = "auto",
+    scheduler: str | None = None,
+    workers: int = 1,
+    caps: dict | None = None,
+    roster=None,
+    deadline: str | None = None,
+    policy=None,
+    manifest=None,
+    db=None,
+    regrade: bool = False,
+) -> int:
+    """``course grade``: grade what is new, record it in the store, write the gradebook from it.
+
+    ``roster``: the roster CSV (default: the one the store last used, if any); ``deadline``,
+    ``policy``: the late policy (`roster.read_policy`; default: the one the store last used;
+    ``deadline`` alone replaces only its deadline); ``manifest``: the submission times; ``db``:
+    the store (default ``WORK/gradebook.sqlite``); ``regrade``: grade even what the store holds.
+    ``scheduler``: a Dask scheduler's address (else ``$DASK_SCHEDULER_ADDRESS``, else a local
+    cluster of ``workers`` processes, each kernel with cores // workers threads); none starts when
+    every submission's result is in the store. ``sandbox``: ``"auto"``, ``"require"``
+    (``--sandbox``) or ``"off"`` (``--no-sandbox``), ``caps`` its ``memory_gib``, ``cpu_seconds``
+    and ``processes`` (`sandbox.choose`).
+    Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
+    not), 2 for a bad input (a path that does not exist, a roster, policy, manifest or hand score
+    that cannot be used, a --db that is no gradebook, no solutions to grade against), when
+    --sandbox cannot work here, or when the cluster cannot grade (no scheduler, a worker
+    without the course); with 2 nothing is graded and nothing recorded is changed.
+    """
+    from .. import course_folder
+    from .roster import RosterError, Submission, collect, read_policy, read_roster
+
+    solutions_dir = Path(solutions) if solutions else course_folder("solutions")
+    if not any(solutions_dir.glob("*.ipynb")):
+        return _error(f"no solution notebooks in {solutions_dir}")
+    try:
+        sandbox = choose_sandbox(sandbox, **(caps or {}))  # says once which, on stdout or stderr
+    except SandboxError as err:
+        return _error(str(err))
+    work, out = Path(work), Path(out)
+    # beside the gradebook, named after it unless it has the default name: two runs never share one
+    written = out.with_name(WRITTEN_ANSWERS if out.name == "gradebook.csv" else f"{out.stem}_{WRITTEN_ANSWERS}")
+    solution_texts = {p: p.read_text(encoding="utf-8") for p in sorted(solutions_dir.glob("*.ipynb"))}
+    exercises = {path: _exercise_of(path, text) for path, text in solution_texts.items()}
+    try:
+        students = read_roster(roster) if roster else None
+        given_policy = read_policy(policy, deadline, set(exercises.values())) if policy or deadline else None
+        gradebook = Gradebook(db or work / "gradebook.sqlite")
+    except (RosterError, GradebookError) as err:
+        return _error(str(err))
+    with gradebook:
+        try:  # the roster and the late policy last given, unless this run gives them
+            students = students if students is not None else gradebook.students() or None
+            late_policy = _late_policy(gradebook.setting("policy"), given_policy, policy is None)
+            collection = collect(submissions, students, manifest)
+        except (RosterError, GradebookError) as err:
+            return _error(str(err))
+        found = list(collection.submissions)  # unmatched files are graded too, under no student
+        for path in collection.unmatched:
+            found.append(Submission(path, "", datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+        if not found:
+            return _error("no notebooks to grade")
+        raws = {s.path: s.path.read_bytes() for s in found}  # read once; the workers get these bytes, never the file
+        protected = {path.resolve() for path in raws}
+        for option, target in (("--out", out), ("the written answers", written), ("--db", gradebook.path)):
+            if target.resolve() in protected:
+                return _error(f"{option} {target} is one of the submissions")
+        jobs, check_files = _jobs(found, raws, solutions_dir, solution_texts, exercises, timeout, sandbox)
+        copies = {job.key: copy_name(work, job) for job in jobs}
+        if any(copy.resolve() in protected for copy in copies.values()):
+            return _error(f"an executed copy in {work} would overwrite a submission; use another --work")
+        try:
+            scores = read_scores(written, gradebook.grades(), gradebook.scores())
+        except (ScoreError, GradebookError) as err:
+            return _error(str(err))
+        # every input is good: from here on the store changes
+        if roster:
+            gradebook.set_roster(students)
+        if given_policy is not None:
+            gradebook.set_setting("policy", _policy_json(late_policy))
+        gradebook.save_scores(scores)
+        work.mkdir(parents=True, exist_ok=True)
+        run = Run(
+            gradebook,
+            late_policy,
+            solutions_dir,
+            solution_texts,
+            work,
+            out,
+            written,
+            timeout,
+            sandbox,
+            scheduler,
+            workers,
+            regrade,
+        )
+        code = grade_new(run, jobs, check_files, copies)
+        if code:
+            return code
+        gradebook.forget_absent()
+        grades = write_sheets(gradebook, out, written)
+    _summary(grades, collection, out, written, work)
+    changed = [str(p) for p, raw in raws.items() if _sha256(p) != hashlib.sha256(raw).hexdigest()]
+    if changed:
+        print(f"error: these submissions changed while grading: {', '.join(changed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _summary(grades: list[Grade], collection, out: Path, written: Path, work: Path) -> None:
+    """What an instructor must act on: unmatched files, students with nothing submitted."""
+    nobody = {grade.submission for grade in grades if not grade.student_id}  # nor in an earlier run
+    unmatched = [path for path in collection.unmatched if str(path.absolute()) in nobody]
+    if unmatched:
+        count = len(unmatched)
+        print(f"\n{count} file{'s' * (count != 1)} matched no roster line (graded, under no student):")
+        for path in unmatched:
+            print(f"  {path}")
+    missing = {}
+    for grade in grades:
+        if grade.status == "missing":
+            missing.setdefault(grade.exercise, []).append(grade.student_id)
+    for exercise, who in sorted(missing.items()):
+        print(f"\n{exercise}: nothing submitted by {len(who)} student{'s' * (len(who) != 1)}: {', '.join(who)}")
+    print(f"\ngradebook: {out}; written answers: {written}; executed copies: {work}/")

@@ -1,0 +1,211 @@
+"""Grading what the store lacks on a Dask cluster (`course_tools.cluster`), each result saved as it ends.
+
+`grade_new` places the results the store holds, sends every other submission to a worker
+(`grade_on_worker`, which runs `submission.grade_one` in a temporary folder of its own), and
+saves each result in the store in a transaction of its own as it arrives, then rewrites the CSV
+files: a killed run keeps what it graded. No cluster starts when the store holds every result.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .files import _replace, check_copy
+from .records import Grade
+from .sheets import number, write_gradebook, write_written_answers
+from .store import Gradebook, Placement
+from .submission import Row, grade_of, grade_one
+
+
+def grade_on_worker(
+    name: str, raw: bytes, solution: dict, checks_source: dict, timeout: int, sandbox: bool, threads: dict, shown: dict
+) -> dict:
+    """One submission, as a Dask task: `grade_one` in a temporary folder of this worker.
+
+    ``solution``: ``{file name: text}`` of its solution (empty: none matched), ``checks_source``
+    the check files (`check_sources`) of that solution's exercise; ``shown``: the
+    names this machine's paths have in the messages (the solutions folder, the executed copy).
+    Returns the row and the texts of the executed copy, its log and its checks copy.
+    """
+    from ..cluster import my_threads
+    from ..runner import child_environment
+
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        folder, solutions, work = Path(tmp, "submission"), Path(tmp, "solutions"), Path(tmp, "work")
+        for made in (folder, solutions, work):
+            made.mkdir()
+        path = folder / name
+        path.write_bytes(raw)
+        texts = {}
+        for solution_name, text in solution.items():
+            (solutions / solution_name).write_text(text, encoding="utf-8")
+            texts[solutions / solution_name] = text
+        checks_source = checks_source if solution else None
+        executed_path = work / shown["copy_name"]
+        env = child_environment(my_threads(threads), dask_worker=True)
+        row = grade_one(path, solutions, executed_path, timeout, sandbox, checks_source, texts, env)
+        for here, there in ((executed_path.with_suffix(".log"), shown["log"]), (solutions, shown["solutions"])):
+            row.feedback = [line.replace(str(here), there) for line in row.feedback]
+        files = {}
+        for key, made in (("executed", executed_path), ("log", executed_path.with_suffix(".log"))):
+            files[key] = made.read_bytes() if made.is_file() else None
+        copies = [(key, check_copy(executed_path, key)) for key in checks_source or {}]
+        files["checks"] = {key: copy.read_bytes() for key, copy in copies if copy.is_file()}
+    return {"row": row, **files}
+
+
+def keep(result: dict | None, error: str | None, executed_path: Path) -> Row:
+    """Write a graded submission's executed copy, log and checks copy here; its row."""
+    if result is None:  # the task gave nothing back: it raised, or the workers running it kept dying
+        return Row(submission="", feedback=[f"grader error: {error}"])
+    copies = {"executed": executed_path, "log": executed_path.with_suffix(".log")}
+    for key, target in copies.items():
+        if result[key] is not None:
+            _replace(target, result[key].decode("utf-8", errors="replace"))
+    for key, text in (result.get("checks") or {}).items():
+        _replace(check_copy(executed_path, key), text.decode("utf-8", errors="replace"))
+    return result["row"]
+
+
+@dataclass
+class Run:
+    """What one ``course grade`` run grades with, and where it writes."""
+
+    gradebook: Gradebook
+    late_policy: object  # roster.LatePolicy
+    solutions_dir: Path
+    solution_texts: dict
+    work: Path
+    out: Path
+    written: Path
+    timeout: int
+    sandbox: object  # a sandbox.Sandbox, or None
+    scheduler: str | None
+    workers: int
+    regrade: bool
+
+
+@dataclass
+class Job:
+    """One submitted file of this run: what grading it depends on, and where its result goes."""
+
+    submission: object  # roster.Submission
+    raw: bytes
+    solution: Path | None
+    exercise: str
+    key: str = ""
+
+
+def placement_of(job: Job, policy, times: dict[str, str]) -> Placement:
+    """Where a job's result goes. A time read from the file (no manifest line) never replaces the time
+    an earlier run recorded: copying the file, or grading its folder without the manifest, moves it."""
+    path = str(job.submission.path.absolute())
+    submitted_at = job.submission.submitted_at
+    if getattr(job.submission, "time_source", "") != "manifest" and path in times:
+        submitted_at = datetime.fromisoformat(times[path])
+    late_days, penalty = policy.lateness(job.exercise, submitted_at)
+    return Placement(
+        path=path,  # absolute: the same file, wherever the next run starts
+        key=job.key,
+        exercise=job.exercise,
+        solution=job.solution.name if job.solution else "",
+        student_id=job.submission.student_id,
+        submitted_at=submitted_at.isoformat(timespec="seconds"),
+        late_days=round(late_days, 4),
+        penalty=penalty,
+    )
+
+
+def write_sheets(gradebook: Gradebook, out: Path, written: Path) -> list[Grade]:
+    """The CSV gradebook and the written answers, from the store; the grades written."""
+    grades, students = gradebook.grades(), gradebook.students()
+    write_gradebook(grades, out, students)
+    write_written_answers(grades, written, students)
+    return grades
+
+
+def copy_name(work: Path, job: Job) -> Path:
+    """The executed copy of a graded result: named after its key (a rerun finds it) and its file."""
+    path = job.submission.path
+    return work / re.sub(r"[^A-Za-z0-9._-]", "_", f"{job.key[:8]}-{path.parent.name}-{path.name}")
+
+
+def grade_new(run: Run, jobs: list[Job], check_files: dict, copies: dict) -> int:
+    """Place the results the store holds; grade the others on Dask, each saved as it ends."""
+    from ..cluster import (
+        ClusterError,
+        available_cores,
+        check_workers,
+        dask_client,
+        datasets_loaded,
+        run_all,
+        scheduler_address,
+        threads_per_worker,
+    )
+
+    gradebook, placements, times = run.gradebook, {}, run.gradebook.submitted_times()
+    for job in jobs:
+        placements.setdefault(job.key, []).append(placement_of(job, run.late_policy, times))
+    reused = set() if run.regrade else gradebook.known(placements)
+    gradebook.record("", None, [p for key in reused for p in placements[key]])
+    new = {job.key: job for job in jobs if job.key not in reused}  # one run for files with the same bytes
+    files = sum(len(placements[key]) for key in reused)
+    print(
+        f"{files} of {len(jobs)} submissions unchanged since graded: reused from {gradebook.path}"
+        + (" (--regrade grades them again)" if files else "")
+    )
+    if not new:
+        return 0
+    tasks = {}  # what each task gets, but the threads of its worker
+    for key, job in new.items():
+        shown = {
+            "copy_name": copies[key].name,
+            "log": str(copies[key].with_suffix(".log")),
+            "solutions": str(run.solutions_dir),
+        }
+        chosen = {job.solution.name: run.solution_texts[job.solution]} if job.solution else {}
+        path = job.submission.path
+        tasks[key] = (path.name, job.raw, chosen, check_files[job.exercise], run.timeout, run.sandbox, shown)
+    address = scheduler_address(run.scheduler)
+    # a real cluster's workers must have the data the graded exercises load; a local one shares this machine's
+    loaded = {text for task in tasks.values() for text in (*task[2].values(), *task[3].values())}
+    needed = datasets_loaded(loaded) if address else []
+    workers = max(1, min(run.workers, len(new)))
+    done, start = 0, time.monotonic()
+    try:
+        with dask_client(address, workers) as client:
+            reports = check_workers(client, datasets=needed)
+            threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
+            jobs_ = {key: (*given[:6], threads, given[6]) for key, given in tasks.items()}
+            for key, result, error in run_all(client, grade_on_worker, jobs_):
+                row = keep(result, error, copies[key])
+                grade = grade_of(row)
+                # a grader error is no result: saved under another key, so that the next run tries again
+                saved = key if result is not None else f"{key}-unfinished"
+                for placement in placements[key]:
+                    placement.key = saved
+                gradebook.record(saved, grade, placements[key])  # one transaction: a killed run keeps it
+                write_sheets(gradebook, run.out, run.written)
+                done += 1
+                elapsed = time.monotonic() - start
+                left = elapsed / done * (len(new) - done)
+                whose = ", ".join(sorted({p.student_id or p.path for p in placements[key]}))
+                print(
+                    f"[{done}/{len(new)}] {new[key].submission.path} ({whose}): "
+                    f"{number(sum(t.points for t in grade.tasks))}/{number(sum(t.max_points for t in grade.tasks))} "
+                    f"points, {grade.status}, {grade.seconds:.1f}s"
+                    + (f" - {'; '.join(grade.feedback)}" if grade.feedback else "")
+                    + (f" [review: {'; '.join(grade.review)}]" if grade.review else "")
+                    + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left",
+                    flush=True,
+                )
+    except ClusterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
