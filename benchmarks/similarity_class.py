@@ -18,8 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools.exercises import without_markers
 from course_tools.grading.similarity import read_answers, render_html, similar_pairs
+from course_tools.notebook_transforms import without_markers
 
 COURSE = Path(__file__).resolve().parents[1]
 SOLUTION = COURSE / "solutions" / "07_numpy_cnn_exercises.ipynb"

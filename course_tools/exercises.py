@@ -39,6 +39,9 @@ The rules:
 ``course exercises`` rewrites ``exercises/``; ``course exercises --check`` only compares, and
 fails when the committed exercises differ from what the solutions generate (CI runs it). The
 output depends on nothing but the solution file, so the same input gives the same bytes.
+
+This module writes and compares the files; the markers are parsed, and each cell transformed, in
+`course_tools.notebook_transforms` (``make_exercise``), which the site and the grader use too.
 """
 
 from __future__ import annotations
@@ -49,114 +52,7 @@ from pathlib import Path
 
 import nbformat
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # refused: hidden tests are files
-MARKERS = {BEGIN_SOLUTION: END_SOLUTION}
-CHECK_LINES = 2  # the most non-blank lines a check cell may hold
-MARKDOWN_STUB = "_Write your answer here._"
-SOLUTION_ALT = "What the solution draws here: "  # before each figure description in an exercise
-REGENERATE = "course exercises"
-
-
-class MarkerError(ValueError):
-    """Markers that do not pair up, or a task cell without the metadata its stub needs."""
-
-
-def without_markers(source: str) -> str:
-    """The source with its solution marker lines removed (the solution itself kept): what the site shows."""
-    strip_regions(source, [])  # unpaired markers are refused here as everywhere
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
-
-
-def has_solution(source: str) -> bool:
-    """True when ``source`` holds a solution region."""
-    return any(line.strip() == BEGIN_SOLUTION for line in source.split("\n"))
-
-
-def code_stub(task: int, title: str) -> list[str]:
-    """The lines that replace a solution region in a code cell."""
-    return ["# YOUR CODE HERE", f"raise NotImplementedError({json.dumps(f'Task {task}: {title}')})"]
-
-
-def strip_regions(source: str, stub: list[str]) -> str:
-    """Replace every solution region by ``stub`` (indented like its marker)."""
-    kept, inside = [], None  # inside: the END marker we are waiting for, or None
-    for number, line in enumerate(source.split("\n"), start=1):
-        marker = line.strip()
-        if marker in (BEGIN_HIDDEN, END_HIDDEN):
-            raise MarkerError(f"line {number}: {marker!r}: hidden tests are no longer regions of a cell")
-        if inside is None and marker in MARKERS:
-            inside = MARKERS[marker]
-            if marker == BEGIN_SOLUTION:
-                indent = line[: len(line) - len(line.lstrip())]
-                kept += [indent + stub_line for stub_line in stub]
-        elif inside is not None and marker == inside:
-            inside = None
-        elif marker in MARKERS or marker in MARKERS.values():
-            raise MarkerError(
-                f"line {number}: unexpected {marker!r}" + (f" (still waiting for {inside!r})" if inside else "")
-            )
-        elif inside is None:
-            kept.append(line)
-    if inside is not None:
-        raise MarkerError(f"a region is never closed: {inside!r} is missing")
-    return "\n".join(kept)
-
-
-def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
-    """The exercise version of a solution notebook (a new notebook; ``solution`` is untouched)."""
-    exercise = nbformat.from_dict(json.loads(json.dumps(solution)))  # a deep copy
-    cells = []
-    for index, cell in enumerate(exercise.cells):
-        where = f"{name}, cell {index}"
-        info = cell.metadata.get("course", {})
-        stub = [MARKDOWN_STUB]
-        if cell.cell_type == "code" and has_solution(cell.source):
-            if "task" not in info or "title" not in info or info.get("role") != "answer":
-                raise MarkerError(
-                    f"{where} has a solution region, so its metadata needs "
-                    f'"course": {{"task": N, "title": "...", "role": "answer"}}; '
-                    f"it has {info or 'none'}"
-                )
-            stub = code_stub(info["task"], info["title"])
-        try:
-            source = strip_regions(cell.source, stub)
-        except MarkerError as err:
-            where_to = f"; put them in {hidden_tests_of(solution)}" if "hidden tests" in str(err) else ""
-            raise MarkerError(f"{where}: {err}{where_to}") from None
-        lines = len([line for line in source.split("\n") if line.strip()])
-        if info.get("role") == "check" and lines > CHECK_LINES:
-            raise MarkerError(
-                f"{where} is a check cell of {lines} lines; a check cell is one call, check(task={info.get('task')}): "
-                f"move its checking into {checks_module_of(solution)}"
-            )
-        cell.source = source
-        cell.metadata.pop("execution", None)
-        if isinstance(info.get("alt"), list):  # the student's code draws the figure, the words are the solution's
-            info["alt"] = [SOLUTION_ALT + alt if isinstance(alt, str) and alt.strip() else alt for alt in info["alt"]]
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        cells.append(cell)
-    exercise.cells = cells
-    exercise_id = solution.metadata.get("course", {}).get("exercise_id")
-    if not exercise_id:
-        raise MarkerError(f"{name}: the notebook's metadata needs course.exercise_id (a stable name the grader uses)")
-    exercise.metadata["course"] = {
-        "exercise_id": exercise_id,
-        "generated_from": f"solutions/{name}",
-        "note": f"generated by `{REGENERATE}`: edit the solution, not this file",
-    }
-    return exercise
-
-
-def checks_module_of(solution) -> str:
-    """Where the check functions of a solution's exercise live (see `course_utils.exercise_checks`)."""
-    return f"course_utils/exercise_checks/{solution.metadata.get('course', {}).get('exercise_id', '<id>')}.py"
-
-
-def hidden_tests_of(solution) -> str:
-    """Where the hidden tests of a solution's exercise live (`course grade --solutions DIR` reads them there)."""
-    return f"solutions/hidden_tests/{solution.metadata.get('course', {}).get('exercise_id', '<id>')}.py"
+from .notebook_transforms import REGENERATE, MarkerError, make_exercise
 
 
 def exercise_text(solution_path: Path) -> str:

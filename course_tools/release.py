@@ -56,7 +56,8 @@ from pathlib import Path
 
 import nbformat
 
-from .exercises import REGENERATE, MarkerError, exercise_text
+from .exercises import exercise_text
+from .notebook_transforms import REGENERATE, MarkerError
 
 MARKER = ".course-release.json"  # what marks a folder as a release (and lets --replace replace it)
 STUDENT_TOOLS = ["__init__.py", "cli.py", "runner.py"]  # course doctor, course run, course params

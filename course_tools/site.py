@@ -57,7 +57,7 @@ from pathlib import Path
 import nbformat
 
 from . import alt_text
-from .exercises import MarkerError, without_markers
+from .notebook_transforms import MarkerError, publish_solution
 
 TITLE = "CNNs on MNIST"
 BRANCH = "main"  # the branch launch buttons and repository links point at
@@ -122,17 +122,6 @@ def executed_line(notebook: nbformat.NotebookNode) -> str:
     if record.get("cpu_capability"):
         parts.append(f"CPU {record['cpu_capability']}")
     return " · ".join(parts) + "."
-
-
-def publish_solution(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A solution as the site shows it: no solution marker lines. The notebook passed in is not changed."""
-    published = nbformat.from_dict(json.loads(json.dumps(notebook)))
-    for index, cell in enumerate(published.cells):
-        try:
-            cell.source = without_markers(cell.source)
-        except MarkerError as err:
-            raise MarkerError(f"cell {index}: {err}") from None
-    return published
 
 
 def solution_title(title: str) -> str:
@@ -517,6 +506,7 @@ def inputs_digest(root: Path, with_solutions: bool = True) -> str:
     if not with_solutions:
         digest.update(b"without solutions")
     files = [root / "README.md", root / "pyproject.toml", Path(__file__), Path(alt_text.__file__)]
+    files.append(Path(__file__).parent / "notebook_transforms.py")  # publish_solution
     if (root / "README.md").is_file():
         files += [root / image for image in markdown_images(readme_page((root / "README.md").read_text()))]
     for guide in guide_pages(root):

@@ -196,7 +196,7 @@ def test_pages_are_rewritten_but_a_foreign_file_is_never_overwritten(tmp_path):
 def solution_text(exercise_file: str, exercise_id: str) -> list[str]:
     """Every line of the solution's answers (code and written) and of its hidden tests that the
     student's version does not show, at least 12 characters long (shorter ones match by chance)."""
-    from course_tools.exercises import has_solution
+    from course_tools.notebook_transforms import has_solution
 
     solution = nbformat.read(REPO / "solutions" / exercise_file, as_version=4)
     student = nbformat.read(REPO / "exercises" / exercise_file, as_version=4)

@@ -81,7 +81,7 @@ def test_the_solutions_figures_are_found_and_described():
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
 def test_an_exercise_keeps_its_solutions_words_as_the_solutions(solution):
     """No outputs in an exercise, but the kernel describes a student's figure from them: say whose figure."""
-    from course_tools.exercises import SOLUTION_ALT, make_exercise
+    from course_tools.notebook_transforms import SOLUTION_ALT, make_exercise
 
     source = nbformat.read(solution, as_version=4)
     exercise = make_exercise(source, solution.name)

@@ -25,7 +25,7 @@ import psutil
 import pytest
 
 from course_tools import cli
-from course_tools.exercises import make_exercise
+from course_tools.notebook_transforms import make_exercise
 
 TOY = "01_toy_exercises.ipynb"
 OTHER = "02_other_exercises.ipynb"  # another exercise, whose file name a submission borrows

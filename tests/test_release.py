@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from course_tools import cli, release
-from course_tools.exercises import BEGIN_SOLUTION, END_SOLUTION
+from course_tools.notebook_transforms import solution_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_LENGTH = 20  # a shorter line (`return x`, `model.eval()`) says nothing about an answer
@@ -41,14 +41,7 @@ def cell_sources(path: Path) -> list[str]:
 
 def answer_lines(source: str) -> list[str]:
     """The lines between the solution markers of a cell, stripped."""
-    lines, inside = [], False
-    for line in source.split("\n"):
-        marker = line.strip()
-        if marker in (BEGIN_SOLUTION, END_SOLUTION):
-            inside = marker == BEGIN_SOLUTION
-        elif inside:
-            lines.append(marker)
-    return lines
+    return [line.strip() for line in solution_lines(source)]
 
 
 def public_text() -> str:

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from course_tools import site
-from course_tools.exercises import BEGIN_HIDDEN, BEGIN_SOLUTION, END_SOLUTION
+from course_tools.notebook_transforms import BEGIN_SOLUTION, END_SOLUTION
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "cache"  # MathJax, downloaded once for every build on this machine
@@ -146,23 +146,6 @@ def test_markdown_images_finds_local_pictures_only():
         nbformat.v4.new_code_cell("# ![not markdown](figures/d.png)"),
     )
     assert site.markdown_images(page) == ["figures/pad.png", "figures/b.png"]
-
-
-def test_publish_solution_drops_the_marker_lines_and_keeps_the_outputs():
-    visible = nbformat.v4.new_code_cell(
-        "\n".join(["def f(x):", f"    {BEGIN_SOLUTION}", "    return 2 * x", f"    {END_SOLUTION}", "check(task=1)"])
-    )
-    visible.outputs = [nbformat.v4.new_output("stream", text="passed\n")]
-    original = notebook(nbformat.v4.new_markdown_cell("# Exercises"), visible)
-    published = site.publish_solution(original)
-    assert [c.source for c in published.cells] == ["# Exercises", "def f(x):\n    return 2 * x\ncheck(task=1)"]
-    assert published.cells[1].outputs and BEGIN_SOLUTION in original.cells[1].source  # the original is untouched
-
-
-def test_publish_solution_refuses_unpaired_markers_and_hidden_test_regions():
-    for source in (f"{BEGIN_SOLUTION}\nx = 1", f"{BEGIN_HIDDEN}\nsecret()"):
-        with pytest.raises(site.MarkerError, match="cell 0"):
-            site.publish_solution(notebook(nbformat.v4.new_code_cell(source)))
 
 
 def test_executed_line():

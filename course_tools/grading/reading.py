@@ -234,16 +234,6 @@ def _uses(tree, package: str, last: str, tainted: set, aliases: set = frozenset(
     return False
 
 
-def _solution_region(source: str) -> tuple[str, str]:
-    """The text before the first ``### BEGIN SOLUTION`` line and after the last ``### END SOLUTION``."""
-    from ..exercises import BEGIN_SOLUTION, END_SOLUTION
-
-    lines = source.split("\n")
-    begin = next(i for i, line in enumerate(lines) if line.strip() == BEGIN_SOLUTION)
-    ends = [i for i, line in enumerate(lines) if line.strip() == END_SOLUTION] or [len(lines)]
-    return "\n".join(lines[:begin]).strip(), "\n".join(lines[ends[-1] + 1 :]).strip()
-
-
 def _question(prefix: str) -> str:
     """The question a written answer answers, as plain text: ``**Question.** Why...?`` -> ``Why...?``."""
     text = re.sub(r"\*\*Your answer:?\*\*:?", "", prefix)
@@ -264,7 +254,7 @@ def _section_task(cell, task):
 def written_answers(solution, student) -> list[WrittenAnswer]:
     """The student's written answers, one per question (a solution markdown cell with a solution
     region), each worth that cell's ``course.points`` (default 1), to be scored by hand."""
-    from ..exercises import BEGIN_SOLUTION, END_SOLUTION, MARKDOWN_STUB, has_solution
+    from ..notebook_transforms import MARKDOWN_STUB, around_solution, drop_marker_lines, has_solution
 
     matches = _match(solution, student)
     taken = {id(cell) for cell in matches.values()}
@@ -273,7 +263,7 @@ def written_answers(solution, student) -> list[WrittenAnswer]:
         task = _course(cell).get("task", _section_task(cell, task))
         if cell.cell_type != "markdown" or not has_solution(cell.source):
             continue
-        prefix, suffix = _solution_region(cell.source)
+        prefix, suffix = around_solution(cell.source)
         mine = matches.get(index)
         first = prefix.split("\n")[0].strip()
         if mine is None or mine.cell_type != "markdown":  # its id changed: the cell that asks the question
@@ -286,8 +276,7 @@ def written_answers(solution, student) -> list[WrittenAnswer]:
             text = text.split(prefix, 1)[1]
         if suffix and suffix in text:
             text = text.rsplit(suffix, 1)[0]
-        text = "\n".join(line for line in text.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
-        text = text.strip()
+        text = drop_marker_lines(text).strip()
         if mine is not None:  # an answer written in new markdown cells below the question counts too
             after = student.cells[[id(c) for c in student.cells].index(id(mine)) + 1 :]
             added = []

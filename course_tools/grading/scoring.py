@@ -71,7 +71,7 @@ class Scheme:
 
 def task_points(solution) -> dict[int, float]:
     """{task: its own points}: ``course.points`` on one of the task's cells, default 1."""
-    from ..exercises import has_solution
+    from ..notebook_transforms import has_solution
 
     found, where = {}, {}
     for index, cell in enumerate(solution.cells):

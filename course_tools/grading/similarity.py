@@ -62,7 +62,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..exercises import MarkerError, code_stub, strip_regions, without_markers
+from ..notebook_transforms import MarkerError, code_stub, strip_solution, without_markers
 from .assemble import _course, _match, _parse, exercise_id, find_solution
 from .roster import RosterError, collect, read_roster
 
@@ -206,10 +206,10 @@ def flat(lines: list[Line]) -> tuple[str, ...]:
 
 
 def stub_of(cell) -> str:
-    """What the exercise gives for a solution's answer cell (`course_tools.exercises`)."""
+    """What the exercise gives for a solution's answer cell (`course_tools.notebook_transforms`)."""
     info = _course(cell)
     try:
-        return strip_regions(cell.source, code_stub(info.get("task"), info.get("title", "")))
+        return strip_solution(cell.source, code_stub(info.get("task"), info.get("title", "")))
     except MarkerError:
         return ""
 
