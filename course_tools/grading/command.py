@@ -56,8 +56,8 @@ def _exercise_of(solution: Path, text: str) -> str:
         return solution.stem
 
 
-def _jobs(found, raws: dict, solutions_dir: Path, solutions: dict, exercises: dict, timeout: int, sandbox) -> tuple:
-    """Each file's `Job`, with its key (`store.result_key`), and the check files of each exercise.
+def _jobs(found, raws: dict, solutions_dir: Path, solutions: dict, exercises: dict, timeout: int, sandbox) -> list[Job]:
+    """Each file's `Job`, with its key (`store.result_key`) and its exercise's check files.
     ``solutions``: {path: text}, ``exercises``: {path: exercise id} of every solution."""
     course = course_hash()
     check_files, jobs = {}, []  # read once per exercise: what the course (and the hidden tests) hold now
@@ -66,10 +66,10 @@ def _jobs(found, raws: dict, solutions_dir: Path, solutions: dict, exercises: di
         text, exercise = (solutions[solution], exercises[solution]) if solution else ("", "")
         if exercise not in check_files:
             check_files[exercise] = check_sources(exercise, solutions_dir) if solution else {}
-        job = Job(submission, raws[submission.path], solution, exercise)
-        job.key = result_key(job.raw, text, check_files[exercise], course, timeout, sandbox)
+        job = Job(submission, raws[submission.path], solution, exercise, check_files[exercise])
+        job.key = result_key(job.raw, text, job.checks, course, timeout, sandbox)
         jobs.append(job)
-    return jobs, check_files
+    return jobs
 
 
 def _policy_json(policy) -> str:
@@ -168,7 +168,7 @@ def grade_main(
         for option, target in (("--out", out), ("the written answers", written), ("--db", gradebook.path)):
             if target.resolve() in protected:
                 return _error(f"{option} {target} is one of the submissions")
-        jobs, check_files = _jobs(found, raws, solutions_dir, solution_texts, exercises, timeout, sandbox)
+        jobs = _jobs(found, raws, solutions_dir, solution_texts, exercises, timeout, sandbox)
         copies = {job.key: copy_name(work, job) for job in jobs}
         if any(copy.resolve() in protected for copy in copies.values()):
             return _error(f"an executed copy in {work} would overwrite a submission; use another --work")
@@ -197,7 +197,7 @@ def grade_main(
             workers,
             regrade,
         )
-        code = grade_new(run, jobs, check_files, copies)
+        code = grade_new(run, jobs, copies)
         if code:
             return code
         gradebook.forget_absent()

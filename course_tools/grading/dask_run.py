@@ -12,7 +12,7 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,43 +21,6 @@ from .records import Grade
 from .sheets import number, write_gradebook, write_written_answers
 from .store import Gradebook, Placement
 from .submission import Row, grade_of, grade_one
-
-
-def grade_on_worker(
-    name: str, raw: bytes, solution: dict, checks_source: dict, timeout: int, sandbox: bool, threads: dict, shown: dict
-) -> dict:
-    """One submission, as a Dask task: `grade_one` in a temporary folder of this worker.
-
-    ``solution``: ``{file name: text}`` of its solution (empty: none matched), ``checks_source``
-    the check files (`check_sources`) of that solution's exercise; ``shown``: the
-    names this machine's paths have in the messages (the solutions folder, the executed copy).
-    Returns the row and the texts of the executed copy, its log and its checks copy.
-    """
-    from ..cluster import my_threads
-    from ..runner import child_environment
-
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-        folder, solutions, work = Path(tmp, "submission"), Path(tmp, "solutions"), Path(tmp, "work")
-        for made in (folder, solutions, work):
-            made.mkdir()
-        path = folder / name
-        path.write_bytes(raw)
-        texts = {}
-        for solution_name, text in solution.items():
-            (solutions / solution_name).write_text(text, encoding="utf-8")
-            texts[solutions / solution_name] = text
-        checks_source = checks_source if solution else None
-        executed_path = work / shown["copy_name"]
-        env = child_environment(my_threads(threads), dask_worker=True)
-        row = grade_one(path, solutions, executed_path, timeout, sandbox, checks_source, texts, env)
-        for here, there in ((executed_path.with_suffix(".log"), shown["log"]), (solutions, shown["solutions"])):
-            row.feedback = [line.replace(str(here), there) for line in row.feedback]
-        files = {}
-        for key, made in (("executed", executed_path), ("log", executed_path.with_suffix(".log"))):
-            files[key] = made.read_bytes() if made.is_file() else None
-        copies = [(key, check_copy(executed_path, key)) for key in checks_source or {}]
-        files["checks"] = {key: copy.read_bytes() for key, copy in copies if copy.is_file()}
-    return {"row": row, **files}
 
 
 def keep(result: dict | None, error: str | None, executed_path: Path) -> Row:
@@ -99,7 +62,73 @@ class Job:
     raw: bytes
     solution: Path | None
     exercise: str
+    checks: dict  # {name: source} of the exercise's check files (`assemble.check_sources`); {}: no solution
     key: str = ""
+
+
+@dataclass(frozen=True)
+class GradingTask:
+    """What a worker needs to grade one submission (`grade_on_worker`): no path of this machine but in
+    the texts its messages show. Module level, so that Dask pickles it."""
+
+    file_name: str
+    raw: bytes
+    solution: dict  # {file name: text} of its solution; {}: none matched
+    checks_source: dict  # the job's `checks`
+    timeout: int
+    sandbox: object  # a sandbox.Sandbox, or None
+    copy_name: str  # the executed copy's file name
+    shown_log: str  # the executed copy's log, as this machine names it in the messages
+    shown_solutions: str  # the solutions folder, as this machine names it in the messages
+    threads: dict = field(default_factory=dict)  # {worker address: threads} (`cluster.threads_per_worker`)
+
+
+def grading_task(run: Run, job: Job, copy: Path) -> GradingTask:
+    """The task that grades a job; ``copy``: its executed copy here (`copy_name`)."""
+    return GradingTask(
+        file_name=job.submission.path.name,
+        raw=job.raw,
+        solution={job.solution.name: run.solution_texts[job.solution]} if job.solution else {},
+        checks_source=job.checks,
+        timeout=run.timeout,
+        sandbox=run.sandbox,
+        copy_name=copy.name,
+        shown_log=str(copy.with_suffix(".log")),
+        shown_solutions=str(run.solutions_dir),
+    )
+
+
+def grade_on_worker(task: GradingTask) -> dict:
+    """One submission, as a Dask task: `grade_one` in a temporary folder of this worker.
+
+    Returns the row and the texts of the executed copy, its log and its checks copy.
+    """
+    from ..cluster import my_threads
+    from ..runner import child_environment
+
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        folder, solutions, work = Path(tmp, "submission"), Path(tmp, "solutions"), Path(tmp, "work")
+        for made in (folder, solutions, work):
+            made.mkdir()
+        path = folder / task.file_name
+        path.write_bytes(task.raw)
+        texts = {}
+        for solution_name, text in task.solution.items():
+            (solutions / solution_name).write_text(text, encoding="utf-8")
+            texts[solutions / solution_name] = text
+        checks_source = task.checks_source if task.solution else None
+        executed_path = work / task.copy_name
+        env = child_environment(my_threads(task.threads), dask_worker=True)
+        row = grade_one(path, solutions, executed_path, task.timeout, task.sandbox, checks_source, texts, env)
+        shown = ((executed_path.with_suffix(".log"), task.shown_log), (solutions, task.shown_solutions))
+        for here, there in shown:
+            row.feedback = [line.replace(str(here), there) for line in row.feedback]
+        files = {}
+        for key, made in (("executed", executed_path), ("log", executed_path.with_suffix(".log"))):
+            files[key] = made.read_bytes() if made.is_file() else None
+        copies = [(key, check_copy(executed_path, key)) for key in checks_source or {}]
+        files["checks"] = {key: copy.read_bytes() for key, copy in copies if copy.is_file()}
+    return {"row": row, **files}
 
 
 def placement_of(job: Job, policy, times: dict[str, str]) -> Placement:
@@ -136,7 +165,7 @@ def copy_name(work: Path, job: Job) -> Path:
     return work / re.sub(r"[^A-Za-z0-9._-]", "_", f"{job.key[:8]}-{path.parent.name}-{path.name}")
 
 
-def grade_new(run: Run, jobs: list[Job], check_files: dict, copies: dict) -> int:
+def grade_new(run: Run, jobs: list[Job], copies: dict) -> int:
     """Place the results the store holds; grade the others on Dask, each saved as it ends."""
     from ..cluster import (
         ClusterError,
@@ -162,19 +191,10 @@ def grade_new(run: Run, jobs: list[Job], check_files: dict, copies: dict) -> int
     )
     if not new:
         return 0
-    tasks = {}  # what each task gets, but the threads of its worker
-    for key, job in new.items():
-        shown = {
-            "copy_name": copies[key].name,
-            "log": str(copies[key].with_suffix(".log")),
-            "solutions": str(run.solutions_dir),
-        }
-        chosen = {job.solution.name: run.solution_texts[job.solution]} if job.solution else {}
-        path = job.submission.path
-        tasks[key] = (path.name, job.raw, chosen, check_files[job.exercise], run.timeout, run.sandbox, shown)
+    tasks = {key: grading_task(run, job, copies[key]) for key, job in new.items()}
     address = scheduler_address(run.scheduler)
     # a real cluster's workers must have the data the graded exercises load; a local one shares this machine's
-    loaded = {text for task in tasks.values() for text in (*task[2].values(), *task[3].values())}
+    loaded = {text for task in tasks.values() for text in (*task.solution.values(), *task.checks_source.values())}
     needed = datasets_loaded(loaded) if address else []
     workers = max(1, min(run.workers, len(new)))
     done, start = 0, time.monotonic()
@@ -182,8 +202,8 @@ def grade_new(run: Run, jobs: list[Job], check_files: dict, copies: dict) -> int
         with dask_client(address, workers) as client:
             reports = check_workers(client, datasets=needed)
             threads = threads_per_worker(client, reports, None if address else max(1, available_cores() // workers))
-            jobs_ = {key: (*given[:6], threads, given[6]) for key, given in tasks.items()}
-            for key, result, error in run_all(client, grade_on_worker, jobs_):
+            arguments = {key: (replace(task, threads=threads),) for key, task in tasks.items()}
+            for key, result, error in run_all(client, grade_on_worker, arguments):
                 row = keep(result, error, copies[key])
                 grade = grade_of(row)
                 # a grader error is no result: saved under another key, so that the next run tries again
