@@ -405,6 +405,16 @@ def test_the_student_s_own_function_of_that_name_is_fine(cells):
     assert forbid_verdict(*cells) == {}
 
 
+def test_a_deleted_written_answer_is_assembled_as_the_exercise_s_stub_never_the_model_answer():
+    solution, student = nbformat.read(SOLUTION, as_version=4), nbformat.read(EXERCISE, as_version=4)
+    student.cells = [c for c in student.cells if c.get("id") != "md-15"]  # the written answer's cell
+    runnable, _ = assemble(solution, student)
+    (question,) = [c for c in runnable.cells if c.get("id") == "md-15"]
+    assert question.metadata["grading"]["from"] == "solution"
+    assert "_Write your answer here._" in question.source and "**Question.**" in question.source
+    assert "fc1 holds" not in question.source and "BEGIN SOLUTION" not in question.source
+
+
 def test_written_answers_are_extracted_and_placeholders_recognised():
     solution = nbformat.read(SOLUTION, as_version=4)
     (left,) = written_answers(solution, nbformat.read(EXERCISE, as_version=4))

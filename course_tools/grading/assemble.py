@@ -328,6 +328,8 @@ def assemble(solution, student, checks_path: Path | str | None = None):
             if origin == "student":
                 grading["cell"] = where[id(chosen)]
             chosen = _copy(chosen)
+            if origin == "solution" and chosen.cell_type == "markdown":  # a deleted written answer's cell
+                chosen.source = _exercise_text(chosen.source)
             if origin == "solution" and role == "check" and chosen.cell_type == "code":
                 grading["token"] = token = secrets.token_hex(16)
                 hidden_task = task if last_check.get(task) == index else None
@@ -345,6 +347,19 @@ def assemble(solution, student, checks_path: Path | str | None = None):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return runnable, missing
+
+
+def _exercise_text(source: str) -> str:
+    """A solution markdown cell as the exercise has it: each model answer replaced by the stub, so
+    the executed copy in build/grading/ never holds one (unpaired markers: the question alone)."""
+    from ..notebook_transforms import MARKDOWN_STUB, MarkerError, around_solution, has_solution, strip_solution
+
+    if not has_solution(source):
+        return source
+    try:
+        return strip_solution(source, [MARKDOWN_STUB])
+    except MarkerError:
+        return around_solution(source)[0] + "\n\n" + MARKDOWN_STUB
 
 
 def _sha256(path: Path) -> str | None:
