@@ -162,10 +162,54 @@ def test_without_a_roster_every_file_is_a_submission_of_no_one(tmp_path):
     assert all(s.submitted_at.tzinfo is not None for s in collection.submissions)
 
 
-def test_a_file_matching_two_students_is_an_error(tmp_path):
-    write(tmp_path / "subs" / "s1" / "s2_speed.ipynb")
-    message = error_of(collect, [tmp_path / "subs"], CLASS)
-    assert "s2_speed.ipynb matches students s1 (Ada Quill) and s2 (Ben Marsh)" in message
+def test_a_folder_beats_canvas_s_name_which_beats_a_file_name_prefix(tmp_path):
+    root = tmp_path / "subs"
+    for name in [
+        "s1/s2_speed.ipynb",  # s1's folder, s2's name: the folder's
+        "s1/s3/speed.ipynb",  # a folder of s1's own below: the outermost folder's
+        "aquill_40002_81_speed.ipynb",  # s1's login first, but Canvas's name for Ben (s2): Canvas's
+    ]:
+        write(root / name)
+    assert owners(collect([root], CLASS)) == {
+        "s2_speed.ipynb": "s1",
+        "speed.ipynb": "s1",
+        "aquill_40002_81_speed.ipynb": "s2",
+    }
+
+
+def test_a_folder_given_names_its_student(tmp_path):
+    write(tmp_path / "s2" / "s1_speed.ipynb")
+    assert owners(collect([tmp_path / "s2"], CLASS)) == {"s1_speed.ipynb": "s2"}
+
+
+def test_file_names_below_the_folder_given_name_no_one(tmp_path):
+    # Moodle's folders name no one; the student chose the file names inside them
+    moodle = tmp_path / "subs" / "Cy Quill_123_assignsubmission_file_"
+    prefixed, canvas_like = write(moodle / "s2_speed.ipynb"), write(moodle / "marshben_40002_80_speed.ipynb")
+    collection = collect([tmp_path / "subs"], CLASS)
+    assert collection.submissions == [] and sorted(collection.unmatched) == sorted([prefixed, canvas_like])
+    # the same files given, or their folder given, are named by their collector: matched
+    assert set(owners(collect([moodle], CLASS)).values()) == {"s2"}
+    assert owners(collect([prefixed], CLASS)) == {"s2_speed.ipynb": "s2"}
+
+
+def test_a_file_matching_two_students_is_one_error_naming_both(tmp_path):
+    # "ben" is s2's e-mail name and s4's login: the roster, not the file, is ambiguous
+    roster = CLASS + [Student("s4", "Bea Nox", "bea@x.edu", "B", "ben")]
+    write(tmp_path / "subs" / "ben" / "speed.ipynb")
+    write(tmp_path / "subs" / "ben" / "ablations.ipynb")
+    write(tmp_path / "subs" / "s1" / "speed.ipynb")
+    message = error_of(collect, [tmp_path / "subs"], roster)
+    first = tmp_path / "subs" / "ben" / "ablations.ipynb"
+    assert f"{first} matches students s2 (Ben Marsh) and s4 (Bea Nox)" in message
+    assert "by its folder 'ben' (1 more files match two students too); nothing is graded" in message
+
+
+def test_a_file_name_matching_two_students_is_an_error(tmp_path):
+    roster = CLASS + [Student("s4", "Bea Nox", "bea@x.edu", "B", "s1-b")]
+    write(tmp_path / "subs" / "s1-b_speed.ipynb")  # s1's id, then s4's login
+    message = error_of(collect, [tmp_path / "subs"], roster)
+    assert "matches students s1 (Ada Quill) and s4 (Bea Nox) by its file name start 's1' and 's1-b'" in message
 
 
 def test_a_missing_path_is_an_error(tmp_path):

@@ -178,13 +178,14 @@ def test_bad_roster_or_deadline_fails_before_grading(tmp_path, no_cluster, capsy
 
 
 def test_a_file_matching_two_students_fails_before_grading(tmp_path, no_cluster, capsys):
-    (tmp_path / "subs" / "s1").mkdir(parents=True)
-    shutil.copy(EXERCISE, tmp_path / "subs" / "s1" / f"s2_{NAME}")  # s1's folder, s2's name
-    (tmp_path / "roster.csv").write_text("student_id,name,email,section\ns1,A,,\ns2,B,,\n")
+    (tmp_path / "subs" / "ben").mkdir(parents=True)
+    shutil.copy(EXERCISE, tmp_path / "subs" / "ben" / NAME)  # "ben": s1's e-mail name, s2's login
+    (tmp_path / "roster.csv").write_text("student_id,name,email,section,sis_login\ns1,A,ben@x.edu,,\ns2,B,,,ben\n")
     argv = ["grade", str(tmp_path / "subs"), "--roster", str(tmp_path / "roster.csv"), "--work", str(tmp_path / "w")]
     assert cli.main(argv) == 2
     error = capsys.readouterr().err
-    assert error.startswith(f"error: {tmp_path / 'subs' / 's1' / 's2_'}") and error.count("\n") == 1
+    assert error.startswith(f"error: {tmp_path / 'subs' / 'ben' / NAME} matches students s1 (A) and s2 (B)")
+    assert error.count("\n") == 1
 
 
 def test_a_killed_run_keeps_every_submission_it_graded(tmp_path, monkeypatch):

@@ -21,20 +21,39 @@ e-mail, login or Canvas id are an error.
 
 The collection (``collect``): the files given, and every ``*.ipynb`` under the folders given,
 searched recursively (hidden folders and ``.ipynb_checkpoints`` skipped). With a roster, a file
-belongs to the student whom
+belongs to the student whom the first of these that names anyone names:
 
-- a folder on its path below the given folder names: the student id, the login, the e-mail or
-  the e-mail's part before the @ (``submissions/s1001/ablations.ipynb``), or
-- its file name starts with: the student id, the login or the e-mail's part before the @,
-  followed by ``_`` or ``-`` (``s1001_ablations.ipynb``, ``aquill-ablations.ipynb``), or
-- Canvas's "Download Submissions" names: ``{lastfirst}[_LATE]_{canvas user id}_{file id}_{the
-  student's file name}`` (``quillada_LATE_40001_7730021_ablations.ipynb``), matched by the Canvas
-  user id when the roster has Canvas ids (a gradebook export does), else by the name: lowercase,
-  letters and digits only, last name first or first name first.
+1. a folder: the given folder itself or a folder on the file's path below it, the outermost
+   that names anyone: the student id, the login, the e-mail or the e-mail's part before the @
+   (``submissions/s1001/ablations.ipynb``, ``week1/ada.quill@example.edu/ablations.ipynb``);
+2. Canvas's "Download Submissions" file name: ``{lastfirst}[_LATE]_{canvas user id}_{file
+   id}_{the student's file name}`` (``quillada_LATE_40001_7730021_ablations.ipynb``), matched by
+   the Canvas user id when the roster has Canvas ids (a gradebook export does), else by the
+   name: lowercase, letters and digits only, last name first or first name first;
+3. the start of the file name: the student id, the login or the e-mail's part before the @,
+   followed by ``_`` or ``-`` (``s1001_ablations.ipynb``, ``aquill-ablations.ipynb``).
 
-Case never matters. A file matching two students is an error (rename it or its folder); a file
-matching no one is listed as unmatched and not graded. Every student's files are ordered by
-submission time, the latest last.
+File names (2 and 3) count only for a file given, or lying directly in a folder given: there a
+collector (Canvas, a script) chose the name. Deeper down the names, and the folders below the
+outermost one that names a student, are the students' own: a file ``s1002_x.ipynb`` (or a
+folder ``s1002/``) inside ``s1001/`` is s1001's, and in a layout whose folders name no one
+(Moodle's ``Full Name_123_assignsubmission_file_/``) a file named after another student matches
+no one rather than that student. So give the folder that holds Canvas's files itself (``course
+grade downloads/ablations``, or ``downloads/*/``), not a folder above it. The outermost folder
+is trusted, so where the collector's folders name no one, a student who hands in a folder
+named after another student is not caught: have such a collector name its folders by student
+id, or rename them.
+
+Case never matters. A file that the deciding rule matches to two students (a folder ``ben``
+that is one student's login and another's e-mail name; two students of the same name in
+Canvas's file names) is an error that stops the run before anything is graded (``course
+grade`` exits 2 and records nothing): the roster, not a student, makes it, and grading on
+would grade one of the two students' work under the wrong name or not at all. The error names
+the file, both students and the key; fix the roster or rename the folder, then grade again.
+A file matching no one is listed as unmatched: ``course grade`` grades it under no student
+and lists it after every run (a roster line added later claims it), ``course similarity``
+compares it named by its path. Every student's files are ordered by submission time, the
+latest last.
 
 When was it submitted: a ``manifest.csv`` in a given folder (or a manifest given explicitly,
 which wins) with columns ``file,submitted_at`` says so: ``file`` relative to the manifest's
@@ -292,18 +311,26 @@ class _Matcher:
         if key.strip():
             index.setdefault(key.strip().casefold(), set()).add(student_id)
 
-    def students_of(self, folders: tuple[str, ...], file_name: str) -> set[str]:
-        found: set[str] = set()
-        for folder in folders:
-            found |= self.folders.get(folder.casefold(), set())
-        lowered = file_name.casefold()
-        for end in (match.start() for match in re.finditer(r"[_-]", lowered[: self.longest_prefix + 1])):
-            found |= self.prefixes.get(lowered[:end], set())
+    def students_of(self, folders: tuple[str, ...], file_name: str, names_count: bool = True) -> tuple[set[str], str]:
+        """(the students the first rule that names anyone names, what named them); ``folders`` from
+        the given folder down, ``names_count``: whether the file name may say whose it is."""
+        for folder in folders:  # the outermost first: a student's own folders lie deeper
+            found = self.folders.get(folder.casefold())
+            if found:
+                return set(found), f"folder {folder!r}"  # a copy: the caller may change it
+        if not names_count:
+            return set(), ""
         canvas = CANVAS_FILE_NAME.match(file_name)
         if canvas:
-            found |= self.canvas_ids.get(canvas["user_id"], set())
-            found |= self.names.get(canvas["name"].casefold(), set())
-        return found
+            found = self.canvas_ids.get(canvas["user_id"], set()) | self.names.get(canvas["name"].casefold(), set())
+            if found:
+                return found, f"Canvas's name {canvas['name']!r} and user id {canvas['user_id']}"
+        lowered, found, keys = file_name.casefold(), set(), []
+        for end in (match.start() for match in re.finditer(r"[_-]", lowered[: self.longest_prefix + 1])):
+            if lowered[:end] in self.prefixes:
+                found |= self.prefixes[lowered[:end]]
+                keys.append(repr(file_name[:end]))
+        return found, f"file name start {' and '.join(keys)}" if found else ""
 
 
 def _notebooks_below(folder: Path) -> list[Path]:
@@ -316,11 +343,12 @@ def _notebooks_below(folder: Path) -> list[Path]:
 
 
 def _files(paths) -> list[tuple[Path, tuple[str, ...]]]:
-    """(file, the folders on its path below the folder given) for every file found, each once."""
+    """(file, the folders that may name its student) for every file found, each once: for a file
+    in a folder given, that folder's name then the folders below it; for a file given, none."""
     found, seen = [], set()
     for given in map(Path, paths):
         if given.is_dir():
-            entries = [(path, path.relative_to(given).parent.parts) for path in _notebooks_below(given)]
+            entries = [(path, (given.name, *path.relative_to(given).parent.parts)) for path in _notebooks_below(given)]
         elif given.is_file():
             entries = [(given, ())]
         else:
@@ -367,7 +395,7 @@ def read_manifest(manifest: Path) -> dict[Path, datetime]:
 
 def collect(paths, students: list[Student] | None, manifest: Path | None = None) -> Collection:
     """The submissions in ``paths`` (files, and folders searched recursively), each matched to its
-    student when there is a roster; RosterError for a file matching two students."""
+    student when there is a roster; RosterError, naming the first, when files match two students."""
     paths = [Path(path) for path in paths]
     times: dict[Path, datetime] = {}
     for folder in paths:
@@ -376,18 +404,16 @@ def collect(paths, students: list[Student] | None, manifest: Path | None = None)
     if manifest is not None:
         times |= read_manifest(Path(manifest))  # the one named on the command line wins
     matcher = _Matcher(students) if students is not None else None
-    names = {student.student_id: student.name for student in students or []}
-    submissions, unmatched = [], []
+    submissions, unmatched, ambiguous = [], [], []
     for path, folders in _files(paths):
         student_id = ""
         if matcher is not None:
-            owners = matcher.students_of(folders, path.name)
+            # a file given, or directly in a folder given (its name, and no folder below it)
+            names_count = len(folders) <= 1
+            owners, reason = matcher.students_of(folders, path.name, names_count)
             if len(owners) > 1:
-                both = " and ".join(f"{owner} ({names[owner]})" for owner in sorted(owners))
-                raise RosterError(
-                    f"{path} matches students {both}; rename the file or its folder so that its path "
-                    "names one student (id, login, e-mail or Canvas name), then grade again"
-                )
+                ambiguous.append((path, owners, reason))
+                continue
             if not owners:
                 unmatched.append(path)
                 continue
@@ -397,8 +423,22 @@ def collect(paths, students: list[Student] | None, manifest: Path | None = None)
         if submitted_at is None:
             submitted_at, source = datetime.fromtimestamp(path.stat().st_mtime, UTC), "mtime"
         submissions.append(Submission(path, student_id, submitted_at, source))
+    if ambiguous:
+        raise RosterError(_ambiguity(ambiguous, students or []))
     submissions.sort(key=lambda submission: (submission.student_id, submission.submitted_at, str(submission.path)))
     return Collection(submissions, unmatched)
+
+
+def _ambiguity(ambiguous: list[tuple[Path, set[str], str]], students: list[Student]) -> str:
+    """The one line that says which file matches which two students, and how many more do."""
+    names = {student.student_id: student.name for student in students}
+    path, owners, reason = ambiguous[0]
+    both = " and ".join(f"{owner} ({names[owner]})" for owner in sorted(owners))
+    more = f" ({len(ambiguous) - 1} more files match two students too)" if len(ambiguous) > 1 else ""
+    return (
+        f"{path} matches students {both} by its {reason}{more}; nothing is graded: fix the roster so "
+        "that the key names one student, or rename the file or its folder, then grade again"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
