@@ -200,14 +200,34 @@ def grade_main(
         code = grade_new(run, jobs, copies)
         if code:
             return code
-        gradebook.forget_absent()
+        dropped, absent = gradebook.forget_absent(submissions), gradebook.absent()
         grades = write_sheets(gradebook, out, written)
+        unapplied = gradebook.unapplied_scores(grades)
     _summary(grades, collection, out, written, work)
+    _store_notes(dropped, absent, unapplied)
     changed = [str(p) for p, raw in raws.items() if _sha256(p) != hashlib.sha256(raw).hexdigest()]
     if changed:
         print(f"error: these submissions changed while grading: {', '.join(changed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _store_notes(dropped: list[str], absent: list[str], unapplied: list) -> None:
+    """What the store kept or dropped that the gradebook does not show: files gone from the folders
+    graded, files not on disk elsewhere (their grades kept), hand scores of no answer."""
+    if dropped:
+        count = len(dropped)
+        print(f"\n{count} file{'s' * (count != 1)} gone from the folders graded: dropped from the gradebook")
+    if absent:
+        count = len(absent)
+        print(f"\n{count} graded file{'s' * (count != 1)} not on disk (outside the folders graded): grades kept")
+        for path in absent[:10]:
+            print(f"  {path}")
+    if unapplied:
+        count = len(unapplied)
+        print(f"\n{count} hand score{'s' * (count != 1)} match{'es' * (count == 1)} no answer (kept in the store):")
+        for score in unapplied[:10]:
+            print(f"  {score.owner}, {score.exercise}, task {score.task}: {score.score}")
 
 
 def _summary(grades: list[Grade], collection, out: Path, written: Path, work: Path) -> None:

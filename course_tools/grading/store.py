@@ -20,17 +20,25 @@ Schema (``PRAGMA application_id`` = `APPLICATION_ID`, ``PRAGMA user_version`` = 
 - ``results(key PRIMARY KEY, result, graded_at)``: one graded run; ``result`` is a `Grade` as JSON
   without the student's part (student, file, time, lateness, hand scores).
 - ``submissions(path PRIMARY KEY, student_id, exercise, solution, key, submitted_at, late_days,
-  penalty)``: every file graded (its absolute path) that still exists, with the result it has now
-  ('' student: no roster line matched; lateness under the policy of the run that last saw it).
+  penalty, sha256)``: every file graded (its absolute path), with the result it has now ('' student:
+  no roster line matched; lateness under the policy of the run that last saw it; ``sha256`` of the
+  bytes graded, '' for a file placed by schema 1). A file is dropped only when a run grading its
+  folder finds it gone (`forget_absent`): an unmounted drive never turns a grade into ``missing``.
 - ``scores(owner, exercise, task, question, score, comment, answer)``, primary key the first four:
   the instructor's scores (NULL: a comment only) of written answers; ``owner`` is the student id
   (the file's path for a submission without one), ``answer`` the text that was scored.
 - ``settings(name PRIMARY KEY, value)``: what later runs reuse, e.g. ``policy``, the late policy
   last given, as JSON.
+
+Opening runs ``PRAGMA quick_check``: a damaged file is refused (`GradebookError`), and so is any
+SQLite error while reading or writing later. `Gradebook.backup` copies the store to
+``gradebook.sqlite.bak`` beside it (``course grade`` does before it changes anything): restore a
+damaged store by copying that file back.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import json
@@ -46,7 +54,7 @@ DEFAULT_DB = Path("build/grading/gradebook.sqlite")
 
 APPLICATION_ID = 0x434E4E47  # "CNNG": marks the file as this course's gradebook
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: submissions.sha256
 
 CHANGED_NOTE = "answer changed since scored"  # added to the comment; delete it (or re-score) to confirm
 
@@ -58,7 +66,7 @@ CREATE TABLE results (key TEXT PRIMARY KEY, result TEXT NOT NULL, graded_at TEXT
 CREATE TABLE submissions (
     path TEXT PRIMARY KEY, student_id TEXT NOT NULL, exercise TEXT NOT NULL, solution TEXT NOT NULL,
     key TEXT NOT NULL REFERENCES results(key), submitted_at TEXT NOT NULL,
-    late_days REAL NOT NULL DEFAULT 0, penalty REAL NOT NULL DEFAULT 0);
+    late_days REAL NOT NULL DEFAULT 0, penalty REAL NOT NULL DEFAULT 0, sha256 TEXT NOT NULL DEFAULT '');
 CREATE TABLE scores (
     owner TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL, question TEXT NOT NULL,
     score REAL, comment TEXT NOT NULL, answer TEXT NOT NULL,
@@ -67,6 +75,8 @@ CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 TABLES = {"students", "results", "submissions", "scores", "settings"}
+
+UNFINISHED = "-unfinished"  # a key's suffix for a run that gave no result (a grader error): graded again next run
 
 
 class GradebookError(Exception):
@@ -85,6 +95,7 @@ class Placement:
     submitted_at: str = ""  # ISO 8601
     late_days: float = 0.0
     penalty: float = 0.0
+    sha256: str = ""  # of the bytes graded: a file rewritten in place is a new submission (`Gradebook.placed`)
 
 
 @dataclasses.dataclass
@@ -110,20 +121,66 @@ def result_key(submission: bytes, solution: str, checks: dict[str, bytes], cours
     return digest.hexdigest()
 
 
-# Modules of the grading package that never change a submission's result: editing them regrades nothing.
-# A module missing here is hashed: a new module costs a regrade at worst, never a stale grade.
-NOT_IN_RESULTS = {"export.py", "feedback.py", "records.py", "roster.py", "sheets.py", "similarity.py", "store.py"}
+COURSE_TOOLS = Path(__file__).resolve().parents[1]
+
+# Where grading a submission starts: `submission.grade_one`, and `dask_run.grade_on_worker` around it.
+RESULT_ROOTS = ("grading/submission.py", "grading/dask_run.py")
+
+# course_tools modules that never change a submission's result (they choose what to grade, print,
+# or write the gradebook): editing them regrades nothing, and their imports are not followed.
+# Every other module grading imports is hashed: a new one costs a regrade at worst, never a stale grade.
+NOT_IN_RESULTS = {
+    f"grading/{name}.py"
+    for name in ("__init__", "command", "export", "feedback", "records", "roster", "sheets", "similarity", "store")
+}
+
+
+def _imported(path: Path) -> set[str]:
+    """The course_tools modules (and names) a module's source imports, anywhere in it: an import
+    inside a function (as `grade_on_worker` does) counts too."""
+    package = ["course_tools", *path.relative_to(COURSE_TOOLS).parent.parts]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: level 1 is the module's own package
+                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return {name for name in names if name.split(".")[0] == "course_tools"}
+
+
+def _module_file(name: str) -> Path | None:
+    relative = COURSE_TOOLS.joinpath(*name.split(".")[1:])
+    for candidate in (relative.with_name(relative.name + ".py"), relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None  # a name imported from a module, not a module
+
+
+def result_modules() -> list[Path]:
+    """The course_tools source files a submission's result depends on: those `RESULT_ROOTS` import,
+    at any depth, but `NOT_IN_RESULTS`. Read from the files, not from ``sys.modules``: every
+    process computes the same list."""
+    todo, found = [COURSE_TOOLS / root for root in RESULT_ROOTS], set()
+    while todo:
+        path = todo.pop()
+        if path in found or path.relative_to(COURSE_TOOLS).as_posix() in NOT_IN_RESULTS:
+            continue
+        found.add(path)
+        todo += [module for name in _imported(path) if (module := _module_file(name))]
+    return sorted(found)
 
 
 def course_hash() -> str:
     """The course package as grading sees it: course_utils (`provenance.course_utils_hash`) and the
-    grader's own source (but `NOT_IN_RESULTS`)."""
+    course_tools modules grading runs (`result_modules`)."""
     from ..provenance import course_utils_hash
 
     digest = hashlib.sha256(course_utils_hash().encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        if path.name not in NOT_IN_RESULTS:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in result_modules():
+        digest.update(path.relative_to(COURSE_TOOLS).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -145,6 +202,15 @@ def grade_from_json(text: str) -> Grade:
 
 def grade_to_json(grade: Grade) -> str:
     return json.dumps(dataclasses.asdict(grade), ensure_ascii=False)
+
+
+def moment(text: str) -> datetime:
+    """An ISO 8601 time as an aware datetime, to compare times written with different offsets
+    (``+02:00`` and UTC); a naive one is this machine's local time, '' the earliest of all."""
+    if not text:
+        return datetime.min.replace(tzinfo=UTC)
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.astimezone()
 
 
 def same_answer(one: str, other: str) -> bool:
@@ -177,7 +243,8 @@ class Gradebook:
         except sqlite3.DatabaseError as err:
             self._db.close()
             raise GradebookError(
-                f"--db {self.path} is not a gradebook (SQLite: {err}); move it away or give another --db"
+                f"--db {self.path} is not a gradebook, or a damaged one (SQLite: {err}); restore it from "
+                f"{self.backup_path} if it was one, else move it away or give another --db"
             ) from None
         except GradebookError:
             self._db.close()
@@ -204,6 +271,19 @@ class Gradebook:
                 f"--db {self.path} was written by a newer course (gradebook schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade the course (pip install -e .)"
             )
+        try:
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.DatabaseError as err:  # damaged beyond what quick_check reports
+            problems = [str(err)]
+        if problems != ["ok"]:
+            raise GradebookError(
+                f"--db {self.path} is damaged (SQLite: {problems[0]}); restore it from {self.backup_path} "
+                "or another copy"
+            )
+        if version < 2:  # schema 1 had no sha256 of the bytes placed
+            with self._transaction():
+                self._db.execute("ALTER TABLE submissions ADD COLUMN sha256 TEXT NOT NULL DEFAULT ''")
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def __enter__(self) -> Gradebook:
         return self
@@ -214,22 +294,47 @@ class Gradebook:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def backup_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".bak")
+
+    def backup(self) -> Path:
+        """Copy the store to `backup_path` (SQLite's online backup: a consistent copy); the copy."""
+        target = sqlite3.connect(self.backup_path)
+        try:
+            with self._checked("backed up"):
+                self._db.backup(target)
+        finally:
+            target.close()
+        return self.backup_path
+
+    @contextmanager
+    def _checked(self, doing: str):
+        """A SQLite error (a file damaged after it was opened, a full disk) as one `GradebookError` line."""
+        try:
+            yield
+        except sqlite3.DatabaseError as err:
+            raise GradebookError(
+                f"--db {self.path} cannot be {doing} (SQLite: {err}); restore it from {self.backup_path} "
+                "or another copy"
+            ) from None
+
     @contextmanager
     def _transaction(self):
         """One transaction: all of it is saved, or (on an exception, or a killed process) none of it."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._checked("written"):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self._db.in_transaction:  # SQLite rolls back by itself after some errors
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _rows(self, query: str, parameters=()) -> list[tuple]:
-        try:
+        with self._checked("read"):
             return self._db.execute(query, parameters).fetchall()
-        except sqlite3.DatabaseError as err:  # a file damaged after it was opened
-            raise GradebookError(f"--db {self.path} cannot be read (SQLite: {err}); restore it from a copy") from None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -279,8 +384,8 @@ class Gradebook:
             grade.exercise, grade.student_id, grade.submission = exercise, student_id, path
             grade.submitted_at, grade.late_days, grade.penalty = submitted_at, late_days, penalty
             owner = (student_id or path, exercise)
-            if owner not in chosen or chosen[owner][0] <= submitted_at:
-                chosen[owner] = (submitted_at, grade)
+            if owner not in chosen or chosen[owner][0] <= moment(submitted_at):
+                chosen[owner] = (moment(submitted_at), grade)
             order[exercise] = min(order.get(exercise, solution), solution)
         grades = [grade for _, grade in chosen.values()]
         self._apply_scores(grades)
@@ -295,6 +400,16 @@ class Gradebook:
             return (who, grade.student_id, order.get(grade.exercise, ""), grade.exercise, grade.submission)
 
         return sorted(grades, key=place)
+
+    def unapplied_scores(self, grades: list[Grade]) -> list[Score]:
+        """The recorded scores (and comments) of answers none of ``grades`` has: kept, but counted
+        nowhere (the student's id changed, their file is gone); `course grade` lists them."""
+        answers = {
+            (grade.student_id or grade.submission, grade.exercise, str(answer.task), answer.question)
+            for grade in grades
+            for answer in grade.written
+        }
+        return [score for key, score in sorted(self.scores().items()) if key not in answers]
 
     def _apply_scores(self, grades: list[Grade]) -> None:
         scores = self.scores()
@@ -359,7 +474,8 @@ class Gradebook:
     def record(self, key: str, result: Grade | None, placements: list[Placement]) -> None:
         """Save a graded result (None: only place already recorded ones) and the files it belongs to,
         in one transaction. A file already placed under a student stays theirs when ``placements``
-        name no student for it."""
+        name no student for it; a file placed under no student before, and under one now, brings
+        along the hand scores given to it (their owner was its path)."""
         with self._transaction():
             if result is not None:
                 self._db.execute(
@@ -369,27 +485,47 @@ class Gradebook:
             # a file this run matched to no one keeps the student an earlier run found for it
             # (a folder given alone names no student: `course grade submissions/s1002`)
             self._db.executemany(
-                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
                 "student_id = CASE excluded.student_id WHEN '' THEN student_id ELSE excluded.student_id END, "
                 "exercise = excluded.exercise, solution = excluded.solution, key = excluded.key, "
-                "submitted_at = excluded.submitted_at, late_days = excluded.late_days, penalty = excluded.penalty",
+                "submitted_at = excluded.submitted_at, late_days = excluded.late_days, penalty = excluded.penalty, "
+                "sha256 = excluded.sha256",
                 [
                     (p.path, p.student_id, p.exercise, p.solution, p.key, p.submitted_at, p.late_days, p.penalty)
+                    + (p.sha256,)
                     for p in placements
                 ],
+            )
+            # OR IGNORE: a score the student already has under their id wins over the path's
+            self._db.executemany(
+                "UPDATE OR IGNORE scores SET owner = ? WHERE owner = ?",
+                [(p.student_id, p.path) for p in placements if p.student_id],
             )
 
     def submitted_times(self) -> dict[str, str]:
         """{path: submitted_at} of every file placed."""
         return dict(self._rows("SELECT path, submitted_at FROM submissions"))
 
-    def forget_absent(self) -> int:
-        """Drop the files that are gone from disk (deleted, moved): the gradebook lists what exists.
-        Their results stay recorded: a file put back (or moved) is served from the store."""
-        gone = [(row[0],) for row in self._rows("SELECT path FROM submissions") if not Path(row[0]).is_file()]
+    def placed(self) -> dict[str, tuple[str, str]]:
+        """{path: (sha256 of the bytes placed, submitted_at)} of every file placed ('' sha256: schema 1)."""
+        rows = self._rows("SELECT path, sha256, submitted_at FROM submissions")
+        return {path: (sha256, when) for path, sha256, when in rows}
+
+    def absent(self) -> list[str]:
+        """The files placed that are not on disk now (deleted, moved, or on a drive not mounted)."""
+        paths = [row[0] for row in self._rows("SELECT path FROM submissions ORDER BY path")]
+        return [path for path in paths if not Path(path).is_file()]
+
+    def forget_absent(self, folders: Iterable[Path | str]) -> list[str]:
+        """Drop the files gone from disk that were under ``folders`` (this run's, searched and found
+        without them): the gradebook lists what they hold. A file elsewhere that is not on disk
+        keeps its grade (`absent` lists it). The results stay recorded: a file put back is served
+        from the store. Returns the paths dropped."""
+        folders = [Path(folder).absolute() for folder in folders if Path(folder).is_dir()]
+        gone = [path for path in self.absent() if any(Path(path).is_relative_to(f) for f in folders)]
         with self._transaction():
-            self._db.executemany("DELETE FROM submissions WHERE path = ?", gone)
-        return len(gone)
+            self._db.executemany("DELETE FROM submissions WHERE path = ?", [(path,) for path in gone])
+        return gone
 
     def save_scores(self, scores: list[Score]) -> None:
         with self._transaction():
