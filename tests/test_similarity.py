@@ -234,3 +234,22 @@ def test_a_report_over_a_submission_is_refused(tmp_path, capsys):
     assert cli.main(["similarity", str(renamed), "--out", str(renamed)]) == 2
     assert "is one of the submissions" in capsys.readouterr().err
     assert renamed.read_bytes() == before
+
+
+def test_a_csv_or_page_it_did_not_write_is_refused_and_its_own_rewritten(tmp_path, capsys):
+    submit(tmp_path / "subs" / "s1", {})
+    sheet = tmp_path / "written_answers.csv"  # the hand scores, beside where --out would put the CSV
+    sheet.write_text("student_id,submission,exercise,task,question,answer,score\ns1,a,b,3,q,a,0.5\n")
+    page = tmp_path / "notes.html"
+    page.write_text("<p>my notes</p>")
+    for target, kept in ((tmp_path / "written_answers.html", sheet), (page, page)):
+        before = kept.read_bytes()
+        assert cli.main(["similarity", str(tmp_path / "subs"), "--out", str(target)]) == 2
+        error = capsys.readouterr().err
+        assert "exists and is not a similarity report" in error and error.count("\n") == 1
+        assert kept.read_bytes() == before
+    assert not (tmp_path / "written_answers.html").exists()
+    out = tmp_path / "report" / "similarity.html"
+    assert cli.main(["similarity", str(tmp_path / "subs"), "--out", str(out)]) == 0
+    assert cli.main(["similarity", str(tmp_path / "subs"), "--out", str(out)]) == 0  # its own: written over
+    assert out.with_suffix(".csv").read_text(encoding="utf-8").startswith("student_a,student_b,")

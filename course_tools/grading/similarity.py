@@ -37,6 +37,10 @@ first, and each pair's two cells side by side as written; no script, and no requ
 page) and beside it ``similarity.csv``, one row a pair, most similar first:
 ``student_a, student_b, exercise, task, cell, similarity, kind, like_solution, submission_a,
 submission_b``. The page shows at most ``SHOWN_PAIRS`` pairs of each group; the CSV has them all.
+Both are written whole or not at all (a new file renamed onto the name), and only over a report
+of this command's: an existing file of the same name that is something else (``--out
+gradebook.html`` beside a ``gradebook.csv``, or ``written_answers.html`` beside the hand scores)
+is refused, one line, before anything is read.
 
 Speed: identical answers are bucketed by hash first and only one of each bucket is compared; a
 pair is compared only when its lengths could reach the threshold. ``python
@@ -64,6 +68,7 @@ import nbformat
 
 from ..notebook_transforms import MarkerError, code_stub, strip_solution, without_markers
 from .assemble import _course, _match, _parse, exercise_id, find_solution
+from .files import _replace
 from .roster import RosterError, collect, read_roster
 
 MIN_TOKENS = 12  # fewer tokens of the student's own: too short to say anything (e.g. `return a * b + 1`)
@@ -410,12 +415,30 @@ CSV_COLUMNS = [
 
 
 def write_csv(pairs: list[Pair], out: Path) -> None:
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for p in pairs:
-            writer.writerow([p.a.student, p.b.student, p.a.exercise, p.a.task, p.a.cell, f"{p.similarity:.3f}",
-                             p.kind, "yes" if p.like_solution else "no", p.a.submission, p.b.submission])  # fmt: skip
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    for p in pairs:
+        writer.writerow([p.a.student, p.b.student, p.a.exercise, p.a.task, p.a.cell, f"{p.similarity:.3f}",
+                         p.kind, "yes" if p.like_solution else "no", p.a.submission, p.b.submission])  # fmt: skip
+    _replace(out, text.getvalue())
+
+
+HTML_TITLE = "<title>Similar answers</title>"  # what every page `render_html` writes holds
+
+
+def _not_ours(path: Path) -> bool:
+    """Whether ``path`` exists and is no file this command wrote (so not to be written over)."""
+    if not path.exists():
+        return False
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            start = f.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return True
+    if path.suffix.lower() == ".csv":
+        return start.split("\r\n", 1)[0].split("\n", 1)[0] != ",".join(CSV_COLUMNS)
+    return HTML_TITLE not in start
 
 
 STYLE = """
@@ -510,7 +533,7 @@ def render_html(pairs: list[Pair], found: Found, threshold: float, names: dict[s
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>Similar answers</title>
+{HTML_TITLE}
 <style>{STYLE}</style>
 </head>
 <body>
@@ -567,13 +590,18 @@ def similarity_main(
     for target in (out, csv_out):
         if target.resolve() in protected:
             return _error(f"{target} is one of the submissions; give another --out")
+        if _not_ours(target):
+            return _error(
+                f"{target} exists and is not a similarity report; give another --out (the CSV is named after "
+                "it) or move that file away"
+            )
     found = read_answers(files, solutions_dir)
     for line in found.skipped:
         print(f"note: {line}", file=sys.stderr)
     pairs = similar_pairs(found.answers, threshold)
     names = {s.student_id: s.name for s in students or [] if s.name}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(pairs, found, threshold, names), encoding="utf-8")
+    _replace(out, render_html(pairs, found, threshold, names))
     write_csv(pairs, csv_out)
     kinds = Counter(p.kind for p in pairs)
     print(
