@@ -18,7 +18,15 @@ import pytest
 from course_tools.grading import grade_one
 from course_tools.grading.assemble import arm, checks_file, complete_marker, verdicts_marker
 from course_tools.grading.reading import written_answers
-from course_tools.grading.scoring import PointsError, Scheme, hidden_scheme, marking_scheme, score, task_points
+from course_tools.grading.scoring import (
+    WITHHELD,
+    PointsError,
+    Scheme,
+    hidden_scheme,
+    marking_scheme,
+    score,
+    task_points,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "0123456789abcdef"
@@ -384,3 +392,17 @@ def test_a_name_an_armed_check_cell_binds_still_belongs_to_its_task():
     executed.cells.append(plot)
     (result,), notes = score(executed, {})
     assert (result.passed, notes) == (False, [])
+
+
+def test_a_hint_that_quotes_the_hidden_tests_or_the_answers_is_withheld():
+    hidden_source = "@hidden(1)\ndef same_sizes(nb):\n    check_equal(nb['double'](21),   42, 'the double of 21')\n"
+    answer = code("### BEGIN SOLUTION\nanswer = sorted(set(words)) * 2\n### END SOLUTION", 1, "answer")
+    scheme = marking_scheme(nbformat.v4.new_notebook(cells=[answer]), hidden_source)
+    scheme.hidden = {1: [("same_sizes", None)]}
+    leaked = "check_equal(nb['double'](21), 42, 'the double of 21')"  # the line, its spaces made one
+    for message in (leaked, "it was: answer = sorted(set(words)) * 2", "x " * 130 + leaked):  # the last one cut
+        executed = one_task(printed(verdicts_line(verdict("same_sizes", False, message=message))), error(message))
+        (result,), _ = score(executed, {}, scheme)
+        assert {result.hint, *(check.hint for check in result.checks)} - {""} == {WITHHELD}, message
+    (result,), _ = score(one_task(error("expected 42, got 41")), {}, scheme)  # the grader's own words stay
+    assert result.hint == "expected 42, got 41"

@@ -67,6 +67,7 @@ class Scheme:
 
     tasks: dict[int, float] = field(default_factory=dict)  # task -> its own points
     hidden: dict[int, list[tuple[str, float | None]]] = field(default_factory=dict)  # -> (function, points)
+    secret_lines: frozenset[str] = frozenset()  # `secret_lines`: a hint that quotes one is withheld
 
 
 def task_points(solution) -> dict[int, float]:
@@ -130,7 +131,52 @@ def marking_scheme(solution, hidden_source: str = "") -> Scheme:
     """The `Scheme` of an exercise: its solution notebook and the text of its hidden tests."""
     hidden = hidden_scheme(hidden_source, f"hidden_tests/{exercise_id(solution.metadata) or '<id>'}.py")
     tasks = task_points(solution)
-    return Scheme(tasks=tasks, hidden={task: tests for task, tests in hidden.items() if task in tasks})
+    hidden = {task: tests for task, tests in hidden.items() if task in tasks}
+    return Scheme(tasks=tasks, hidden=hidden, secret_lines=secret_lines(solution, hidden_source))
+
+
+SECRET_LINE = 20  # characters: a line of the hidden tests or the answers at least this long is never shown
+
+WITHHELD = "hint withheld: it quoted the hidden tests or the solution"
+
+
+def secret_lines(solution, hidden_source: str = "") -> frozenset[str]:
+    """The lines a hint must not quote: those of the hidden tests and of the solution's answers (its
+    solution regions), each as `_hint` writes text (whitespace runs made one space), of at least
+    `SECRET_LINE` characters."""
+    from ..notebook_transforms import MarkerError, has_solution, solution_lines
+
+    lines = hidden_source.split("\n")
+    for cell in solution.cells:
+        if has_solution(cell.source):
+            try:
+                lines += solution_lines(cell.source)
+            except MarkerError:  # the solution check refuses it elsewhere; keep the whole cell secret
+                lines += cell.source.split("\n")
+    return frozenset(flat for flat in (" ".join(line.split()) for line in lines) if len(flat) >= SECRET_LINE)
+
+
+def quotes_a_secret(hint: str, lines: frozenset[str]) -> bool:
+    """True when ``hint`` holds one of ``lines`` whole, or ends, cut by `shorten`, inside one."""
+    if any(line in hint for line in lines):
+        return True
+    body = hint.removesuffix("...")
+    if body == hint or len(body) < SECRET_LINE:
+        return False
+    tail = body[-SECRET_LINE:]
+    return any(0 <= (at := line.find(tail)) and body.endswith(line[: at + SECRET_LINE]) for line in lines)
+
+
+def withhold_secrets(results: list[TaskResult], notes: list[str], lines: frozenset[str]) -> None:
+    """Replace every hint and note that quotes a secret line by `WITHHELD` (a student's code can raise an
+    error whose message is the hidden tests' text, and the hint would carry it to the feedback)."""
+    if not lines:
+        return
+    for result in results:
+        result.hint = WITHHELD if quotes_a_secret(result.hint, lines) else result.hint
+        for check in result.checks:
+            check.hint = WITHHELD if quotes_a_secret(check.hint, lines) else check.hint
+    notes[:] = [WITHHELD if quotes_a_secret(note, lines) else note for note in notes]
 
 
 def _hint(error) -> str:
@@ -345,6 +391,7 @@ def score(executed, missing: dict, scheme: Scheme | None = None) -> tuple[list[T
             failed = {t for t, gathered in tasks.items() if gathered.problem}  # e.g. a setup cell failed
             notes += _note(cell, index, problem, _tasks_behind(cell, reached), failed, last_task)
     results = [gathered.result(t, scheme.tasks.get(t, 1.0), scheme.hidden.get(t, [])) for t, gathered in tasks.items()]
+    withhold_secrets(results, notes, scheme.secret_lines)
     return results, notes
 
 
