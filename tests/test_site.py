@@ -219,6 +219,47 @@ def test_repository_url_is_read_from_pyproject(tmp_path):
     assert site.repository_url(tmp_path) == REPO
 
 
+STUDENT_REPO = "https://github.com/example/cnn-mnist-student"
+
+
+def test_a_class_site_points_at_the_student_copy_never_at_the_course(tmp_path, monkeypatch):
+    """``--no-solutions``: buttons, links and badges name ``student_repository_url``, or nothing."""
+    from course_tools import colab
+    from course_tools.site import build
+
+    root = toy_course(tmp_path / "course", REPO)
+    assert site.repository_url(root) == REPO and site.repository_url(root, students=True) == ""
+    badges = f"{colab.BADGES[0]}\n{colab.readme_badges(REPO)}\n{colab.BADGES[1]}\n"
+    (root / "README.md").write_text(f"# CNNs on MNIST\n\n{badges}\nSee [the checks](course_tools/cli.py).\n")
+    (root / "course_tools").mkdir()
+    (root / "course_tools" / "cli.py").write_text("")
+    used = []
+
+    def stage(*args, **kwargs):  # what build_site gives the pages: the repository they link to
+        used.append(args[2])
+        raise site.SiteError("staged")
+
+    monkeypatch.setattr(build, "stage", stage)
+    monkeypatch.setitem(__import__("sys").modules, "jupyter_book", object())  # build_site checks it is there
+    for students in (False, True):
+        with pytest.raises(site.SiteError, match="staged"):
+            site.build_site(root, tmp_path / "out", solutions=not students)
+    assert used == [REPO, ""]
+    config = site.book_config("", "")  # no repository: no repository button, no launch button
+    assert config["repository"] == {} and not config["html"]["use_repository_button"]
+    assert config["launch_buttons"] == {"thebe": False}
+
+    with open(root / "pyproject.toml", "a") as f:
+        f.write(f'student_repository_url = "{STUDENT_REPO}/"\n')
+    assert site.repository_url(root, students=True) == STUDENT_REPO
+    monkeypatch.undo()
+    site.stage(root, tmp_path / "staged", STUDENT_REPO, with_solutions=False)
+    readme = (tmp_path / "staged" / "README.md").read_text()
+    assert "example/cnn-mnist-course" not in readme
+    assert "mybinder.org/v2/gh/example/cnn-mnist-student/main" in readme
+    assert f"({STUDENT_REPO}/blob/main/course_tools/cli.py)" in readme
+
+
 def test_mathjax_download_failure_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setitem(site.MATHJAX, "url", "http://127.0.0.1:9/mathjax.tgz")  # nothing listens on port 9
     with pytest.raises(site.SiteError, match=r"cannot download MathJax.*put it at .*mathjax-3\.2\.2\.tgz"):

@@ -25,7 +25,10 @@ The site works offline: the theme's scripts, styles and fonts come with the site
 MathJax (its npm package, downloaded once into ``build/cache/`` and checked against a pinned
 SHA-512), so a page requests nothing from another host. Launch buttons (Colab, Binder) and the
 repository button appear when ``[tool.course] repository_url`` in pyproject.toml is set; while it
-is empty they are left out, with a warning.
+is empty they are left out, with a warning. A class site (``--no-solutions``) points at
+``student_repository_url`` instead, the repository of the student copy (``course release``), never
+at the course's own, which holds the solutions; while that is empty it has no buttons, no badges
+and no links into a repository.
 
     course site                  # build build/site/ (open build/site/index.html)
     course site --out DIR        # elsewhere
@@ -50,7 +53,7 @@ that owns the exercise markers.
 """
 
 from .accessibility import ACCESSIBLE_NAMES, fix_accessible_names
-from .book import BRANCH, TITLE, SiteError, book_config, repository_url
+from .book import BRANCH, TITLE, SiteError, book_config, repository_key, repository_url
 from .build import SITE_ASSETS, build_site, commit_of, inputs_digest, site_main
 from .mathjax import MATHJAX, MATHJAX_PARTS, copy_mathjax, fetch_mathjax
 from .pages import (
@@ -100,6 +103,7 @@ __all__ = [
     "notebook_title",
     "prepare_page",
     "readme_page",
+    "repository_key",
     "repository_url",
     "rewrite_links",
     "site_main",

@@ -14,13 +14,21 @@ class SiteError(RuntimeError):
     """The site cannot be built (no Jupyter Book, MathJax not downloadable, Sphinx failed)."""
 
 
-def repository_url(root: Path) -> str:
-    """``[tool.course] repository_url`` from pyproject.toml ("" when unset)."""
+def repository_key(students: bool = False) -> str:
+    """The ``[tool.course]`` key naming the repository a site points at (see `repository_url`)."""
+    return "student_repository_url" if students else "repository_url"
+
+
+def repository_url(root: Path, students: bool = False) -> str:
+    """The repository the site's buttons and links point at ("" when unset: none): ``[tool.course]
+    repository_url`` from pyproject.toml, or for a students' site (``--no-solutions``)
+    ``student_repository_url``, the repository of the student copy (``course release``). Never the
+    course's own there: it holds the solutions, one click from every page."""
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         return ""
     config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    return str(config.get("tool", {}).get("course", {}).get("repository_url", "")).strip().rstrip("/")
+    return str(config.get("tool", {}).get("course", {}).get(repository_key(students), "")).strip().rstrip("/")
 
 
 def book_config(repo: str, footer: str) -> dict:

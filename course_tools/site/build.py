@@ -18,7 +18,7 @@ import nbformat
 from .. import alt_text, notebook_transforms
 from ..notebook_transforms import MarkerError
 from .accessibility import fix_accessible_names
-from .book import SiteError, book_config, repository_url
+from .book import SiteError, book_config, repository_key, repository_url
 from .mathjax import copy_mathjax, fetch_mathjax
 from .pages import guide_pages, markdown_images, readme_page
 from .staging import stage
@@ -97,13 +97,13 @@ def build_site(
         import jupyter_book  # noqa: F401
     except ImportError:
         raise SiteError("Jupyter Book is not installed: pip install -r requirements-site.txt") from None
-    repo = repository_url(root)
+    repo = repository_url(root, students=not solutions)  # a class site never points at the solutions
     staging = out.parent / f"{out.name}-src"
     toc, warnings = stage(root, staging, repo, with_solutions=solutions)
     if not repo:
         warnings.append(
-            "[tool.course] repository_url in pyproject.toml is empty: the site has no launch buttons "
-            "(Colab, Binder) and no repository link"
+            f"[tool.course] {repository_key(not solutions)} in pyproject.toml is empty: the site has no "
+            "launch buttons (Colab, Binder) and no repository link"
         )
     commit = commit_of(root)
     footer = f"Built {datetime.date.today().isoformat()}" + (f" from commit {commit}" if commit else "") + "."

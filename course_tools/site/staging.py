@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from .. import alt_text
+from ..colab import BADGES, readme_badges, with_badges
 from ..notebook_transforms import publish_solution
 from .book import TITLE, SiteError
 from .pages import (
@@ -32,7 +33,8 @@ from .pages import (
 def stage(root: Path, staging: Path, repo: str, with_solutions: bool = True) -> tuple[dict, list[str]]:
     """Write the site's sources into ``staging``: pages, table of contents. Returns (toc, warnings).
 
-    Without ``with_solutions``: no solution page, and no link to ``solutions/`` (``--no-solutions``)."""
+    Without ``with_solutions``: no solution page, and no link to ``solutions/`` (``--no-solutions``);
+    ``repo`` is then the student copy's repository, and the README's badges open it."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -123,6 +125,8 @@ def stage(root: Path, staging: Path, repo: str, with_solutions: bool = True) -> 
         (staging / "docs" / guide.name).write_text(text, encoding="utf-8")
         copy_images(readme_page(text), f"docs/{guide.name}")
     readme = (root / "README.md").read_text(encoding="utf-8") if (root / "README.md").is_file() else f"# {TITLE}\n"
+    if not with_solutions and BADGES[0] in readme and BADGES[1] in readme:
+        readme = with_badges(readme, readme_badges(repo))  # the README's point at the course's repository
     readme, link_warnings = rewrite_links(readme, "README.md", pages, root, repo, withheld)
     warnings += link_warnings
     built = "This site shows the lessons as they were last executed; each page says when and with which versions."
