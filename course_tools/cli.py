@@ -417,7 +417,11 @@ def main(argv=None) -> int:
     p.add_argument("--process-cap", type=int, metavar="N", help="sandbox: processes and threads (64 + 4 per thread)")
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (each gets cores/N threads)")
     p.add_argument("--roster", metavar="CSV", help="student_id,name,email,section (default: the roster last used)")
-    p.add_argument("--deadline", metavar="WHEN", help="ISO 8601, e.g. 2026-10-01T23:59+02:00 (replaces the policy's)")
+    p.add_argument(
+        "--deadline",
+        metavar="WHEN",
+        help="ISO 8601, e.g. 2026-10-01T23:59+02:00: the deadline of the exercises graded now that have none yet",
+    )
     p.add_argument("--policy", metavar="TOML", help="the late policy: deadlines, penalty per day, cut-off")
     p.add_argument("--manifest", metavar="CSV", help="file,submitted_at: the submission times (default: file times)")
     p.add_argument("--db", metavar="PATH", help="the SQLite gradebook (default: WORK/gradebook.sqlite)")
