@@ -149,3 +149,132 @@ def test_student_text_never_becomes_a_formula(gradebook, tmp_path):
     write_gradebook(gradebook.grades(), book, gradebook.students())
     rows = {row["student_id"]: row for row in csv.DictReader(book.open(encoding="utf-8", newline=""))}
     assert (rows["s2"]["feedback"], rows["s2"]["total"]) == ("'=cmd|' /C calc'!A0", "2")
+
+
+# --- course grade over the store, with a fake cluster: no kernel starts -------------------------
+
+REPO = COURSE_TOOLS.parent
+SHAPES, CONFUSION = "03_shape_arithmetic_exercises.ipynb", "06_confusion_matrices_exercises.ipynb"
+
+
+@pytest.fixture
+def fake_cluster(monkeypatch):
+    """`course grade` with each task's row from ``fake["row"](task)`` (None: the worker died) and
+    ``fake["before"]()`` called before each result comes back."""
+    from course_tools import cluster
+    from course_tools.grading import Row
+
+    fake = {
+        "row": lambda task: Row(submission="", exercise=next(iter(task.solution)), status="ok", tasks={1: True}),
+        "before": lambda: None,
+    }
+
+    class Client:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def run_all(client, function, jobs):
+        for key, (task,) in jobs.items():
+            fake["before"]()
+            row = fake["row"](task)
+            result = None if row is None else {"row": row, "executed": None, "log": None, "checks": {}}
+            yield key, result, None if row else "the workers running it kept dying"
+
+    monkeypatch.setattr(cluster, "dask_client", lambda *args: Client())
+    monkeypatch.setattr(cluster, "check_workers", lambda *args, **kwargs: {})
+    monkeypatch.setattr(cluster, "threads_per_worker", lambda *args: {})
+    monkeypatch.setattr(cluster, "run_all", run_all)
+    return fake
+
+
+def course_grade(tmp_path, *paths, extra=()) -> int:
+    from course_tools import cli
+
+    out, work = str(tmp_path / "gradebook.csv"), str(tmp_path / "work")
+    return cli.main(["grade", *map(str, paths), "--out", out, "--work", work, "--no-sandbox", *extra])
+
+
+def submit(folder, name: str, when: str, text: bytes | None = None):
+    import os
+    from datetime import datetime
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(text or (REPO / "exercises" / name).read_bytes())
+    moment = datetime.fromisoformat(when).timestamp()
+    os.utime(folder / name, (moment, moment))
+    return folder / name
+
+
+def rows(tmp_path) -> dict:
+    with (tmp_path / "gradebook.csv").open(encoding="utf-8", newline="") as f:
+        return {(row["exercise"], row["submission"]): row for row in csv.DictReader(f)}
+
+
+def test_deadline_is_this_runs_exercises_and_never_moves_an_earlier_ones(tmp_path, fake_cluster, capsys):
+    week1 = submit(tmp_path / "subs" / "week1", SHAPES, "2026-10-02T12:00:00+00:00")
+    assert course_grade(tmp_path, tmp_path / "subs", extra=["--deadline", "2026-10-01T00:00:00+00:00"]) == 0
+    assert "late policy: shape_arithmetic due 2026-10-01T00:00:00+00:00" in capsys.readouterr().out
+    week2 = submit(tmp_path / "subs" / "week2", CONFUSION, "2026-10-08T12:00:00+00:00")
+    assert course_grade(tmp_path, tmp_path / "subs", extra=["--deadline", "2026-10-09T00:00:00+00:00"]) == 0
+    assert "does not change the deadline shape_arithmetic already had" in capsys.readouterr().out
+    late = {exercise: row["late_days"] for (exercise, _), row in rows(tmp_path).items()}
+    assert late == {"shape_arithmetic": "1.5", "confusion_matrices": "0"}
+    assert {path for _, path in rows(tmp_path)} == {str(week1), str(week2)}
+
+
+def test_a_file_rewritten_in_place_gets_its_new_time(tmp_path, fake_cluster):
+    deadline = ["--deadline", "2026-10-01T00:00:00+00:00"]
+    path = submit(tmp_path / "subs", SHAPES, "2026-09-30T12:00:00+00:00")
+    assert course_grade(tmp_path, tmp_path / "subs", extra=deadline) == 0
+    submit(tmp_path / "subs", SHAPES, "2026-10-03T00:00:00+00:00", text=path.read_bytes())  # copied again
+    assert course_grade(tmp_path, tmp_path / "subs") == 0
+    assert rows(tmp_path)["shape_arithmetic", str(path)]["late_days"] == "0"  # the same bytes: the time first seen
+    submit(tmp_path / "subs", SHAPES, "2026-10-03T00:00:00+00:00", text=path.read_bytes() + b" ")  # resubmitted
+    assert course_grade(tmp_path, tmp_path / "subs") == 0
+    assert rows(tmp_path)["shape_arithmetic", str(path)]["late_days"] == "2"
+
+
+def test_a_grader_failure_is_no_result_and_never_replaces_one(tmp_path, fake_cluster, capsys):
+    path = submit(tmp_path / "subs", SHAPES, "2026-09-30T12:00:00+00:00")
+    good = fake_cluster["row"]
+    fake_cluster["row"] = lambda task: None  # the worker died
+    assert course_grade(tmp_path, tmp_path / "subs") == 0
+    assert "(no result: graded again next run)" in capsys.readouterr().out
+    fake_cluster["row"] = good
+    assert course_grade(tmp_path, tmp_path / "subs") == 0
+    assert "0 of 1 submissions unchanged" in capsys.readouterr().out  # graded again
+    assert rows(tmp_path)["shape_arithmetic", str(path)]["status"] == "ok"
+    fake_cluster["row"] = lambda task: None
+    assert course_grade(tmp_path, tmp_path / "subs", extra=["--regrade"]) == 0
+    assert "the earlier one kept" in capsys.readouterr().out
+    assert rows(tmp_path)["shape_arithmetic", str(path)]["status"] == "ok"
+
+
+def test_scores_typed_while_grading_are_kept(tmp_path, fake_cluster):
+    from course_tools.grading import Row
+
+    def with_answer(task):
+        answer = WrittenAnswer(3, QUESTION, "fc1", placeholder=False, max_points=1.0)
+        return Row(submission="", exercise=SHAPES, status="ok", tasks={1: True}, written=[answer])
+
+    fake_cluster["row"] = with_answer
+    submit(tmp_path / "subs", SHAPES, "2026-09-30T12:00:00+00:00")
+    assert course_grade(tmp_path, tmp_path / "subs") == 0
+    sheet = tmp_path / "written_answers.csv"
+    typed = sheet.read_text(encoding="utf-8").replace(",no,,1,", ",no,0.5,1,")
+    assert typed != sheet.read_text(encoding="utf-8")
+    fake_cluster["before"] = lambda: sheet.write_text(typed, encoding="utf-8")  # the instructor, mid-run
+    assert course_grade(tmp_path, tmp_path / "subs", extra=["--regrade"]) == 0
+    ((_, row),) = rows(tmp_path).items()
+    assert row["written"] == "0.5" and ",0.5," in sheet.read_text(encoding="utf-8")
+
+
+def test_a_file_no_roster_line_matches_keeps_its_manifest_time(tmp_path, fake_cluster):
+    path = submit(tmp_path / "subs" / "stranger", SHAPES, "2026-10-05T00:00:00+00:00")
+    (tmp_path / "subs" / "manifest.csv").write_text(f"file,submitted_at\nstranger/{SHAPES},2026-09-30T12:00:00+00:00\n")
+    (tmp_path / "roster.csv").write_text("student_id,name,email,section\ns1,Ann,,\n")
+    assert course_grade(tmp_path, tmp_path / "subs", extra=["--roster", str(tmp_path / "roster.csv")]) == 0
+    assert rows(tmp_path)["shape_arithmetic", str(path)]["submitted_at"] == "2026-09-30T12:00:00+00:00"

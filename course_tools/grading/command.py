@@ -3,8 +3,10 @@
 The inputs: the solutions, the sandbox (`sandbox.choose`), the roster and the late policy
 (`roster`; the store's when this run gives none), the store (`store`), the collection of the
 submissions and the hand scores filled in the written answers (`sheets`). A bad one is one line
-``error: ...`` and exit code 2, with nothing recorded changed. Then `dask_run.grade_new` grades
-what the store lacks, and the gradebook is written from the store. See docs/grading.md.
+``error: ...`` and exit code 2, with nothing recorded changed. Then the store is backed up
+(``gradebook.sqlite.bak``), `dask_run.grade_new` grades what the store lacks, and the gradebook is
+written from the store; the written answers last, after reading again the scores typed into them
+while grading ran. See docs/grading.md.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .dask_run import Job, Run, copy_name, grade_new, write_sheets
 from .records import Grade
 from .sandbox import SandboxError
 from .sandbox import choose as choose_sandbox
-from .sheets import ScoreError, read_scores
+from .sheets import ScoreError, read_scores, write_gradebook
 from .store import Gradebook, GradebookError, course_hash, result_key
 
 WRITTEN_ANSWERS = "written_answers.csv"
@@ -80,20 +82,62 @@ def _policy_json(policy) -> str:
     return json.dumps(data)
 
 
-def _late_policy(stored: str | None, given, only_deadline: bool):
-    """The late policy of this run: the one given (``--deadline`` alone changes only the stored
-    policy's deadline), else the one the store last used, else none (nobody is late)."""
+def _given_policy(policy, deadline: str | None, exercises: set[str]):
+    """(the late policy of ``--policy``, or None; the ``--deadline``, or None), read and checked."""
+    from .roster import RosterError, parse_deadline, read_policy
+
+    due = parse_deadline(deadline, "--deadline") if deadline else None
+    if policy is None:
+        return None, due
+    try:
+        return read_policy(policy, None, exercises), due
+    except RosterError:
+        if due is None:
+            raise
+        # a penalty without a deadline is fine with --deadline: checked with it, the file's own deadline kept
+        return dataclasses.replace(read_policy(policy, deadline, exercises), deadline=None), due
+
+
+def _late_policy(stored: str | None, given, due: datetime | None, graded: set[str]):
+    """The late policy of this run (the one given, else the one the store last used, else none:
+    nobody is late) and the exercises that keep their own deadline against ``--deadline``.
+
+    ``due`` (``--deadline``) becomes the deadline of the exercises ``graded`` now that have none of
+    their own yet (``deadlines``), never of the others: week 2's ``--deadline``, with week 1's files
+    graded again, leaves week 1's lateness as it was. A policy file's ``[deadlines]`` changes one."""
     from .roster import LatePolicy
 
-    if given is not None and not only_deadline:
-        return given
-    policy = LatePolicy()
-    if stored:
-        data = json.loads(stored)
-        data["deadline"] = datetime.fromisoformat(data["deadline"]) if data["deadline"] else None
-        data["deadlines"] = {name: datetime.fromisoformat(when) for name, when in data["deadlines"].items()}
-        policy = LatePolicy(**data)
-    return dataclasses.replace(policy, deadline=given.deadline) if given is not None else policy
+    policy = given
+    if policy is None:
+        policy = LatePolicy()
+        if stored:
+            data = json.loads(stored)
+            data["deadline"] = datetime.fromisoformat(data["deadline"]) if data["deadline"] else None
+            data["deadlines"] = {name: datetime.fromisoformat(when) for name, when in data["deadlines"].items()}
+            policy = LatePolicy(**data)
+    if due is None:
+        return policy, []
+    kept = sorted(name for name in graded if name in policy.deadlines and policy.deadlines[name] != due)
+    new = {name: due for name in sorted(graded) if name not in policy.deadlines}
+    return dataclasses.replace(policy, deadlines={**policy.deadlines, **new}), kept
+
+
+def _manifest_times(submissions, manifest) -> dict[Path, datetime]:
+    """The manifests' times, as `roster.collect` reads them: for the files no roster line matched,
+    which it lists without their times."""
+    from .roster import MANIFEST_NAME, read_manifest
+
+    times = {}
+    for folder in map(Path, submissions):
+        if (folder / MANIFEST_NAME).is_file():
+            times |= read_manifest(folder / MANIFEST_NAME)
+    if manifest is not None:
+        times |= read_manifest(Path(manifest))
+    return times
+
+
+def _content(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
 def grade_main(
@@ -115,9 +159,9 @@ def grade_main(
 ) -> int:
     """``course grade``: grade what is new, record it in the store, write the gradebook from it.
 
-    ``roster``: the roster CSV (default: the one the store last used, if any); ``deadline``,
-    ``policy``: the late policy (`roster.read_policy`; default: the one the store last used;
-    ``deadline`` alone replaces only its deadline); ``manifest``: the submission times; ``db``:
+    ``roster``: the roster CSV (default: the one the store last used, if any); ``policy``: the late
+    policy (`roster.read_policy`; default: the one the store last used); ``deadline``: the deadline
+    of the exercises this run grades (the others keep theirs); ``manifest``: the submission times; ``db``:
     the store (default ``WORK/gradebook.sqlite``); ``regrade``: grade even what the store holds.
     ``scheduler``: a Dask scheduler's address (else ``$DASK_SCHEDULER_ADDRESS``, else a local
     cluster of ``workers`` processes, each kernel with cores // workers threads); none starts when
@@ -127,11 +171,14 @@ def grade_main(
     Returns 0 when the gradebook is written, 1 if a submission changed while grading (it must
     not), 2 for a bad input (a path that does not exist, a roster, policy, manifest or hand score
     that cannot be used, a --db that is no gradebook, no solutions to grade against), when
-    --sandbox cannot work here, or when the cluster cannot grade (no scheduler, a worker
-    without the course); with 2 nothing is graded and nothing recorded is changed.
+    --sandbox cannot work here (with these 2s nothing is graded and nothing recorded is changed),
+    when the cluster cannot grade (no scheduler, a worker without the course: this run's roster,
+    policy and hand scores are saved by then, and every result that came back), when the store
+    cannot be written, or when scores typed into the written answers while grading cannot be read
+    (that file is then left as it is; the gradebook is written).
     """
     from .. import course_folder
-    from .roster import RosterError, Submission, collect, read_policy, read_roster
+    from .roster import RosterError, Submission, collect, read_roster
 
     solutions_dir = Path(solutions) if solutions else course_folder("solutions")
     if not any(solutions_dir.glob("*.ipynb")):
@@ -147,20 +194,23 @@ def grade_main(
     exercises = {path: _exercise_of(path, text) for path, text in solution_texts.items()}
     try:
         students = read_roster(roster) if roster else None
-        given_policy = read_policy(policy, deadline, set(exercises.values())) if policy or deadline else None
+        given_policy, due = _given_policy(policy, deadline, set(exercises.values()))
         gradebook = Gradebook(db or work / "gradebook.sqlite")
     except (RosterError, GradebookError) as err:
         return _error(str(err))
     with gradebook:
         try:  # the roster and the late policy last given, unless this run gives them
             students = students if students is not None else gradebook.students() or None
-            late_policy = _late_policy(gradebook.setting("policy"), given_policy, policy is None)
             collection = collect(submissions, students, manifest)
+            times = _manifest_times(submissions, manifest) if collection.unmatched else {}
         except (RosterError, GradebookError) as err:
             return _error(str(err))
         found = list(collection.submissions)  # unmatched files are graded too, under no student
         for path in collection.unmatched:
-            found.append(Submission(path, "", datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+            if path.resolve() in times:
+                found.append(Submission(path, "", times[path.resolve()], "manifest"))
+            else:
+                found.append(Submission(path, "", datetime.fromtimestamp(path.stat().st_mtime, UTC)))
         if not found:
             return _error("no notebooks to grade")
         raws = {s.path: s.path.read_bytes() for s in found}  # read once; the workers get these bytes, never the file
@@ -173,36 +223,54 @@ def grade_main(
         if any(copy.resolve() in protected for copy in copies.values()):
             return _error(f"an executed copy in {work} would overwrite a submission; use another --work")
         try:
+            graded = {job.exercise for job in jobs if job.exercise}
+            late_policy, kept = _late_policy(gradebook.setting("policy"), given_policy, due, graded)
+            typed = _content(written)
             scores = read_scores(written, gradebook.grades(), gradebook.scores())
         except (ScoreError, GradebookError) as err:
             return _error(str(err))
-        # every input is good: from here on the store changes
-        if roster:
-            gradebook.set_roster(students)
-        if given_policy is not None:
-            gradebook.set_setting("policy", _policy_json(late_policy))
-        gradebook.save_scores(scores)
-        work.mkdir(parents=True, exist_ok=True)
-        run = Run(
-            gradebook,
-            late_policy,
-            solutions_dir,
-            solution_texts,
-            work,
-            out,
-            written,
-            timeout,
-            sandbox,
-            scheduler,
-            workers,
-            regrade,
-        )
-        code = grade_new(run, jobs, copies)
-        if code:
-            return code
-        dropped, absent = gradebook.forget_absent(submissions), gradebook.absent()
-        grades = write_sheets(gradebook, out, written)
-        unapplied = gradebook.unapplied_scores(grades)
+        print(f"late policy: {late_policy.summary()}")
+        if kept:
+            print(
+                f"--deadline does not change the deadline {', '.join(kept)} already had"
+                " (set by an earlier run); give it in a --policy file's [deadlines] to change it"
+            )
+        try:  # every input is good: from here on the store changes
+            gradebook.backup()
+            if roster:
+                gradebook.set_roster(students)
+            if given_policy is not None or due is not None:
+                gradebook.set_setting("policy", _policy_json(late_policy))
+            gradebook.save_scores(scores)
+            work.mkdir(parents=True, exist_ok=True)
+            run = Run(
+                gradebook,
+                late_policy,
+                solutions_dir,
+                solution_texts,
+                work,
+                out,
+                written,
+                timeout,
+                sandbox,
+                scheduler,
+                workers,
+                regrade,
+            )
+            code = grade_new(run, jobs, copies)
+            if code:
+                return code
+            dropped, absent = gradebook.forget_absent(submissions), gradebook.absent()
+            if _content(written) != typed:  # scores typed in while grading ran: saved before the file is rewritten
+                try:
+                    gradebook.save_scores(read_scores(written, gradebook.grades(), gradebook.scores()))
+                except ScoreError as err:
+                    write_gradebook(gradebook.grades(), out, gradebook.students())
+                    return _error(f"{err} (typed in while grading ran: {written} is left as it is)")
+            grades = write_sheets(gradebook, out, written)
+            unapplied = gradebook.unapplied_scores(grades)
+        except GradebookError as err:
+            return _error(str(err))
     _summary(grades, collection, out, written, work)
     _store_notes(dropped, absent, unapplied)
     changed = [str(p) for p, raw in raws.items() if _sha256(p) != hashlib.sha256(raw).hexdigest()]

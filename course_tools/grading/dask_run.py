@@ -2,12 +2,17 @@
 
 `grade_new` places the results the store holds, sends every other submission to a worker
 (`grade_on_worker`, which runs `submission.grade_one` in a temporary folder of its own), and
-saves each result in the store in a transaction of its own as it arrives, then rewrites the CSV
-files: a killed run keeps what it graded. No cluster starts when the store holds every result.
+saves each result in the store in a transaction of its own as it arrives, then rewrites
+``gradebook.csv`` (not the written answers: the instructor may be typing scores into them; `grade_main`
+writes them at the end): a killed run keeps what it graded. No cluster starts when the store holds
+every result. A run that failed for a reason of the grader's own (a grader error, no sandbox on a
+worker: `Row.retry`) is no result: it is saved under an unfinished key, graded again next run, and
+with ``--regrade`` the result recorded before stays.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import tempfile
@@ -19,14 +24,14 @@ from pathlib import Path
 from .files import _replace, check_copy
 from .records import Grade
 from .sheets import number, write_gradebook, write_written_answers
-from .store import Gradebook, Placement
+from .store import UNFINISHED, Gradebook, Placement
 from .submission import Row, grade_of, grade_one
 
 
 def keep(result: dict | None, error: str | None, executed_path: Path) -> Row:
     """Write a graded submission's executed copy, log and checks copy here; its row."""
     if result is None:  # the task gave nothing back: it raised, or the workers running it kept dying
-        return Row(submission="", feedback=[f"grader error: {error}"])
+        return Row(submission="", feedback=[f"grader error: {error}"], retry=True)
     copies = {"executed": executed_path, "log": executed_path.with_suffix(".log")}
     for key, target in copies.items():
         if result[key] is not None:
@@ -131,13 +136,16 @@ def grade_on_worker(task: GradingTask) -> dict:
     return {"row": row, **files}
 
 
-def placement_of(job: Job, policy, times: dict[str, str]) -> Placement:
+def placement_of(job: Job, policy, placed: dict[str, tuple[str, str]]) -> Placement:
     """Where a job's result goes. A time read from the file (no manifest line) never replaces the time
-    an earlier run recorded: copying the file, or grading its folder without the manifest, moves it."""
+    an earlier run recorded for the same bytes there (`Gradebook.placed`): copying the file, or grading
+    its folder without the manifest, moves it; a file rewritten with other bytes was submitted anew."""
     path = str(job.submission.path.absolute())
     submitted_at = job.submission.submitted_at
-    if getattr(job.submission, "time_source", "") != "manifest" and path in times:
-        submitted_at = datetime.fromisoformat(times[path])
+    sha256 = hashlib.sha256(job.raw).hexdigest()
+    earlier, when = placed.get(path, (None, ""))
+    if getattr(job.submission, "time_source", "") != "manifest" and earlier in (sha256, ""):  # '': schema 1
+        submitted_at = datetime.fromisoformat(when)
     late_days, penalty = policy.lateness(job.exercise, submitted_at)
     return Placement(
         path=path,  # absolute: the same file, wherever the next run starts
@@ -148,6 +156,7 @@ def placement_of(job: Job, policy, times: dict[str, str]) -> Placement:
         submitted_at=submitted_at.isoformat(timespec="seconds"),
         late_days=round(late_days, 4),
         penalty=penalty,
+        sha256=sha256,
     )
 
 
@@ -178,9 +187,9 @@ def grade_new(run: Run, jobs: list[Job], copies: dict) -> int:
         threads_per_worker,
     )
 
-    gradebook, placements, times = run.gradebook, {}, run.gradebook.submitted_times()
+    gradebook, placements, placed = run.gradebook, {}, run.gradebook.placed()
     for job in jobs:
-        placements.setdefault(job.key, []).append(placement_of(job, run.late_policy, times))
+        placements.setdefault(job.key, []).append(placement_of(job, run.late_policy, placed))
     reused = set() if run.regrade else gradebook.known(placements)
     gradebook.record("", None, [p for key in reused for p in placements[key]])
     new = {job.key: job for job in jobs if job.key not in reused}  # one run for files with the same bytes
@@ -197,6 +206,7 @@ def grade_new(run: Run, jobs: list[Job], copies: dict) -> int:
     loaded = {text for task in tasks.values() for text in (*task.solution.values(), *task.checks_source.values())}
     needed = datasets_loaded(loaded) if address else []
     workers = max(1, min(run.workers, len(new)))
+    earlier = gradebook.known(new) if run.regrade else set()  # kept when grading them again fails
     done, start = 0, time.monotonic()
     try:
         with dask_client(address, workers) as client:
@@ -207,21 +217,25 @@ def grade_new(run: Run, jobs: list[Job], copies: dict) -> int:
                 row = keep(result, error, copies[key])
                 grade = grade_of(row)
                 # a grader error is no result: saved under another key, so that the next run tries again
-                saved = key if result is not None else f"{key}-unfinished"
+                saved = key if not row.retry else f"{key}{UNFINISHED}"
                 for placement in placements[key]:
                     placement.key = saved
-                gradebook.record(saved, grade, placements[key])  # one transaction: a killed run keeps it
-                write_sheets(gradebook, run.out, run.written)
+                if not (row.retry and key in earlier):
+                    gradebook.record(saved, grade, placements[key])  # one transaction: a killed run keeps it
+                write_gradebook(gradebook.grades(), run.out, gradebook.students())
                 done += 1
                 elapsed = time.monotonic() - start
                 left = elapsed / done * (len(new) - done)
                 whose = ", ".join(sorted({p.student_id or p.path for p in placements[key]}))
+                kept = "the earlier one kept, " if key in earlier else ""
+                retry_note = f" (no result: {kept}graded again next run)" if row.retry else ""
                 print(
                     f"[{done}/{len(new)}] {new[key].submission.path} ({whose}): "
                     f"{number(sum(t.points for t in grade.tasks))}/{number(sum(t.max_points for t in grade.tasks))} "
                     f"points, {grade.status}, {grade.seconds:.1f}s"
                     + (f" - {'; '.join(grade.feedback)}" if grade.feedback else "")
                     + (f" [review: {'; '.join(grade.review)}]" if grade.review else "")
+                    + retry_note
                     + f" | elapsed {elapsed:.0f}s, about {left:.0f}s left",
                     flush=True,
                 )

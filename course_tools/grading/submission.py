@@ -17,6 +17,7 @@ from .files import _replace, check_copy
 from .isolate import run_isolated
 from .reading import forbidden_uses, review, written_answers
 from .records import Grade, TaskResult, WrittenAnswer
+from .sandbox import problem as no_sandbox_here
 from .scoring import feedback_lines, forfeit, marking_scheme, score
 
 
@@ -33,6 +34,7 @@ class Row:
     review: list = field(default_factory=list)  # why a person should read this submission
     written: list = field(default_factory=list)  # written answers: records.WrittenAnswer
     task_results: list = field(default_factory=list)  # records.TaskResult per task: points, each check's verdict
+    retry: bool = False  # the grader failed, not the submission (a grader error, no sandbox): never kept as a result
 
 
 def expand(paths) -> list[Path]:
@@ -95,6 +97,7 @@ def grade_one(
             missing.setdefault(task, []).append(problem)
         log = executed_path.with_suffix(".log")
         executed, result = run_isolated(runnable, timeout, log, sandbox, env, readable=list(copies.values()))
+        row.retry = bool(result.get("retry")) or (executed is None and sandbox is not None and no_sandbox_here())
         if executed is None:  # the run stopped before the runner could send the notebook back
             executed = runnable
         executed.metadata["grading"] = result
@@ -114,7 +117,7 @@ def grade_one(
             row.feedback.insert(0, "the grader's copy of the checks was changed while this submission ran")
             row.review.append(f"changed the grader's copy of the checks ({', '.join(changed)})")
     except Exception as err:  # a bug or an odd file must not stop the other submissions
-        row.status = "error"
+        row.status, row.retry = "error", True
         row.feedback.append(f"grader error: {type(err).__name__}: {err}")
     finally:
         row.seconds = round(time.monotonic() - start, 1)
