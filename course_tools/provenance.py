@@ -96,21 +96,36 @@ def what_changed(old: dict | None, new: dict) -> list[str]:
     return changes
 
 
-def git_commit() -> str | None:
-    """The course checkout's commit (with ``-dirty`` when files differ from it), None outside git."""
-    from course_utils.datafiles import repo_root
+# The forms `git_commit` gives: what git prints for each.
+GIT_COMMIT_FORMS = {
+    "full": ["rev-parse", "HEAD"],  # "-dirty" added when tracked files differ from it
+    "short": ["rev-parse", "--short", "HEAD"],
+    "describe": ["describe", "--always", "--dirty"],  # the nearest tag, if any, and the short hash
+}
 
+
+def git_commit(root: Path | None = None, form: str = "full") -> str | None:
+    """The commit of the git checkout at ``root`` (default: the course's), None outside git.
+
+    ``form``: "full", the hash with ``-dirty`` when tracked files differ from it (a sweep's
+    provenance); "short", the abbreviated hash alone (the site's footer); "describe",
+    ``git describe --always --dirty`` (a release's record).
+    """
+    if root is None:
+        from course_utils.datafiles import repo_root
+
+        root = repo_root()
     if not shutil.which("git"):
         return None
     try:
         run = lambda *args: subprocess.run(  # noqa: E731
-            ["git", *args], cwd=repo_root(), capture_output=True, text=True, timeout=10
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
         )
-        head = run("rev-parse", "HEAD")
-        if head.returncode:
+        commit = run(*GIT_COMMIT_FORMS[form])
+        if commit.returncode:
             return None
-        dirty = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
-        return head.stdout.strip() + ("-dirty" if dirty else "")
+        dirty = form == "full" and run("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return commit.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
 

@@ -16,21 +16,32 @@ What ``OUT`` gets, and nothing else:
   and a short ``README.md`` for students (set-up, what to do, how to hand in);
 - ``.course-release.json``: the commit it was made from, when, and which files are sealed.
 
+In a git checkout only files git tracks (``git ls-files``) go in, as they are on disk: an
+untracked file under ``course_utils/`` (a draft, an instructor's notes) is left out, and ``course
+release`` names it; an untracked lesson, exercise, picture or set-up file the copy needs is an
+error (commit it, or move it away). Outside git every file of those folders goes in.
+
 Never: ``solutions/``, ``solutions/hidden_tests/``, ``tests/``, the grader (``course_tools.grading``) or any
 other instructor tool, the data, ``build/``. ``tests/test_release.py`` searches a release for every line
 of every solution's answer regions and of every hidden test.
 
 **Sealed checks.** A check compares a student's answer with the course's own answer, and shows a
 mistake's hint when the answer computes exactly what that mistake computes; so the modules of
-``course_utils/exercise_checks/`` (all but the shared `__init__.py` and `mistakes.py`) hold the
-course's answers, written out. In a release each of them keeps its docstring (what it checks) and
-carries its code compressed (zlib, base64), which it decompresses and runs when imported: the checks
-work exactly as in the course, on any Python, and the answers are not on view, searchable or
-copyable. This keeps an honest student from reading the answer by accident; it is no lock: anyone
-can decompress the code. What decides the grade, the hidden tests (``course grade --solutions DIR``),
-never enters a release. (The lessons' own library, e.g. ``course_utils.models.vgg_block``, stays
-readable: the lessons teach it, and an answer cell's ``metadata.course.forbid`` keeps the grader from
-accepting a call to it.)
+``course_utils/exercise_checks/`` (every Python module there, in subfolders too, but the shared
+`__init__.py` and `mistakes.py` at its top) hold the course's answers, written out: the
+``*_reference.py`` modules are reference implementations. In a release each of them keeps its
+docstring (what it checks) and carries its code compressed (zlib, base64), which it decompresses
+and runs when imported: the checks work exactly as in the course, on any Python, and the answers
+are not on view, searchable or copyable. A file there that is no Python module cannot be sealed and
+stops the release.
+
+Sealing hides the reference code from casual reading; it does not secure it. It is compression,
+not encryption: one line of Python decodes it, and a student who does learns the course's
+reference implementation of every exercise. Treat the checks' answers as readable by a determined
+student. What must stay secret never ships: the solutions and the hidden tests, which decide the
+grade (``course grade --solutions DIR``), are not in a release. (The lessons' own library, e.g.
+``course_utils.models.vgg_block``, stays readable: the lessons teach it, and an answer cell's
+``metadata.course.forbid`` keeps the grader from accepting a call to it.)
 
 ``OUT`` must not be the course, hold it, or lie inside one of its tracked folders (``build/release``
 is fine); a folder that is not empty is refused, and ``--replace`` replaces only an earlier release
@@ -58,6 +69,7 @@ import nbformat
 
 from .exercises import exercise_text
 from .notebook_transforms import REGENERATE, MarkerError
+from .provenance import git_commit
 
 MARKER = ".course-release.json"  # what marks a folder as a release (and lets --replace replace it)
 STUDENT_TOOLS = ["__init__.py", "cli.py", "runner.py"]  # course doctor, course run, course params
@@ -266,6 +278,50 @@ not a guarantee.
 """
 
 
+def tracked_files(root: Path) -> set[Path] | None:
+    """Every file of the course that git tracks, resolved (None: not a git checkout)."""
+    try:
+        run = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return None
+    if run.returncode != 0:
+        return None
+    return {(root / name).resolve() for name in run.stdout.split("\0") if name}
+
+
+def release_files(root: Path, lessons: list[Path], exercises: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(the course's files the release copies, the untracked files of ``course_utils/`` it leaves out);
+    ReleaseError for an untracked file the copy needs."""
+    package = package_files(root / "course_utils")
+    copies = notebook_files(root / "notebooks", [p.name for p in lessons])
+    copies += notebook_files(root / "exercises", [p.name for p in exercises])
+    copies += package
+    copies += [root / "course_tools" / name for name in STUDENT_TOOLS]
+    copies += [root / name for name in ("requirements.txt", "environment.yml", ".gitignore") if (root / name).is_file()]
+    tracked = tracked_files(root)
+    if tracked is None:  # not a git checkout: what is on disk
+        return copies, []
+    untracked = [path for path in copies if path.resolve() not in tracked]
+    needed = [path for path in untracked if path not in package]
+    if needed:
+        names = ", ".join(str(path.relative_to(root)) for path in needed)
+        raise ReleaseError(f"not committed: {names}; commit (git add) or move away each of them, then release again")
+    return [path for path in copies if path not in untracked], untracked
+
+
+def must_seal(path: Path, checks: Path) -> bool:
+    """Whether the release seals ``path``: every Python module under ``checks`` (exercise_checks/), at any
+    depth, but the shared machinery at its top; ReleaseError for another file there (it cannot be sealed)."""
+    if not path.is_relative_to(checks):
+        return False
+    if path.suffix != ".py":
+        raise ReleaseError(
+            f"{path}: the checks' folder holds a file that is no Python module, which a release cannot seal; "
+            "put its contents into a module, or move it out of exercise_checks/"
+        )
+    return not (path.parent == checks and path.name in READABLE_CHECKS)
+
+
 def tracked_top_folders(root: Path) -> set[str] | None:
     """The top-level names of the course under git (None: not a git checkout)."""
     try:
@@ -275,14 +331,6 @@ def tracked_top_folders(root: Path) -> set[str] | None:
     if run.returncode != 0:
         return None
     return {name.split("/", 1)[0] for name in run.stdout.split("\0") if name}
-
-
-def commit_of(root: Path) -> str:
-    try:
-        run = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True)
-    except OSError:
-        return ""
-    return run.stdout.strip() if run.returncode == 0 else ""
 
 
 # ---------------------------------------------------------------------------- the release
@@ -314,7 +362,8 @@ def check_out(out: Path, root: Path, replace: bool) -> None:
 
 
 def release(out: Path | str, root: Path | str | None = None, replace: bool = False) -> dict:
-    """Write the student copy of the course at ``root`` into ``out``; returns what ``.course-release.json`` says."""
+    """Write the student copy of the course at ``root`` into ``out``; returns what ``.course-release.json``
+    says, and ``left_out``: the untracked files of ``course_utils/`` not copied (see the module's doc)."""
     from . import course_folder
     from .site import lesson_notebooks
 
@@ -334,12 +383,9 @@ def release(out: Path | str, root: Path | str | None = None, replace: bool = Fal
     if not lessons or not solutions:
         raise ReleaseError(f"{root} has no lessons (notebooks/) or no solutions (solutions/): is it the course?")
     exercises = [root / "exercises" / solution.name for solution in solutions]
-    copies = notebook_files(root / "notebooks", [p.name for p in lessons])
-    copies += notebook_files(root / "exercises", [p.name for p in exercises])
-    copies += package_files(root / "course_utils")
-    copies += [root / "course_tools" / name for name in STUDENT_TOOLS]
-    copies += [root / name for name in ("requirements.txt", "environment.yml", ".gitignore") if (root / name).is_file()]
+    copies, left_out = release_files(root, lessons, exercises)
     checks = root / "course_utils" / "exercise_checks"
+    to_seal = {source for source in copies if must_seal(source, checks)}  # before anything is written
     sealed = []
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -348,7 +394,7 @@ def release(out: Path | str, root: Path | str | None = None, replace: bool = Fal
         for source in copies:
             target = staging / source.relative_to(root)
             target.parent.mkdir(parents=True, exist_ok=True)
-            if source.parent == checks and source.suffix == ".py" and source.name not in READABLE_CHECKS:
+            if source in to_seal:
                 target.write_text(seal(source.read_text(encoding="utf-8")), encoding="utf-8")
                 sealed.append(str(source.relative_to(root)))
             else:
@@ -358,7 +404,7 @@ def release(out: Path | str, root: Path | str | None = None, replace: bool = Fal
         (staging / "Makefile").write_text(STUDENT_MAKEFILE, encoding="utf-8")
         (staging / "README.md").write_text(student_readme(root, lessons, exercises), encoding="utf-8")
         record = {
-            "released_from": commit_of(root),
+            "released_from": git_commit(root, "describe") or "",
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "files": sum(1 for path in staging.rglob("*") if path.is_file()) + 1,
             "sealed": sealed,
@@ -368,7 +414,7 @@ def release(out: Path | str, root: Path | str | None = None, replace: bool = Fal
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return record
+    return record | {"left_out": [str(path.relative_to(root)) for path in left_out]}
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
@@ -396,6 +442,8 @@ def release_main(out: str, replace: bool = False) -> int:
         f"{record['released_from'] or 'a folder outside git'}; {len(record['sealed'])} check modules sealed. "
         f"No solutions, no hidden tests: students start with {where / 'README.md'}."
     )
+    if record["left_out"]:
+        print(f"note: left out, as git does not track them: {', '.join(record['left_out'])}")
     if record["released_from"].endswith("-dirty"):
         print("note: the course has uncommitted changes; they are in this release")
     return 0

@@ -7,6 +7,7 @@ starting a Dask cluster and a kernel per run, so each test sweeps two runs at mo
 
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,7 @@ from scipy import stats
 from test_runner import make_notebook
 
 from course_tools import cli
+from course_tools.provenance import git_commit
 from course_tools.sweep import SweepFolderError, run_sweep
 from course_tools.sweep_report import draw_metric, format_summary, layout, plot_sweep, summarize, t_interval
 
@@ -340,3 +342,23 @@ def test_tools_that_cannot_change_a_number_are_not_in_the_fingerprint():
     libraries = pinned_libraries()
     assert {"torch", "numpy", "papermill"} <= set(libraries)
     assert not {"ruff", "pytest", "nbval", "jupyterlab"} & set(libraries)
+
+
+def test_the_commit_is_named_in_each_form_and_none_outside_git(tmp_path):
+    """A sweep's provenance records the full hash, the site's footer the short one, a release `git describe`;
+    a change to a tracked file, not a new file, makes the checkout dirty."""
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True).stdout
+
+    assert git_commit(tmp_path) is None
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one\n")
+    git("add", "a.txt")
+    git("-c", "user.name=Course", "-c", "user.email=course@example.org", "commit", "-qm", "one")
+    full, short = git("rev-parse", "HEAD").strip(), git("rev-parse", "--short", "HEAD").strip()
+    forms = lambda: [git_commit(tmp_path, form) for form in ("full", "short", "describe")]  # noqa: E731
+    (tmp_path / "new.txt").write_text("untracked\n")
+    assert forms() == [full, short, short]
+    (tmp_path / "a.txt").write_text("two\n")
+    assert forms() == [f"{full}-dirty", short, f"{short}-dirty"]

@@ -54,7 +54,7 @@ that owns the exercise markers.
 
 from .accessibility import ACCESSIBLE_NAMES, fix_accessible_names
 from .book import BRANCH, TITLE, SiteError, book_config, repository_key, repository_url
-from .build import SITE_ASSETS, build_site, commit_of, inputs_digest, site_main
+from .build import SITE_ASSETS, build_site, inputs_digest, site_main
 from .mathjax import MATHJAX, MATHJAX_PARTS, copy_mathjax, fetch_mathjax
 from .pages import (
     GUIDES,
@@ -88,7 +88,6 @@ __all__ = [
     "SiteError",
     "book_config",
     "build_site",
-    "commit_of",
     "container",
     "copy_mathjax",
     "executed_line",

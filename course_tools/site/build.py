@@ -17,6 +17,7 @@ import nbformat
 
 from .. import alt_text, notebook_transforms
 from ..notebook_transforms import MarkerError
+from ..provenance import git_commit
 from .accessibility import fix_accessible_names
 from .book import SiteError, book_config, repository_key, repository_url
 from .mathjax import copy_mathjax, fetch_mathjax
@@ -49,14 +50,6 @@ def inputs_digest(root: Path, with_solutions: bool = True) -> str:
             digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def commit_of(root: Path) -> str:
-    try:
-        run = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
-    except OSError:
-        return ""
-    return run.stdout.strip() if run.returncode == 0 else ""
 
 
 BUILD_SCRIPT = """
@@ -105,7 +98,7 @@ def build_site(
             f"[tool.course] {repository_key(not solutions)} in pyproject.toml is empty: the site has no "
             "launch buttons (Colab, Binder) and no repository link"
         )
-    commit = commit_of(root)
+    commit = git_commit(root, "short")
     footer = f"Built {datetime.date.today().isoformat()}" + (f" from commit {commit}" if commit else "") + "."
     (staging / "_config.yml").write_text(json.dumps(book_config(repo, footer), indent=1) + "\n")
     static = staging / "_course_static"
