@@ -70,7 +70,23 @@ def pytest_configure(config):
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: `-p no:xdist` runs must not fail on it
 def pytest_xdist_make_scheduler(config, log):
-    """Whole files (and the model chain) as units of work, handed out in the collection order."""
+    """Whole files (and the model chain) as units of work, handed out in the collection order.
+
+    Why not xdist's public ``--dist loadgroup``, an ``xdist_group`` marker per unit set at collection
+    (issue 28)? Measured with pytest 9.2.0 and pytest-xdist 3.8.0, as pinned:
+    - it groups nothing: xdist names a test's group by rewriting ``item._nodeid`` (xdist/remote.py:253),
+      which pytest 9.2 no longer reads (``Node.nodeid`` is ``str(self._id)``), so each test is a unit of
+      its own (pytest-dev/pytest-xdist#1386). Six files (244 tests) on 2 workers here: this scheduler
+      passed them all in 150 s; loadgroup split two notebooks' cells between the workers, and 55 cells
+      (58 with ``--no-loadscope-reorder``) failed with NameErrors;
+    - it needs ``--dist loadgroup`` on every command line (a worker reads it from its own arguments,
+      xdist/remote.py:393), so ``pytest -n 2 notebooks/NN.ipynb`` alone would split a notebook again;
+    - grouping fixed, it would tie, not win: ``benchmarks/suite_schedulers.py`` simulates both on the
+      recorded seconds: the whole suite in 1126 s this way, 1126 s with loadgroup and
+      ``--no-loadscope-reorder``, 1133 s with xdist's default order (most tests first).
+    The price is overriding the private ``_split_scope``: tests/test_suite_order.py runs ``-n 2`` for
+    real, so an xdist that changes it fails there.
+    """
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFile(LoadScopeScheduling):

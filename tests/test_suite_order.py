@@ -123,3 +123,19 @@ def test_a_run_of_paths_outside_tests_keeps_each_file_on_one_worker(tmp_path):
         assert len(records) == 8
         workers = {name: {worker for file, worker in records if file == name} for name in "ab"}
         assert all(len(found) == 1 for found in workers.values()), workers
+
+
+def test_the_schedule_simulation_hands_out_units_as_xdist_does():
+    # benchmarks/suite_schedulers.py gives suite_plan's figures: like xdist's LoadScopeScheduling, a
+    # worker takes another unit as soon as it has 2 tests or fewer left (pytest-xdist #277).
+    import sys
+
+    from course_tools.suite_plan import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from suite_schedulers import makespan
+
+    shorts, thirds = [f"short {i}" for i in range(6)], ["long 0", "long 1", "long 2"]
+    cost = {"long": 10.0, "mid": 6.0, **dict.fromkeys(thirds, 10 / 3), **dict.fromkeys(shorts, 1.0)}
+    assert makespan([["long"], ["mid"], shorts], cost) == 16.0  # one test left: the first worker takes the shorts
+    assert makespan([thirds, ["mid"], shorts], cost) == 12.0  # three: the other one does
