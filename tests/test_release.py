@@ -296,3 +296,35 @@ def test_every_package_is_installed_by_pip_install_not_only_by_an_editable_one(r
             for init in (tree / top).rglob("__init__.py")
         }
         assert folders <= listed, f"{tree}/pyproject.toml: add {sorted(folders - listed)} to packages"
+
+
+# ---------------------------------------------------------------------------- what goes in, and sealing
+def test_only_tracked_files_go_in_and_a_needed_untracked_one_stops_the_release(monkeypatch):
+    from course_tools.site import lesson_notebooks
+
+    lessons = lesson_notebooks(ROOT)
+    exercises = [ROOT / "exercises" / p.name for p in sorted((ROOT / "solutions").glob("*.ipynb"))]
+    tracked = release.tracked_files(ROOT)
+    assert tracked and (ROOT / "course_utils" / "checks.py").resolve() in tracked
+    draft, exercise = ROOT / "course_utils" / "checks.py", exercises[0]
+    monkeypatch.setattr(release, "tracked_files", lambda root: tracked - {draft.resolve()})
+    copies, left_out = release.release_files(ROOT, lessons, exercises)
+    assert left_out == [draft] and draft not in copies and exercise in copies
+    monkeypatch.setattr(release, "tracked_files", lambda root: tracked - {exercise.resolve()})
+    with pytest.raises(release.ReleaseError, match=f"not committed: exercises/{exercise.name}; commit"):
+        release.release_files(ROOT, lessons, exercises)
+
+
+def test_every_python_module_under_the_checks_is_sealed_at_any_depth(tmp_path):
+    checks = tmp_path / "course_utils" / "exercise_checks"
+    sealed = [checks / "ablations_reference.py", checks / "deeper" / "answers.py", checks / "deeper" / "__init__.py"]
+    readable = [checks / "__init__.py", checks / "mistakes.py", tmp_path / "course_utils" / "models.py"]
+    assert [release.must_seal(path, checks) for path in sealed + readable] == [True] * 3 + [False] * 3
+    with pytest.raises(release.ReleaseError, match="cannot seal"):
+        release.must_seal(checks / "deeper" / "answers.npz", checks)
+
+
+def test_the_release_says_what_sealing_is_and_ships_no_solution():
+    doc = " ".join(release.__doc__.split())
+    assert "it does not secure it" in doc and "learns the course's reference implementation" in doc
+    assert "the solutions and the hidden tests, which decide the grade" in doc
