@@ -278,3 +278,12 @@ def test_a_file_no_roster_line_matches_keeps_its_manifest_time(tmp_path, fake_cl
     (tmp_path / "roster.csv").write_text("student_id,name,email,section\ns1,Ann,,\n")
     assert course_grade(tmp_path, tmp_path / "subs", extra=["--roster", str(tmp_path / "roster.csv")]) == 0
     assert rows(tmp_path)["shape_arithmetic", str(path)]["submitted_at"] == "2026-09-30T12:00:00+00:00"
+
+
+def test_a_file_that_never_ran_is_out_of_the_exercises_points(gradebook, tmp_path):
+    place(gradebook, tmp_path / "a.ipynb", "good", "00123")
+    empty = Grade("shapes", status="error", feedback=["the file is empty"])
+    gradebook.record("empty", empty, [Placement(str(tmp_path / "b.ipynb"), "empty", "shapes", student_id="s2")])
+    bob = next(grade for grade in gradebook.grades() if grade.student_id == "s2")
+    assert (bob.points, bob.max_points) == (0.0, 3.0)  # one task of 1 and a written answer of 2, as Ann's
+    assert bob.tasks[0].hint == "the file is empty"

@@ -389,9 +389,15 @@ class Gradebook:
             order[exercise] = min(order.get(exercise, solution), solution)
         grades = [grade for _, grade in chosen.values()]
         self._apply_scores(grades)
+        templates = self._templates(grades)
+        for grade in grades:  # a file that never ran (empty, not a notebook) still had the exercise's points to earn
+            if not grade.tasks and grade.exercise in templates:
+                reason = grade.feedback[0] if grade.feedback else grade.status
+                grade.tasks, written = self._nothing_earned(templates[grade.exercise], reason)
+                grade.written = grade.written or written
         roster = self.students()
         if roster:
-            grades += self._missing(roster, {(g.student_id, g.exercise) for g in grades}, grades, order)
+            grades += self._missing(roster, {(g.student_id, g.exercise) for g in grades}, templates, order)
         position = {student.student_id: number for number, student in enumerate(roster)}
         unknown = len(position)
 
@@ -424,27 +430,38 @@ class Gradebook:
                     answer.comment = "; ".join(filter(None, [found.comment, CHANGED_NOTE]))
 
     @staticmethod
-    def _missing(roster: list[Student], have: set, grades: list[Grade], order: dict) -> list[Grade]:
-        """A ``missing`` grade (0 points, the exercise's tasks to earn) for each student without a
-        submission of an exercise graded so far."""
+    def _templates(grades: list[Grade]) -> dict[str, Grade]:
+        """{exercise: a graded run that lists its tasks and written answers} (an ok run lists every task)."""
         templates = {}
-        for grade in sorted(grades, key=lambda g: g.status != "ok"):  # an ok run lists every task
+        for grade in sorted(grades, key=lambda g: g.status != "ok"):
             if grade.exercise and grade.tasks:
                 templates.setdefault(grade.exercise, grade)
+        return templates
+
+    @staticmethod
+    def _nothing_earned(template: Grade, hint: str) -> tuple[list[TaskResult], list[WrittenAnswer]]:
+        """The template's tasks and written answers at 0 points, with ``hint``: the maximum stays the exercise's."""
+        tasks = [
+            TaskResult(task=t.task, passed=False, points=0.0, max_points=t.max_points, hint=hint)
+            for t in template.tasks
+        ]
+        written = [
+            WrittenAnswer(w.task, w.question, answer="", placeholder=True, max_points=w.max_points)
+            for w in template.written
+        ]
+        return tasks, written
+
+    @classmethod
+    def _missing(cls, roster: list[Student], have: set, templates: dict, order: dict) -> list[Grade]:
+        """A ``missing`` grade (0 points, the exercise's tasks to earn) for each student without a
+        submission of an exercise graded so far."""
         missing = []
         for exercise in sorted(e for e in order if e):
             template = templates.get(exercise)
             for student in roster:
                 if (student.student_id, exercise) in have:
                     continue
-                tasks = [
-                    TaskResult(task=t.task, passed=False, points=0.0, max_points=t.max_points, hint="nothing submitted")
-                    for t in (template.tasks if template else [])
-                ]
-                written = [
-                    WrittenAnswer(w.task, w.question, answer="", placeholder=True, max_points=w.max_points)
-                    for w in (template.written if template else [])
-                ]
+                tasks, written = cls._nothing_earned(template, "nothing submitted") if template else ([], [])
                 missing.append(
                     Grade(
                         exercise=exercise,
