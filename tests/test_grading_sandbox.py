@@ -3,9 +3,10 @@
 One grading run (``graded``, module fixture; two workers, so the sandboxes run side by side)
 grades a good submission beside four hostile ones, an attack in each answer cell: reading files
 outside the course (a secret in the grader's home, the private solutions, another student's
-submission), writing outside its folder, opening sockets (to the internet and to the host's
-127.0.0.1), allocating more memory than the cap, starting 200 processes and burning CPU time
-past the cap. Each is a recorded failure with a clear line; the good submission and the fork
+submission, the grader's environment variables), forging its runner's result through
+``/proc``, writing outside its folder, opening sockets (to the internet and to the host's
+127.0.0.1), allocating more memory than the cap (shared memory too), starting 200 processes and
+burning CPU time past the cap. Each is a recorded failure with a clear line; the good submission and the fork
 bomber's other task are graded as usual, and nothing is left running or written.
 
 Everything the attackers aim at lives under the course's ``build/`` folder, not in ``/tmp``
@@ -37,8 +38,10 @@ CPU_CAP, MEMORY_CAP = 6, 2  # seconds, GiB: small, so the attacks reach them fas
 
 
 def reader(paths: list[Path]) -> str:
-    """Task 1's answer: print every file it can read, then fail on the first (the task's failure)."""
+    """Task 1's answer: print its environment and every file it can read, then fail on the first (the
+    task's failure)."""
     return (
+        "import os\nprint(dict(os.environ))\n"
         f"for path in {[str(p) for p in paths]!r}:\n"
         "    try:\n"
         "        print(open(path).read())\n"
@@ -48,8 +51,27 @@ def reader(paths: list[Path]) -> str:
     )
 
 
+FORGER = """\
+import os
+runner = f'/proc/{os.getppid()}'  # the runner, whose result pipe the kernel must not reach
+try:
+    fds = os.listdir(runner + '/fd')
+except OSError as err:
+    fds = [str(n) for n in range(3, 20)]
+    print('runner fds:', type(err).__name__)
+for path in [runner + '/mem', *(runner + '/fd/' + n for n in fds)]:
+    try:
+        with open(path, 'wb') as f:
+            f.write(b'forged')
+        print('wrote', path)
+    except OSError as err:
+        print('runner:', type(err).__name__, path)
+"""
+
+
 def writer(paths: list[Path]) -> str:
-    return (
+    """Task 2's answer: forge the runner's result, write every file it can, then fail on the first."""
+    return FORGER + (
         f"for path in {[str(p) for p in paths]!r}:\n"
         "    try:\n"
         "        open(path, 'w').write('pwned')\n"
@@ -71,7 +93,13 @@ def caller(port: int) -> str:
     )
 
 
-HOG = f"x = bytearray({MEMORY_CAP + 1} * 2**30)\n" + GOOD["task2-answer"]
+SHARED = sandbox.Sandbox(MEMORY_CAP).limits(60, threads=64)["address"]  # at least the address-space cap
+HOG = (
+    "import mmap\ntry:\n"  # shared memory, which the data cap does not count, meets the address-space cap
+    f"    shared = mmap.mmap(-1, {SHARED})\n    print('mapped', 'shared memory')\n"
+    "except OSError as err:\n    print('shared memory:', err)\n"
+    f"x = bytearray({MEMORY_CAP + 1} * 2**30)\n" + GOOD["task2-answer"]
+)
 FORK_BOMB = f"import subprocess\nchildren = [subprocess.Popen(['sleep', '{TAG}']) for _ in range(200)]\n"
 SPIN = "while True:\n    pass\n"
 
@@ -125,7 +153,7 @@ def graded(course):
     options = ["--solutions", str(course / "private"), "--timeout", "60", "--workers", "2", "--sandbox"]
     options += ["--memory-cap", str(MEMORY_CAP), "--cpu-cap", str(CPU_CAP)]
     printed, before = StringIO(), dict(os.environ)
-    os.environ["HOME"] = str(home)
+    os.environ["HOME"], os.environ["GRADER_TOKEN"] = str(home), SECRET  # neither reaches the sandbox
     try:
         with redirect_stdout(printed):
             result = grade(course, folder, "out", *options)
@@ -185,6 +213,12 @@ def test_nothing_can_be_written_outside_the_sandbox_s_tmp(graded):
 
 
 @pytest.mark.kernel
+def test_the_kernel_cannot_reach_its_runner_s_result_pipe_or_memory(graded):
+    text = executed(graded, "ivan")
+    assert "runner fds: PermissionError" in text and "wrote /proc" not in text
+
+
+@pytest.mark.kernel
 def test_no_network_not_even_the_host_s_loopback(graded):
     assert "task1: ConnectionRefusedError" in feedback(graded, "mallory")
     assert "internet: [Errno 101] Network is unreachable" in executed(graded, "mallory")
@@ -195,6 +229,7 @@ def test_no_network_not_even_the_host_s_loopback(graded):
 def test_more_memory_than_the_cap_fails_with_a_clear_line(graded):
     text = feedback(graded, "mallory")
     assert "task2: MemoryError" in text
+    assert "shared memory: [Errno 12] Cannot allocate memory" in executed(graded, "mallory")
     assert f"used more than {MEMORY_CAP} GiB of memory (the sandbox's cap per process" in text
 
 
@@ -236,7 +271,32 @@ def test_caps_that_make_no_sense_are_refused(monkeypatch):
         with pytest.raises(sandbox.SandboxError, match=message):
             sandbox.choose("auto", **caps)
     limits = sandbox.Sandbox().limits(timeout=300, threads=2)
-    assert limits == {"memory": 4 * 2**30, "cpu": 2 * 300 * 2, "processes": 64 + 4 * 2}
+    address = 4 * 2**30 + sandbox.ADDRESS_BASE + 2 * sandbox.ADDRESS_PER_THREAD
+    assert limits == {"memory": 4 * 2**30, "cpu": 2 * 300 * 2, "processes": 64 + 4 * 2, "address": address}
+
+
+def test_only_harmless_variables_enter_the_sandbox():
+    env = {"PATH": "/usr/bin", "LC_ALL": "C", "OMP_NUM_THREADS": "2", "AWS_SECRET_ACCESS_KEY": "k", "MY_TOKEN": "t"}
+    bound = sandbox.command(["true"], env=env)
+    assert bound.index("--clearenv") < bound.index("--setenv")
+    passed = {bound[i + 1]: bound[i + 2] for i, arg in enumerate(bound) if arg == "--setenv"}
+    assert passed == {"PATH": "/usr/bin", "LC_ALL": "C", "OMP_NUM_THREADS": "2", "HOME": "/tmp"} | {
+        "COURSE_DATA_DIR": passed["COURSE_DATA_DIR"]
+    }
+
+
+def test_ipython_s_folder_enters_the_sandbox_as_a_copy_without_its_history(tmp_path, monkeypatch):
+    folder = tmp_path / "ipython"
+    (folder / "profile_default" / "startup").mkdir(parents=True)
+    (folder / "profile_default" / "startup" / "00-warnings.py").write_text("import warnings\n")
+    (folder / "profile_default" / "history.sqlite").write_text(SECRET)
+    (folder / "profile_default" / "security").mkdir()
+    monkeypatch.setenv("IPYTHONDIR", str(folder))
+    bound = sandbox.command(["true"])
+    (source,) = [bound[i + 1] for i, arg in enumerate(bound) if arg == "--ro-bind" and bound[i + 2] == str(folder)]
+    copy = Path(source)
+    assert copy != folder and (copy / "profile_default" / "startup" / "00-warnings.py").is_file()
+    assert sorted(p.name for p in (copy / "profile_default").iterdir()) == ["startup"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap is Linux only")

@@ -1,6 +1,6 @@
 """Running an assembled notebook in a process of its own, and leaving nothing behind.
 
-``python -m course_tools.grading.isolate --execute FD TIMEOUT [--limits MEMORY CPU PROCESSES]`` is
+``python -m course_tools.grading.isolate --execute FD TIMEOUT [--limits MEMORY CPU PROCESSES ADDRESS]`` is
 the runner: the notebook arrives on stdin, the executed notebook leaves through the pipe ``FD``,
 which the kernel never inherits. See `course_tools.grading`, step 5.
 
@@ -45,6 +45,9 @@ PR_SET_CHILD_SUBREAPER = 36  # prctl option (Linux): orphaned descendants are re
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal for us when our parent dies
 
 
+PR_SET_DUMPABLE = 4  # prctl option (Linux): 0 bars processes of our own user from /proc/<pid>/fd, mem, ptrace
+
+
 def run_isolated(runnable, timeout: int, log: Path, sandbox=None, env: dict | None = None, readable=()):
     """Execute ``runnable`` in a child process; return ``(executed notebook or None, status dict)``.
 
@@ -73,7 +76,7 @@ def run_isolated(runnable, timeout: int, log: Path, sandbox=None, env: dict | No
         threads = int((env or os.environ).get("OMP_NUM_THREADS") or os.cpu_count() or 1)
         limits = sandbox.limits(timeout, threads)
         copies = {str(Path(f).resolve()): os.open(f, os.O_RDONLY) for f in readable}  # copied in by bwrap
-        command = sandboxed([*command, "--limits", *map(str, limits.values())], copies, limits["memory"])
+        command = sandboxed([*command, "--limits", *map(str, limits.values())], copies, limits["memory"], env)
     else:
         became = _become_subreaper()  # orphans of the run come to us, not to init, so none escapes
         before = _descendants(os.getpid())
@@ -198,10 +201,23 @@ def _reap_children() -> None:
             return
 
 
+def _refuse_tracing() -> None:
+    """Linux: no process of this user (the kernel runs as the same user) may open this process's
+    ``/proc/<pid>/fd/<result fd>`` or ``/proc/<pid>/mem``, or ptrace it, to forge the result. A new
+    program (the kernel) is dumpable again: this binds the runner alone."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
 def _execute(result_fd: int, timeout: int, limits: dict | None = None) -> None:
     """The runner (``python -m course_tools.grading.isolate --execute FD TIMEOUT``): the notebook comes on
     stdin; all its cells run; the executed notebook goes to the pipe ``FD``, which the kernel does
     not inherit. ``limits``: in the sandbox, its caps (`sandbox.Sandbox.limits`)."""
+    _refuse_tracing()  # before anything of the submission runs
 
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -322,10 +338,11 @@ def _execute(result_fd: int, timeout: int, limits: dict | None = None) -> None:
 
 
 if __name__ == "__main__":  # the runner that run_isolated starts; instructors use `course grade`
-    if len(sys.argv) not in (4, 8) or sys.argv[1] != "--execute" or sys.argv[4:5] not in ([], ["--limits"]):
+    if len(sys.argv) not in (4, 9) or sys.argv[1] != "--execute" or sys.argv[4:5] not in ([], ["--limits"]):
         sys.exit(
             "usage: python -m course_tools.grading.isolate --execute RESULT_FD TIMEOUT "
-            "[--limits MEMORY CPU PROCESSES] (`course grade`)"
+            "[--limits MEMORY CPU PROCESSES ADDRESS] (`course grade`)"
         )
-    caps = dict(zip(("memory", "cpu", "processes"), map(int, sys.argv[5:]), strict=True)) if sys.argv[5:] else None
+    names = ("memory", "cpu", "processes", "address")  # `sandbox.Sandbox.limits`, in its order
+    caps = dict(zip(names, map(int, sys.argv[5:]), strict=True)) if sys.argv[5:] else None
     _execute(int(sys.argv[2]), int(sys.argv[3]), caps)

@@ -8,10 +8,11 @@ What the code under test can reach, all READ-ONLY: the system (``/usr``, ``/etc`
 this Python environment (its prefix, its base prefix, its ``site-packages`` folders), the
 course's ``course_utils`` and ``course_tools`` packages and its ``pyproject.toml`` (not the rest
 of the course: not ``solutions/``, not ``build/``), the dataset folder (``$COURSE_DATA_DIR`` or
-the course's ``data/``), ``$IPYTHONDIR`` if set (the runner gives IPython a writable copy,
-without the history) and copies of the grader's copies of this submission's check files. Not
-the grader's home, the solutions folder (``--solutions``), the submissions, the gradebook or the
-other submissions' executed copies. Writable: only ``/tmp``, a fresh in-memory folder of at most
+the course's ``data/``), a copy of ``$IPYTHONDIR`` if set (made once per grading process, without
+the history, ``pid/``, ``security/``, ``log/`` or ``db/``; the runner gives IPython a writable copy
+of it) and copies of the grader's copies of this submission's check files. Not the grader's
+home, the solutions folder (``--solutions``), the submissions, the gradebook or the other
+submissions' executed copies. Writable: only ``/tmp``, a fresh in-memory folder of at most
 ``--memory-cap`` (the kernel's working folder, also ``$HOME``), gone with the run. No network:
 its own network namespace holds only a loopback of its own (not the host's ``127.0.0.1``). Its
 own PID namespace: it sees only its own processes, and when its runner ends, or the grader
@@ -19,22 +20,34 @@ dies, every process in it is killed. Its own IPC and host-name namespaces and a 
 session of its own. A package installed outside the environment's folders (``pip install -e``
 of another folder) is missing in there: install it normally, or grade with ``--no-sandbox``.
 
-Caps, per process of the sandbox (set by the runner inside, before the kernel starts, with
-``setrlimit``; see `Sandbox.limits`): memory (``RLIMIT_DATA``, ``--memory-cap``, 4 GiB: ``RLIMIT_AS``
-would count the 3 GB of address space PyTorch reserves at import), CPU time (``RLIMIT_CPU``,
-``--cpu-cap``, twice what the kernel's threads can use in ``--timeout``) and processes and
-threads together (``RLIMIT_NPROC``, ``--process-cap``). ``RLIMIT_NPROC`` counts per user, and
-counts nothing for root: the sandbox has a user namespace of its own, so it counts only the
-sandbox's processes, and a grader running as root enters the sandbox as root (root can read the
-course wherever it lives, even under ``/root``), then switches to the user ``nobody`` (65534)
-and a second, unprivileged ``bwrap`` makes that user namespace. As ``nobody``, the sandbox reads
-the bound folders only where their permissions let everyone read them.
+Environment: bwrap starts from an empty one (``--clearenv``) and lets in only `PASSED_VARIABLES`
+(``PATH``, the locale, the thread counts, ``IPYTHONDIR``, a few ``PYTHON*`` settings) and
+``LC_*``; ``HOME`` is ``/tmp`` and ``COURSE_DATA_DIR`` the data folder. A token or password in
+the grader's environment stays out. The runner cannot be traced or read through ``/proc`` by
+its kernel (`isolate._refuse_tracing`), so the kernel cannot write into the result pipe.
 
-Not defended: the memory cap is per process (a submission may start ``--process-cap`` processes
-that each use it), ``/tmp`` and ``/dev/shm`` hold their files in memory, the code sees the
-grader's environment variables (grade from a shell without secrets in them) and the bound files
-(the hidden tests of its own exercise, which it must run), and it shares the machine's kernel
-(a kernel bug is an escape). A container or a virtual machine defends against that.
+Caps, per process of the sandbox (set by the runner inside, before the kernel starts, with
+``setrlimit``; see `Sandbox.limits`): memory ``--memory-cap`` (4 GiB), twice: ``RLIMIT_DATA`` at
+the cap (private memory: the heap, arrays, tensors) and ``RLIMIT_AS``, the address space, at the
+cap + 4 GiB + 64 MiB per thread (`ADDRESS_BASE`: PyTorch maps about 3 GB at import, most of it
+not data), which bounds shared memory (``mmap`` ``MAP_SHARED``, which ``RLIMIT_DATA`` does not
+count) too; CPU time (``RLIMIT_CPU``, ``--cpu-cap``, twice what the kernel's threads can use in
+``--timeout``) and processes and threads together (``RLIMIT_NPROC``, ``--process-cap``).
+``RLIMIT_NPROC`` counts per user, and counts nothing for root: the sandbox has a user namespace
+of its own, so it counts only the sandbox's processes, and a grader running as root enters the
+sandbox as root (root can read the course wherever it lives, even under ``/root``), then
+switches to the user ``nobody`` (65534) and a second, unprivileged ``bwrap`` makes that user
+namespace. As ``nobody``, the sandbox reads the bound folders only where their permissions let
+everyone read them.
+
+Not defended: the memory caps are per process (a submission may start ``--process-cap``
+processes that each use them) and rlimits, not a cgroup: a process may hold up to about 4 GiB
+of shared memory beyond ``--memory-cap`` (the address space PyTorch needs), ``/tmp`` and
+``/dev/shm`` hold their files in memory; a cgroup v2 ``memory.max`` would cap all of it
+together, but it needs the memory controller delegated to the grader (on the development
+machine it is not: the memory controller sits on cgroup v1). The code sees the bound files (the
+hidden tests of its own exercise, which it must run), and it shares the machine's kernel (a
+kernel bug is an escape). A container or a virtual machine defends against that.
 """
 
 from __future__ import annotations
@@ -53,9 +66,24 @@ CPU_CAP_PER_TIMEOUT = 2  # default --cpu-cap: this many times what the kernel's 
 
 PROCESSES_BASE, PROCESSES_PER_THREAD = 64, 4  # default --process-cap: 64 + 4 per thread of the kernel
 
+# RLIMIT_AS = --memory-cap + this: the address space a kernel holds beyond its data. Measured (torch
+# 2, CPU): importing torch maps 3.2 GB (0.8 GB of it data), torch and torchvision training a small
+# CNN 3.8 GB at 2 threads (1.0 GB data) and 4.9 GB at 16 (1.4 GB data): each thread adds about
+# 50 MB that is not data (glibc's reserved malloc arenas). So: 4 GiB, and 64 MiB a thread.
+ADDRESS_BASE, ADDRESS_PER_THREAD = 4 * 2**30, 64 * 2**20
+
 SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 INSTALL_HINT = "install bubblewrap (Debian, Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
+
+
+PASSED_VARIABLES = frozenset(  # the grader's environment variables the sandbox lets in; HOME is /tmp there
+    """PATH LANG LANGUAGE TZ TERM IPYTHONDIR MPLBACKEND JUPYTER_PLATFORM_DIRS PYTHONHASHSEED PYTHONWARNINGS
+    PYTHONIOENCODING PYTHONUTF8 PYTHONDONTWRITEBYTECODE OMP_NUM_THREADS MKL_NUM_THREADS OPENBLAS_NUM_THREADS
+    NUMEXPR_NUM_THREADS VECLIB_MAXIMUM_THREADS""".split()
+)
+
+PASSED_PREFIXES = ("LC_",)  # the locale's variables
 
 
 class SandboxError(Exception):
@@ -74,10 +102,12 @@ class Sandbox:
 
     def limits(self, timeout: int, threads: int) -> dict[str, int]:
         """The runner's caps for one run of ``timeout`` seconds whose kernel has ``threads`` threads."""
+        memory = int(self.memory_gib * 2**30)
         return {
-            "memory": int(self.memory_gib * 2**30),
+            "memory": memory,
             "cpu": self.cpu_seconds or CPU_CAP_PER_TIMEOUT * timeout * threads,
             "processes": self.processes or PROCESSES_BASE + PROCESSES_PER_THREAD * threads,
+            "address": memory + ADDRESS_BASE + ADDRESS_PER_THREAD * threads,
         }
 
 
@@ -128,18 +158,23 @@ def problem() -> str | None:
     return None
 
 
-def command(runner: list[str], copies: dict | None = None, memory_bytes: int = 2**30) -> list[str]:
+def command(runner: list[str], copies: dict | None = None, memory_bytes: int = 2**30, env: dict | None = None):
     """The command that runs ``runner`` in the sandbox, whose ``/tmp`` holds ``memory_bytes``.
 
     ``copies``: ``{path: open file descriptor}``, files put at those paths, read-only, with the
     descriptors' contents (the grader's own files may be readable by it alone; the descriptors
-    must be passed to the command). Other inherited descriptors stay open in the sandbox."""
+    must be passed to the command). Other inherited descriptors stay open in the sandbox.
+    ``env``: the environment the command is started with (default: this process's); of it, only
+    the variables `passed_environment` lets through reach the runner."""
     bwrap = shutil.which("bwrap") or "bwrap"
     root = os.geteuid() == 0
     outer = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net"]
     outer += ["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     outer += [] if root else ["--unshare-user", "--disable-userns"]
     outer += _mounts(copies or {}, memory_bytes)
+    outer += ["--clearenv"]  # before the --setenv: the grader's secrets stay out
+    for name, value in passed_environment(os.environ if env is None else env).items():
+        outer += ["--setenv", name, value]
     outer += ["--setenv", "HOME", "/tmp", "--setenv", "COURSE_DATA_DIR", str(_data_folder()), "--chdir", "/tmp"]
     if not root:
         return [*outer, "--", *runner]
@@ -147,6 +182,12 @@ def command(runner: list[str], copies: dict | None = None, memory_bytes: int = 2
     nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
     inner = [bwrap, "--unshare-user", "--disable-userns", "--dev-bind", "/", "/", "--"]
     return [*outer, "--", *nobody, *inner, *runner]
+
+
+def passed_environment(env) -> dict[str, str]:
+    """The variables of ``env`` the sandbox lets in (`PASSED_VARIABLES`, `PASSED_PREFIXES`): none
+    that may hold a secret (tokens, passwords, cloud keys)."""
+    return {name: value for name, value in env.items() if name in PASSED_VARIABLES or name.startswith(PASSED_PREFIXES)}
 
 
 def _mounts(copies: dict, memory_bytes: int) -> list[str]:
@@ -157,14 +198,18 @@ def _mounts(copies: dict, memory_bytes: int) -> list[str]:
             args += ["--symlink", os.readlink(folder), str(folder)]
         elif folder.is_dir():
             args += ["--ro-bind", str(folder), str(folder)]
-    made, folders = {Path("/"), Path("/tmp")}, _readable_paths()
-    for path in [*folders, *map(Path, copies)]:
+    binds = {path: path for path in _readable_paths()}
+    ipython = _ipython_folder()
+    if ipython is not None and ipython.is_dir():  # the copy, never the grader's folder (its history)
+        binds[ipython] = _ipython_copy(ipython)
+    made = {Path("/"), Path("/tmp")}
+    for path in [*binds, *map(Path, copies)]:
         for parent in reversed(path.parents):  # bwrap would make them readable by their owner alone
             if parent not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
-        if path in folders:
-            args += ["--ro-bind", str(path), str(path)]
+        if path in binds:
+            args += ["--ro-bind", str(binds[path]), str(path)]
         else:
             args += ["--perms", "0444", "--ro-bind-data", str(copies[str(path)]), str(path)]
         made.add(path)
@@ -173,8 +218,8 @@ def _mounts(copies: dict, memory_bytes: int) -> list[str]:
 
 def _readable_paths() -> list[Path]:
     """What the runner and its kernel read: the Python environment, the course's two packages, its
-    pyproject.toml (where course_utils finds the course), the data and ``$IPYTHONDIR``; never the
-    course folder itself (it holds the solutions)."""
+    pyproject.toml (where course_utils finds the course) and the data; never the course folder
+    itself (it holds the solutions)."""
     import course_tools
     import course_utils
 
@@ -185,7 +230,7 @@ def _readable_paths() -> list[Path]:
     found = [Path(p).resolve() for p in [*prefixes, *sites]]  # not sys.path[0]: the script's folder, say
     found = [p for p in found if p.is_dir() and not (p == course or p in course.parents)]
     found = [p for p in found if not any(p.is_relative_to(s) for s in map(Path, SYSTEM_FOLDERS))]
-    found += packages + [p for p in (_data_folder(), _ipython_folder()) if p and p.is_dir()]
+    found += packages + [p for p in (_data_folder(),) if p.is_dir()]
     found += [course / "pyproject.toml"] if (course / "pyproject.toml").is_file() else []  # where the course is
     return sorted({p for p in found if not any(p != q and p.is_relative_to(q) for q in found)})
 
@@ -196,6 +241,27 @@ def _ipython_folder() -> Path | None:
     return Path(folder).expanduser().resolve() if folder else None
 
 
+IPYTHON_PRIVATE = ("history", "pid", "security", "log", "db")  # in $IPYTHONDIR: not copied into the sandbox
+
+
+@functools.cache
+def _ipython_copy(folder: Path) -> Path:
+    """A copy of IPython's folder readable by everyone, without its history, its kernels' connection
+    files or logs (`IPYTHON_PRIVATE`): made once per process, removed when the process ends."""
+    import atexit
+    import tempfile
+
+    def private(_, names):
+        return [name for name in names if name.startswith(IPYTHON_PRIVATE)]
+
+    where = Path(tempfile.mkdtemp(prefix="grading-ipython-"))
+    atexit.register(shutil.rmtree, where, ignore_errors=True)
+    copy = Path(shutil.copytree(folder, where / "ipython", ignore=private, symlinks=False))
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return copy
+
+
 def _data_folder() -> Path:
     from course_utils.datafiles import data_root
 
@@ -204,20 +270,18 @@ def _data_folder() -> Path:
 
 def prepare_runner(limits: dict[str, int]) -> None:
     """In the runner, before its kernel starts: the caps of every process of the sandbox, and a
-    writable copy of IPython's folder (``$IPYTHONDIR``, bound read-only; IPython ignores a folder
-    it cannot write to), without its history."""
+    writable copy of IPython's folder (``$IPYTHONDIR``, the grader's copy, bound read-only;
+    IPython ignores a folder it cannot write to)."""
     import resource
     import tempfile
-
-    def unwanted(folder, names):  # the history, and what only the grader may read (pid/, security/)
-        return [n for n in names if n.startswith("history") or not os.access(Path(folder, n), os.R_OK)]
 
     ipython = _ipython_folder()
     if ipython and ipython.is_dir():
         copy = Path(tempfile.mkdtemp(prefix="ipython-"), "ipython")
-        os.environ["IPYTHONDIR"] = str(shutil.copytree(ipython, copy, ignore=unwanted))
+        os.environ["IPYTHONDIR"] = str(shutil.copytree(ipython, copy))
 
     resource.setrlimit(resource.RLIMIT_DATA, (limits["memory"], limits["memory"]))
+    resource.setrlimit(resource.RLIMIT_AS, (limits["address"], limits["address"]))  # shared mappings too
     resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu"], limits["cpu"] + 5))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
 
