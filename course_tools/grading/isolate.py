@@ -75,6 +75,9 @@ def run_isolated(runnable, timeout: int, log: Path, sandbox=None, env: dict | No
             return None, {"status": "error", "message": message}
         threads = int((env or os.environ).get("OMP_NUM_THREADS") or os.cpu_count() or 1)
         limits = sandbox.limits(timeout, threads)
+        from .sandbox import ipython_files
+
+        readable = [*readable, *ipython_files()]  # IPython's startup files, never its history
         copies = {str(Path(f).resolve()): os.open(f, os.O_RDONLY) for f in readable}  # copied in by bwrap
         command = sandboxed([*command, "--limits", *map(str, limits.values())], copies, limits["memory"], env)
     else:

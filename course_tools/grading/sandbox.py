@@ -8,9 +8,9 @@ What the code under test can reach, all READ-ONLY: the system (``/usr``, ``/etc`
 this Python environment (its prefix, its base prefix, its ``site-packages`` folders), the
 course's ``course_utils`` and ``course_tools`` packages and its ``pyproject.toml`` (not the rest
 of the course: not ``solutions/``, not ``build/``), the dataset folder (``$COURSE_DATA_DIR`` or
-the course's ``data/``), a copy of ``$IPYTHONDIR`` if set (made once per grading process, without
+the course's ``data/``), copies of the files of ``$IPYTHONDIR`` if set (`ipython_files`: not
 the history, ``pid/``, ``security/``, ``log/`` or ``db/``; the runner gives IPython a writable copy
-of it) and copies of the grader's copies of this submission's check files. Not the grader's
+of them) and copies of the grader's copies of this submission's check files. Not the grader's
 home, the solutions folder (``--solutions``), the submissions, the gradebook or the other
 submissions' executed copies. Writable: only ``/tmp``, a fresh in-memory folder of at most
 ``--memory-cap`` (the kernel's working folder, also ``$HOME``), gone with the run. No network:
@@ -53,6 +53,7 @@ kernel bug is an escape). A container or a virtual machine defends against that.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import subprocess
@@ -198,18 +199,14 @@ def _mounts(copies: dict, memory_bytes: int) -> list[str]:
             args += ["--symlink", os.readlink(folder), str(folder)]
         elif folder.is_dir():
             args += ["--ro-bind", str(folder), str(folder)]
-    binds = {path: path for path in _readable_paths()}
-    ipython = _ipython_folder()
-    if ipython is not None and ipython.is_dir():  # the copy, never the grader's folder (its history)
-        binds[ipython] = _ipython_copy(ipython)
-    made = {Path("/"), Path("/tmp")}
-    for path in [*binds, *map(Path, copies)]:
+    made, folders = {Path("/"), Path("/tmp")}, _readable_paths()
+    for path in [*folders, *map(Path, copies)]:
         for parent in reversed(path.parents):  # bwrap would make them readable by their owner alone
             if parent not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
-        if path in binds:
-            args += ["--ro-bind", str(binds[path]), str(path)]
+        if path in folders:
+            args += ["--ro-bind", str(path), str(path)]
         else:
             args += ["--perms", "0444", "--ro-bind-data", str(copies[str(path)]), str(path)]
         made.add(path)
@@ -241,25 +238,20 @@ def _ipython_folder() -> Path | None:
     return Path(folder).expanduser().resolve() if folder else None
 
 
-IPYTHON_PRIVATE = ("history", "pid", "security", "log", "db")  # in $IPYTHONDIR: not copied into the sandbox
+IPYTHON_PRIVATE = ("history", "pid", "security", "log", "db")  # in $IPYTHONDIR: never copied into the sandbox
+
+IPYTHON_FILES = 200  # at most this many files of $IPYTHONDIR go in (its startup files, its configuration)
 
 
-@functools.cache
-def _ipython_copy(folder: Path) -> Path:
-    """A copy of IPython's folder readable by everyone, without its history, its kernels' connection
-    files or logs (`IPYTHON_PRIVATE`): made once per process, removed when the process ends."""
-    import atexit
-    import tempfile
-
-    def private(_, names):
-        return [name for name in names if name.startswith(IPYTHON_PRIVATE)]
-
-    where = Path(tempfile.mkdtemp(prefix="grading-ipython-"))
-    atexit.register(shutil.rmtree, where, ignore_errors=True)
-    copy = Path(shutil.copytree(folder, where / "ipython", ignore=private, symlinks=False))
-    for path in [copy, *copy.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return copy
+def ipython_files() -> list[Path]:
+    """The files of ``$IPYTHONDIR`` the sandbox gets copies of (`command`'s ``copies``): none of its
+    history, its kernels' connection files or logs (`IPYTHON_PRIVATE`)."""
+    folder = _ipython_folder()
+    if folder is None or not folder.is_dir():
+        return []
+    files = (p for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink())
+    kept = (p for p in files if not any(part.startswith(IPYTHON_PRIVATE) for part in p.relative_to(folder).parts))
+    return list(itertools.islice(kept, IPYTHON_FILES))
 
 
 def _data_folder() -> Path:
@@ -270,15 +262,15 @@ def _data_folder() -> Path:
 
 def prepare_runner(limits: dict[str, int]) -> None:
     """In the runner, before its kernel starts: the caps of every process of the sandbox, and a
-    writable copy of IPython's folder (``$IPYTHONDIR``, the grader's copy, bound read-only;
+    writable copy of IPython's folder (``$IPYTHONDIR``: `ipython_files`, read-only in here;
     IPython ignores a folder it cannot write to)."""
     import resource
     import tempfile
 
     ipython = _ipython_folder()
-    if ipython and ipython.is_dir():
+    if ipython:  # absent when it held none of `ipython_files`
         copy = Path(tempfile.mkdtemp(prefix="ipython-"), "ipython")
-        os.environ["IPYTHONDIR"] = str(shutil.copytree(ipython, copy))
+        os.environ["IPYTHONDIR"] = str(shutil.copytree(ipython, copy) if ipython.is_dir() else copy)
 
     resource.setrlimit(resource.RLIMIT_DATA, (limits["memory"], limits["memory"]))
     resource.setrlimit(resource.RLIMIT_AS, (limits["address"], limits["address"]))  # shared mappings too
