@@ -394,15 +394,17 @@ def test_a_name_an_armed_check_cell_binds_still_belongs_to_its_task():
     assert (result.passed, notes) == (False, [])
 
 
-def test_a_hint_that_quotes_the_hidden_tests_or_the_answers_is_withheld():
+def test_a_hint_that_quotes_the_hidden_tests_is_withheld_and_one_naming_the_fix_is_not():
     hidden_source = "@hidden(1)\ndef same_sizes(nb):\n    check_equal(nb['double'](21),   42, 'the double of 21')\n"
     answer = code("### BEGIN SOLUTION\nanswer = sorted(set(words)) * 2\n### END SOLUTION", 1, "answer")
     scheme = marking_scheme(nbformat.v4.new_notebook(cells=[answer]), hidden_source)
     scheme.hidden = {1: [("same_sizes", None)]}
     leaked = "check_equal(nb['double'](21), 42, 'the double of 21')"  # the line, its spaces made one
-    for message in (leaked, "it was: answer = sorted(set(words)) * 2", "x " * 130 + leaked):  # the last one cut
+    for message in (leaked, "x " * 130 + leaked):  # the last one cut
         executed = one_task(printed(verdicts_line(verdict("same_sizes", False, message=message))), error(message))
         (result,), _ = score(executed, {}, scheme)
         assert {result.hint, *(check.hint for check in result.checks)} - {""} == {WITHHELD}, message
     (result,), _ = score(one_task(error("expected 42, got 41")), {}, scheme)  # the grader's own words stay
     assert result.hint == "expected 42, got 41"
+    (result,), _ = score(one_task(error("add: answer = sorted(set(words)) * 2")), {}, scheme)  # a fix, like the answer
+    assert result.hint == "add: answer = sorted(set(words)) * 2"

@@ -141,18 +141,11 @@ WITHHELD = "hint withheld: it quoted the hidden tests or the solution"
 
 
 def secret_lines(solution, hidden_source: str = "") -> frozenset[str]:
-    """The lines a hint must not quote: those of the hidden tests and of the solution's answers (its
-    solution regions), each as `_hint` writes text (whitespace runs made one space), of at least
-    `SECRET_LINE` characters."""
-    from ..notebook_transforms import MarkerError, has_solution, solution_lines
-
+    """The lines a hint must not quote: those of the hidden tests (the one secret file the kernel can
+    read), each as `_hint` writes text (whitespace runs made one space), of at least `SECRET_LINE`
+    characters. The solution's answers are not among them: the sandbox never shows the kernel the
+    solutions, and the checks' own hints name the fix (``add optimizer.zero_grad()``)."""
     lines = hidden_source.split("\n")
-    for cell in solution.cells:
-        if has_solution(cell.source):
-            try:
-                lines += solution_lines(cell.source)
-            except MarkerError:  # the solution check refuses it elsewhere; keep the whole cell secret
-                lines += cell.source.split("\n")
     return frozenset(flat for flat in (" ".join(line.split()) for line in lines) if len(flat) >= SECRET_LINE)
 
 
@@ -391,7 +384,13 @@ def score(executed, missing: dict, scheme: Scheme | None = None) -> tuple[list[T
             failed = {t for t, gathered in tasks.items() if gathered.problem}  # e.g. a setup cell failed
             notes += _note(cell, index, problem, _tasks_behind(cell, reached), failed, last_task)
     results = [gathered.result(t, scheme.tasks.get(t, 1.0), scheme.hidden.get(t, [])) for t, gathered in tasks.items()]
-    withhold_secrets(results, notes, scheme.secret_lines)
+    own = {  # a hint may quote the student's own line ("it happened in your line ..."), even one like the solution's
+        " ".join(line.split())
+        for cell in executed.cells
+        if cell.metadata.get("grading", {}).get("role") in ("answer", "added")
+        for line in cell.source.split("\n")
+    }
+    withhold_secrets(results, notes, scheme.secret_lines - own)
     return results, notes
 
 
