@@ -324,13 +324,10 @@ def must_seal(path: Path, checks: Path) -> bool:
 
 def tracked_top_folders(root: Path) -> set[str] | None:
     """The top-level names of the course under git (None: not a git checkout)."""
-    try:
-        run = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True)
-    except OSError:
+    tracked, course = tracked_files(root), root.resolve()
+    if tracked is None:
         return None
-    if run.returncode != 0:
-        return None
-    return {name.split("/", 1)[0] for name in run.stdout.split("\0") if name}
+    return {path.relative_to(course).parts[0] for path in tracked if path.is_relative_to(course)}
 
 
 # ---------------------------------------------------------------------------- the release
