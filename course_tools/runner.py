@@ -147,17 +147,44 @@ def child_environment(threads: int | None = None, dask_worker: bool = False) -> 
 def kernel_manager(env: dict):
     """A kernel manager class whose kernels get the environment ``env``.
 
-    ``JPY_PARENT_PID`` makes the kernel exit when the process that started it dies (a killed
-    sweep worker leaves no kernel behind).
+    A killed sweep worker leaves no kernel behind. ``JPY_PARENT_PID`` makes the kernel exit
+    when its parent dies, but only once the kernel has started polling, and only when the
+    orphan is handed to process 1; on Linux the kernel also gets SIGKILL from the system the
+    moment its parent dies, whenever that is and whoever adopts it.
     """
     from jupyter_client import AsyncKernelManager
 
     class KernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
             kw["env"] = {**env, "JPY_PARENT_PID": str(os.getpid())}
-            return await super()._async_pre_start_kernel(**kw)
+            cmd, kw = await super()._async_pre_start_kernel(**kw)
+            die_with_parent = _die_with(os.getpid())
+            if die_with_parent is not None:
+                kw["preexec_fn"] = die_with_parent
+            return cmd, kw
 
     return KernelManager
+
+
+def _die_with(parent: int):
+    """Linux: a function for the child, between fork and exec, that asks for SIGKILL when
+    ``parent`` (strictly: the thread that forks, which waits for the run) dies; None elsewhere."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import signal
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork: the child only calls it
+    set_death_signal = 1  # PR_SET_PDEATHSIG
+
+    def die_with_parent():
+        prctl(set_death_signal, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before we asked
+            os._exit(1)
+
+    return die_with_parent
 
 
 def execute(

@@ -6,6 +6,8 @@ scheduler and workers started separately, a worker killed mid-sweep and grading 
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -162,3 +164,43 @@ def test_runs_print_no_kernel_transport_warning(good, tmp_path, capfd):
     assert cli.main(["run", str(good), "--out", str(tmp_path / "out")]) == 0
     captured = capfd.readouterr()  # the kernel writes to the terminal directly, not via Python
     assert "without encryption" not in captured.err + captured.out
+
+
+# The adopter makes itself a subreaper (as a CI runner or a container's init may be), forks a
+# "sweep worker" that starts a kernel and reports its pid, kills that worker at once (before the
+# kernel can have started its own parent check), and waits for the kernel to go.
+ORPHAN_SCRIPT = """
+import asyncio, ctypes, os, signal, sys, time
+
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans below come here
+read_end, write_end = os.pipe()
+worker = os.fork()
+if worker == 0:
+    from course_tools.runner import child_environment, kernel_manager
+
+    manager = kernel_manager(child_environment(1))(kernel_name="python3")
+    asyncio.run(manager.start_kernel())
+    os.write(write_end, f"{manager.provisioner.pid}\\n".encode())
+    time.sleep(60)
+    os._exit(0)
+kernel = int(os.read(read_end, 100))
+os.kill(worker, signal.SIGKILL)
+deadline = time.monotonic() + 15
+while time.monotonic() < deadline:
+    try:
+        os.waitpid(-1, os.WNOHANG)  # reap what we adopted
+    except ChildProcessError:
+        pass
+    if not os.path.exists(f"/proc/{kernel}"):
+        sys.exit(0)
+    time.sleep(0.1)
+os.kill(kernel, signal.SIGKILL)
+sys.exit("the kernel outlived the process that started it")
+"""
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_worker_leaves_no_kernel_even_where_a_subreaper_adopts_it():
+    adopter = subprocess.run([sys.executable, "-c", ORPHAN_SCRIPT], capture_output=True, text=True, timeout=90)
+    assert adopter.returncode == 0, adopter.stderr[-2000:]
