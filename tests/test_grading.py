@@ -485,6 +485,23 @@ def test_written_answers_are_named_after_another_gradebook(tmp_path, capsys):
     assert (tmp_path / "written_answers.csv").exists() and (tmp_path / "week2_written_answers.csv").exists()
 
 
+def test_the_runner_leaves_out_the_iri_grammar_jsonschema_would_build():
+    """The runner starts once per submission; nbformat's jsonschema would build rfc3987_syntax's grammar
+    there (1.4 s), for formats no notebook schema uses."""
+    import subprocess
+    import sys
+
+    from course_tools.grading.isolate import RUNNER
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", RUNNER], capture_output=True, text=True, timeout=60
+    )
+    assert "usage: python -m course_tools.grading.isolate" in done.stderr  # the runner's module ran, as __main__
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"nbformat", "jsonschema"} <= imported  # its import of rfc3987_syntax fails, at once
+    assert not any(name.startswith("rfc3987_syntax.") for name in imported), sorted(imported)
+
+
 def test_feedback_is_cut_at_a_word_boundary():
     from course_tools.grading import shorten
 
