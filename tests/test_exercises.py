@@ -3,8 +3,10 @@ and the refused markers, are tests/test_notebook_transforms.py's).
 
 The last tests are the CI proof that the committed exercises are what they claim to be: every check
 cell is one call to the exercise's check module; graded (quick mode, hidden tests included) an
-untouched exercise fails every task only with NotImplementedError and its solution passes every
-task; and no line of a solution region survives in them.
+untouched exercise fails every task only with NotImplementedError; its solution, run cell by cell in
+this process in quick mode, passes every task's check and hidden tests, and one solution that trains
+is graded whole, the grader end to end (test_grading.py grades shape arithmetic's with ``course
+grade``, in the sandbox); and no line of a solution region survives in them.
 """
 
 import hashlib
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from solution_cells import hidden_tests
+from solution_cells import hidden_tests, run_cells
 
 from course_tools import cli
 from course_tools.exercises import build_all, exercise_text
@@ -131,13 +133,18 @@ def test_no_line_of_a_solution_region_appears_in_the_exercise(solution):
     assert "HIDDEN TESTS" not in (REPO / "exercises" / solution.name).read_text()
 
 
+def quick(notebook):
+    """``notebook`` in quick mode (its parameters cell, edited in place)."""
+    for cell in notebook.cells:
+        cell.source = cell.source.replace("quick: bool = False", "quick: bool = True")
+    return notebook
+
+
 def quick_solutions(tmp_path: Path, solution: Path, hidden: bool = True) -> Path:
     """A copy of ``solution`` in quick mode, with its hidden tests, in a folder of its own."""
     folder = tmp_path / "solutions"
     (folder / "hidden_tests").mkdir(parents=True)
-    notebook = nbformat.read(solution, as_version=4)
-    for cell in notebook.cells:
-        cell.source = cell.source.replace("quick: bool = False", "quick: bool = True")
+    notebook = quick(nbformat.read(solution, as_version=4))
     nbformat.write(notebook, folder / solution.name)
     exercise = notebook.metadata["course"]["exercise_id"]
     shutil.copy(REPO / "solutions" / "hidden_tests" / f"{exercise}.py", folder / "hidden_tests")
@@ -150,7 +157,7 @@ def tasks_of(notebook) -> list[int]:
 
 @pytest.mark.kernel
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
-def test_graded_the_exercise_fails_only_as_unfinished_and_the_solution_passes_everything(solution, tmp_path):
+def test_graded_the_exercise_fails_only_as_unfinished(solution, tmp_path):
     solutions = quick_solutions(tmp_path, solution)
     exercise = REPO / "exercises" / solution.name
     row = grade_one(exercise, solutions, tmp_path / "exercise.ipynb", 600)
@@ -167,7 +174,49 @@ def test_graded_the_exercise_fails_only_as_unfinished_and_the_solution_passes_ev
         assert error.ename in ("NotDoneYet", "NotImplementedError") or "must pass first" in error.evalue, error.evalue
         assert error.ename == "CheckFailed" or error.evalue.startswith("Task "), error.evalue
         assert len(error.traceback) == 1 or error.ename == "NotImplementedError", error.traceback  # one line
-    row = grade_one(solution, solutions, tmp_path / "solution.ipynb", 600)  # the hidden tests included
+
+
+@pytest.mark.kernel  # no kernel, but a run of every notebook: out of `make test-fast`, as the graded runs are
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_the_solution_passes_every_task_hidden_tests_included(solution):
+    """Every code cell of the solution in quick mode, in order, in one namespace (as its kernel would
+    run them), and each task's hidden tests after its last check cell: nothing fails. In this process,
+    not graded: a kernel and the grader's runner would add seconds to each exercise, and the test
+    below grades a solution whole."""
+    import matplotlib.pyplot as plt
+
+    notebook = quick(nbformat.read(solution, as_version=4))
+    hidden = hidden_tests(notebook)
+    last_check = {
+        c.metadata["course"]["task"]: c.id
+        for c in notebook.cells
+        if c.metadata.get("course", {}).get("role") == "check"
+    }
+    assert sorted(last_check) == tasks_of(notebook)
+    namespace, checked = {}, []
+    try:
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            run_cells(notebook, cell.id, namespace=namespace)
+            task = cell.metadata.get("course", {}).get("task")
+            if last_check.get(task) == cell.id:
+                if task in hidden.functions:
+                    hidden.run(task, namespace)
+                checked.append(task)
+    finally:
+        plt.close("all")
+    assert checked == tasks_of(notebook)
+
+
+GRADED_SOLUTION = "04_two_conv_net_exercises.ipynb"  # it trains; its hidden tests take training steps
+
+
+@pytest.mark.kernel
+def test_graded_a_solution_that_trains_passes_everything(tmp_path):
+    solution = REPO / "solutions" / GRADED_SOLUTION
+    row = grade_one(solution, quick_solutions(tmp_path, solution), tmp_path / "solution.ipynb", 600)
+    tasks = tasks_of(nbformat.read(solution, as_version=4))
     assert (row.status, row.tasks, row.feedback, row.review) == ("ok", dict.fromkeys(tasks, True), [], [])
 
 
