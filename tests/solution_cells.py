@@ -74,12 +74,24 @@ def solution_answer(exercise, task: int) -> str:
 
 
 def assert_bug_fails_with_hint(
-    exercise, task: int, old: str, new: str, hidden: bool, hint: str, not_hint: str | None = None
+    exercise,
+    task: int,
+    old: str,
+    new: str,
+    hidden: bool,
+    hint: str,
+    not_hint: str | None = None,
+    recheck: bool = True,
 ) -> str:
     """The solution's answer with ``old`` replaced by ``new`` (a classic bug) fails the task's check with
     ``hint`` (its visible part, or with the hidden tests when ``hidden``), and without ``not_hint`` (the
-    hint of another mistake, which once fired for this one); the solution then passes again. Returns
-    the failure's message."""
+    hint of another mistake, which once fired for this one); the solution's answer then runs again and
+    passes every check (hidden tests included). Returns the failure's message.
+
+    ``recheck=False`` runs the solution's answer again but leaves its checks to a later test of the
+    module, one that checks every task's solution in the same namespace after all the bugs: one run of
+    a slow check (a training) there proves what one per bug did, that no bug left anything behind that
+    fails the solution."""
     from course_utils.checks import CheckFailed
 
     answer = solution_answer(exercise, task)
@@ -87,5 +99,9 @@ def assert_bug_fails_with_hint(
     with pytest.raises(CheckFailed, match=re.escape(hint)) as failure:
         check_task(exercise, task, answer.replace(old, new), hidden=hidden)
     assert not_hint is None or not_hint not in str(failure.value), str(failure.value)
-    check_task(exercise, task, answer, hidden=True)
+    if recheck:
+        check_task(exercise, task, answer, hidden=True)
+    else:
+        notebook, namespace = exercise
+        run_cells(notebook, f"task{task}-answer", namespace=namespace)
     return str(failure.value)

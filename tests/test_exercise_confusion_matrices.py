@@ -63,7 +63,7 @@ BUGS = [  # (task, text of the solution's answer, the bug that replaces it, the 
 
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])
 def test_a_classic_bug_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
-    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint, recheck=False)
 
 
 def test_stopping_at_the_first_threshold_that_misses_is_named(exercise):
@@ -113,6 +113,8 @@ def lowest_threshold(y_true, probs, target):
 
 @pytest.mark.parametrize("task", sorted(OTHER_CORRECT_ANSWERS))
 def test_another_correct_answer_passes_every_check(exercise, task):
+    """Runs after the bug tests above, in their namespace: the solution passing every check here also proves
+    that no planted bug left anything behind that fails it (they run only its answer again, not its checks)."""
     check_task(exercise, task, OTHER_CORRECT_ANSWERS[task], hidden=True)
     check_task(exercise, task, solution_answer(exercise, task), hidden=True)
 

@@ -238,14 +238,14 @@ def exercise():
 
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])
 def test_a_classic_mistake_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
-    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint, recheck=False)
 
 
 @pytest.mark.parametrize(
     "task, old, new, hint, wrong", WRONG_CAUSES, ids=[f"task{w[0]}-{w[3][:24]}" for w in WRONG_CAUSES]
 )
 def test_a_mistake_gets_its_own_hint_not_another_s(exercise, task, old, new, hint, wrong):
-    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint, not_hint=wrong)
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint, not_hint=wrong, recheck=False)
 
 
 @pytest.mark.parametrize("task, old, new", HIDDEN_CATCHES, ids=[f"task{h[0]}-{h[2][:24]}" for h in HIDDEN_CATCHES])
@@ -261,6 +261,8 @@ def test_the_hidden_tests_catch_the_mistake_on_their_own_inputs(exercise, task, 
 
 @pytest.mark.parametrize("task, answer", OTHER_CORRECT_ANSWERS, ids=[f"task{a[0]}" for a in OTHER_CORRECT_ANSWERS])
 def test_another_correct_answer_passes_the_visible_and_hidden_checks(exercise, task, answer):
+    """Runs after the bug tests above, in their namespace: the solution passing every check here also proves
+    that no planted bug left anything behind that fails it (they run only its answer again, not its checks)."""
     check_task(exercise, task, answer, hidden=True)
     check_task(exercise, task, solution_answer(exercise, task), hidden=True)
 

@@ -444,7 +444,9 @@ def test_a_newcomers_mistake_gets_one_line_with_its_own_hint(exercise, task, old
     with the hint of another mistake."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        said = assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=message, not_hint=wrong)
+        said = assert_bug_fails_with_hint(
+            exercise, task, old, new, hidden=False, hint=message, not_hint=wrong, recheck=False
+        )
     assert said.endswith(message), said
     assert [str(warning.message) for warning in caught] == []
 
@@ -481,7 +483,7 @@ def test_params_rebound_in_the_caller_s_dict_pass_under_a_label_that_says_what_i
 
 @pytest.mark.parametrize("task, old, new, hint", BUGS, ids=[f"task{b[0]}-{b[3][:24]}" for b in BUGS])
 def test_a_classic_bug_fails_a_visible_check_with_its_hint(exercise, task, old, new, hint):
-    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint)
+    assert_bug_fails_with_hint(exercise, task, old, new, hidden=False, hint=hint, recheck=False)
 
 
 OTHER_CORRECT_ANSWERS = {
@@ -562,6 +564,8 @@ def train_sgd(loss_and_grads, params, x, y, epochs, batch_size, lr, seed=0):
 
 @pytest.mark.parametrize("task", sorted(OTHER_CORRECT_ANSWERS))
 def test_another_correct_answer_passes_every_check(exercise, task):
+    """Runs after the bug tests above, in their namespace: the solution passing every check here also proves
+    that no planted bug left anything behind that fails it (they run only its answer again, not its checks)."""
     check_task(exercise, task, OTHER_CORRECT_ANSWERS[task], hidden=True)
     check_task(exercise, task, solution_answer(exercise, task), hidden=True)
 
