@@ -16,21 +16,23 @@ pytestmark = pytest.mark.usefixtures("mnist_root")
 
 @pytest.mark.kernel
 def test_quick_sweep_over_the_two_conv_lesson(tmp_path, capsys):
-    # Two real runs are enough here: the grid, parallel workers and resuming are tested on a toy
-    # notebook in test_runner.py. One worker, so the sweep never competes with the test runner.
+    # One real run (20 s) is enough here: the grid, parallel workers and resuming are tested on a toy
+    # notebook in test_runner.py. It is the lesson's other network, n_conv=1: the default, n_conv=2,
+    # runs in the lesson's own nbval run (notebooks/04_two_conv_net.ipynb), whose claim "the two-conv
+    # network has 30,840 parameters" fails the cell otherwise. One worker, so the sweep never competes
+    # with the test runner.
     out = tmp_path / "sweep"
-    code = cli.main(["sweep", str(LESSON), "-p", "n_conv", "1", "2", "--quick", "--workers", "1", "--out", str(out)])
+    code = cli.main(["sweep", str(LESSON), "-p", "n_conv", "1", "--quick", "--workers", "1", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0, printed
     results = pd.read_csv(out / "results.csv")
-    assert sorted(results["n_conv"]) == [1, 2]
+    assert list(results["n_conv"]) == [1]
     assert (results["status"] == "ok").all()
     assert results["quick"].all()
     assert results["test_accuracy"].between(0.5, 1.0).all()  # 1 epoch on 2,000 images
-    assert set(results.loc[results["n_conv"] == 1, "n_parameters"]) == {85_320}
-    assert set(results.loc[results["n_conv"] == 2, "n_parameters"]) == {30_840}
+    assert set(results["n_parameters"]) == {85_320}
     assert (out / "figures" / "test_accuracy.png").stat().st_size > 5_000
-    assert len(list(out.glob("*.ipynb"))) == 2
+    assert len(list(out.glob("*.ipynb"))) == 1
     assert "elapsed" in printed and "left" in printed
 
 
