@@ -2,7 +2,9 @@
 shown, 95% intervals computed right, bad folders and records refused in one line, runs in MLflow.
 
 The notebooks here are tiny (a parameters cell and one that records a metric): what costs time is
-starting a Dask cluster and a kernel per run, so each test sweeps two runs at most.
+starting a Dask cluster and a kernel per run, so each test sweeps two runs at most, and the sweeps
+share one local cluster (`one_cluster`) instead of starting one each (a sweep starting its own local
+cluster is tests/test_runner.py's).
 """
 
 import json
@@ -29,6 +31,31 @@ BODY = (
 )
 
 
+@pytest.fixture(scope="module")
+def local_cluster():
+    """One local Dask cluster of one worker, for every sweep of this file."""
+    from course_tools.cluster import dask_client
+
+    with dask_client(None, workers=1, echo=lambda message: None) as client:
+        yield client
+
+
+@pytest.fixture
+def one_cluster(local_cluster, monkeypatch):
+    """Sweeps run on `local_cluster` instead of starting a cluster of their own (3-4 s each, most of what
+    a sweep of two tiny runs costs); what they do on it is unchanged."""
+    from contextlib import contextmanager
+
+    import course_tools.sweep
+
+    @contextmanager
+    def shared(address=None, workers=1, echo=print):
+        assert address is None, "these sweeps run on the local cluster"
+        yield local_cluster
+
+    monkeypatch.setattr(course_tools.sweep, "dask_client", shared)
+
+
 @pytest.fixture
 def notebook(tmp_path):
     return make_notebook(tmp_path / "tiny.ipynb", BODY)
@@ -51,6 +78,7 @@ def edit_code(notebook, new_body):
 
 
 @pytest.mark.kernel
+@pytest.mark.usefixtures("one_cluster")
 def test_a_changed_notebook_reruns_its_runs_and_the_same_one_none(notebook, tmp_path):
     out = tmp_path / "sweep"
     table, _ = sweep(notebook, out)
@@ -104,6 +132,7 @@ def test_a_folder_of_another_notebooks_runs_is_refused_and_kept(notebook, tmp_pa
 
 
 @pytest.mark.kernel
+@pytest.mark.usefixtures("one_cluster")
 def test_a_record_edited_into_nonsense_is_put_aside_in_one_line_and_rerun(notebook, tmp_path):
     out = tmp_path / "sweep"
     out.mkdir()
@@ -200,6 +229,7 @@ def test_seeds_is_shorthand_for_a_seed_list(notebook, tmp_path, monkeypatch, cap
 
 
 @pytest.mark.kernel
+@pytest.mark.usefixtures("one_cluster")
 def test_runs_are_logged_to_mlflow_with_parameters_metrics_and_the_notebook(notebook, tmp_path, capsys, monkeypatch):
     from mlflow.tracking import MlflowClient
 
@@ -229,23 +259,23 @@ def test_runs_are_logged_to_mlflow_with_parameters_metrics_and_the_notebook(note
     assert active[0].info.end_time - active[0].info.start_time > 0  # when it ran, not when it was logged
     record = json.loads((out / "seed=1.json").read_text())
 
-    # Finished runs logged later, when the URI is given only now: nothing reruns
-    later = f"sqlite:///{tmp_path / 'later.db'}"
-    assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", later]) == 0
-    assert "resuming: 2 of 2" in capsys.readouterr().out
-    assert len(MlflowClient(tracking_uri=later).search_runs([experiment.experiment_id])) == 2
-
     # A tracking server that fails mid-sweep: said once, every run kept, the sweep goes on
     def broken(self, record):
         raise ConnectionError("the server went away")
 
-    monkeypatch.setattr(SweepTracker, "log", broken)
+    later = f"sqlite:///{tmp_path / 'later.db'}"  # a new database costs 2-3 s: this one serves twice
     records = {p.name: p.read_text() for p in out.glob("*.json")}
-    third = f"sqlite:///{tmp_path / 'third.db'}"
-    assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", third]) == 0
+    with monkeypatch.context() as failing:
+        failing.setattr(SweepTracker, "log", broken)
+        assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", later]) == 0
     said = capsys.readouterr().out
     assert said.count("MLflow logging stopped (ConnectionError: the server went away)") == 1
     assert {p.name: p.read_text() for p in out.glob("*.json")} == records
+
+    # Finished runs logged later, when the URI is given only now (the server is back): nothing reruns
+    assert cli.main(["sweep", str(notebook), "--seeds", "2", "--out", str(out), "--mlflow", later]) == 0
+    assert "resuming: 2 of 2" in capsys.readouterr().out
+    assert len(MlflowClient(tracking_uri=later).search_runs([experiment.experiment_id])) == 2
 
 
 def test_an_unreachable_tracking_uri_is_one_line_before_any_run(notebook, tmp_path, capsys):
