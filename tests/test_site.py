@@ -8,10 +8,11 @@ offline configuration and the launch buttons in the HTML itself.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
+import io
 import os
 import re
-import shutil
 from html import escape
 from pathlib import Path
 
@@ -309,7 +310,8 @@ def toy_course(root: Path, repo: str) -> Path:
     return root
 
 
-def build_toy(tmp_path, repo: str, capsys) -> tuple[Path, str]:
+def build_toy(folder: Path, repo: str) -> tuple[Path, str]:
+    """The toy course's site, built in ``folder`` with ``repo`` as its repository URL, and what the build printed."""
     if importlib.util.find_spec("jupyter_book") is None:
         reason = "jupyter_book is not installed (pip install -r requirements-site.txt)"
         if os.environ.get("CI") == "true":
@@ -321,17 +323,25 @@ def build_toy(tmp_path, repo: str, capsys) -> tuple[Path, str]:
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(str(err))
-    root = toy_course(tmp_path / "course", repo)
-    out = site.build_site(root, root / "build" / "site", cache=CACHE)
-    return out, capsys.readouterr().out
+    root = toy_course(folder / "course", repo)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        out = site.build_site(root, root / "build" / "site", cache=CACHE)
+    return out, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def toy_site(tmp_path_factory) -> tuple[Path, str]:
+    """The toy site with a repository URL, built once for the two tests that read it."""
+    return build_toy(tmp_path_factory.mktemp("with"), REPO)
 
 
 def html_pages(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): p.read_text(encoding="utf-8") for p in out.rglob("*.html")}
 
 
-def test_the_built_site_needs_no_other_host(tmp_path, capsys):
-    out, printed = build_toy(tmp_path, REPO, capsys)
+def test_the_built_site_needs_no_other_host(toy_site):
+    out, printed = toy_site
     pages = html_pages(out)
     assert {"README.html", "notebooks/01_first.html", "notebooks/02_second.html"} <= set(pages)
     for name, html in pages.items():
@@ -354,8 +364,8 @@ def test_the_built_site_needs_no_other_host(tmp_path, capsys):
     assert "repository_url" not in printed  # no warning: the URL is set
 
 
-def test_launch_buttons_iff_the_repository_url_is_set(tmp_path, capsys):
-    out, printed = build_toy(tmp_path / "with", REPO, capsys)
+def test_launch_buttons_iff_the_repository_url_is_set(toy_site, tmp_path):
+    out, _ = toy_site
     lesson = html_pages(out)["notebooks/01_first.html"]
     assert (
         "https://colab.research.google.com/github/example/cnn-mnist-course/blob/main/notebooks/01_first.ipynb" in lesson
@@ -363,8 +373,7 @@ def test_launch_buttons_iff_the_repository_url_is_set(tmp_path, capsys):
     assert "https://mybinder.org/v2/gh/example/cnn-mnist-course/main" in lesson
     assert f'href="{REPO}"' in lesson  # the repository button
 
-    shutil.rmtree(tmp_path / "with")
-    out, printed = build_toy(tmp_path / "without", "", capsys)
+    out, printed = build_toy(tmp_path / "without", "")
     for name, html in html_pages(out).items():
         assert "colab.research.google.com" not in html and "mybinder" not in html, name
         assert "github.com" not in html, name
