@@ -122,7 +122,7 @@ def test_lesson_runs_time_each_notebook_and_its_kernels_memory(tmp_path):
 
 @pytest.mark.slow
 def test_quick_bench_writes_its_figures_and_the_course_stays_ahead_of_the_tutorial(tmp_path, mnist_root):
-    """The regression guard: `course bench --quick` end to end (about a minute on one thread)."""
+    """The regression guard: `course bench --quick` end to end (about half a minute on one thread)."""
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "course_tools.cli", "bench", "--quick", "--out", str(out)],
