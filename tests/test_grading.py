@@ -161,11 +161,24 @@ def test_full_solution_gets_full_marks(graded):
 
 @pytest.mark.kernel
 def test_untouched_exercise_gets_zero_with_a_reason_per_task(graded):
+    """Also test_exercises.py's proof that an untouched exercise fails only as unfinished, for this
+    exercise (which quick mode does not change): test_exercises.py grades the others."""
     row = graded["rows"]["bob"]
     assert (row["status"], row["total"]) == ("ok", "0")
     assert [row[f"task{t}"] for t in range(1, 5)] == ["0"] * 4
     assert "task1: not attempted (Task 1: conv_output_size)" in row["feedback"]
     assert row["feedback"].endswith("task4: not attempted (Task 4: receptive_field)")  # nothing else
+    lines = row["feedback"].split("; ")
+    assert len(lines) == 4, lines  # one line per task, no other note
+    for task, line in enumerate(lines, start=1):
+        assert line.startswith(f"task{task}: not attempted (Task {task}: "), lines
+    executed = nbformat.read(next(graded["work"].glob(f"*bob_{NAME}")), as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert "NotDoneYet" in {e.ename for e in errors}  # a NotImplementedError, shown in one line
+    for error in errors:  # a cell after a task says so in one line
+        assert error.ename in ("NotDoneYet", "NotImplementedError") or "must pass first" in error.evalue, error.evalue
+        assert error.ename == "CheckFailed" or error.evalue.startswith("Task "), error.evalue
+        assert len(error.traceback) == 1 or error.ename == "NotImplementedError", error.traceback  # one line
 
 
 @pytest.mark.kernel
