@@ -2,9 +2,11 @@
 
 The cluster (module fixture) is a ``dask scheduler`` and two ``dask worker`` processes on
 127.0.0.1 (random ports, one thread each), as an instructor would start them on other machines.
-A quick 3-run sweep of lesson 3 goes through its address while one worker process (not its
-nanny) is killed mid-run: every run still ends in results.csv once, ok, and no kernel survives.
-The local default (no address) gives the same rows (it re-runs one of the runs, resuming).
+A 3-run sweep of a toy notebook (a parameters cell, a check that the kernel sees MNIST, a 2-second
+pause, a metric set by the seed) goes through its address while one worker process (not its
+nanny) is killed mid-run: every run still ends in results.csv once, ok, and no kernel survives. The local
+default (no address) gives the same rows (it re-runs one of the runs, resuming). A lesson would
+prove no more here and costs 12 s a run (four runs: 48 s); a lesson is swept in test_lesson_reruns.
 Four submissions (full, empty, endless loop, corrupt) are graded through the address.
 Every process started here is killed at the end.
 """
@@ -32,6 +34,25 @@ LESSON = REPO / "notebooks" / "03_shape_arithmetic.ipynb"  # the cheapest lesson
 EXERCISE = "03_shape_arithmetic_exercises.ipynb"
 DASK = str(Path(sys.executable).with_name("dask"))
 SWEEP = ["-p", "seed", "0", "1", "2", "--quick"]
+TOY_CELLS = [  # a run of about 3 s (kernel start, 2 s of work), long enough to be killed mid-run
+    "seed: int = 0  # which number is recorded\nquick: bool = False  # a sweep's flag, unused here",
+    "import time\n\nimport numpy as np\n\nfrom course_utils.datafiles import verify_split\n"
+    "from course_utils.notebook import lesson_checks\n\n"
+    "assert verify_split('mnist', False) == []  # the worker's kernel sees the data, as a lesson's would\n"
+    "time.sleep(2)",
+    "with lesson_checks() as checks:\n    checks.record('draw', int(np.random.default_rng(seed).integers(10**6)))",
+]
+
+
+def toy_notebook(folder: Path) -> Path:
+    """A notebook a sweep can run: seed and quick parameters, a data check, a pause, a metric set by the seed."""
+    cells = [nbformat.v4.new_code_cell(source) for source in TOY_CELLS]
+    cells[0].metadata["tags"] = ["parameters"]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / "toy_sweep.ipynb"
+    nbformat.write(notebook, path)
+    return path
 
 
 def kill_tree(process: subprocess.Popen) -> None:
@@ -127,9 +148,9 @@ def worker_pids(client) -> dict[str, int]:
 @pytest.mark.kernel
 def test_a_sweep_survives_a_killed_worker_and_matches_the_local_default(cluster, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
-    client, out = cluster["client"], tmp_path / "remote"
+    client, out, toy = cluster["client"], tmp_path / "remote", toy_notebook(tmp_path)
     pids = worker_pids(client)
-    argv = ["sweep", str(LESSON), *SWEEP, "--out", str(out), "--scheduler", cluster["address"]]
+    argv = ["sweep", str(toy), *SWEEP, "--out", str(out), "--scheduler", cluster["address"]]
     done = []
     sweep = threading.Thread(target=lambda: done.append(cli.main(argv)))
     sweep.start()
@@ -151,17 +172,17 @@ def test_a_sweep_survives_a_killed_worker_and_matches_the_local_default(cluster,
     results = pd.read_csv(out / "results.csv")
     assert sorted(results["seed"]) == [0, 1, 2]  # each run once
     assert (results["status"] == "ok").all(), results["error"].tolist()
+    assert results["draw"].nunique() == 3  # each run's own seed
     assert "elapsed" in printed and "left" in printed and "[3/3]" in printed
     assert len(list(out.glob("*.ipynb"))) == 3
     assert wait_until_gone(seen) == []  # the killed worker's kernel too
 
     # The local default (no address) on the same folder, as after an interrupted sweep: the run
-    # whose record is gone (one, to save time: a run of lesson 3 costs 12 s) runs again there, the
-    # others are kept.
+    # whose record is gone (one, to save time) runs again there, the others are kept.
     local = tmp_path / "local"
     shutil.copytree(out, local)
     (local / "seed=1__quick=True.json").unlink()
-    assert cli.main(["sweep", str(LESSON), *SWEEP, "--out", str(local)]) == 0
+    assert cli.main(["sweep", str(toy), *SWEEP, "--out", str(local)]) == 0
     printed = capsys.readouterr().out
     assert "resuming: 2 of 3 runs already finished" in printed and "[1/1]" in printed
     here = pd.read_csv(local / "results.csv")
