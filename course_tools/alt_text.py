@@ -51,8 +51,6 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
-
 from course_utils.figure_alt import IMAGE_TYPES, figure_html, is_twin
 
 MIN_CHARACTERS, MAX_CHARACTERS = 40, 600
@@ -177,6 +175,10 @@ def apply_alt(notebook) -> int:
 
 def apply_to_file(path: Path) -> tuple[int, list[str], bool]:
     """`apply_alt` on the notebook at ``path``, written back only if it changed: (described, problems, changed)."""
+    # Imported here, not at the top: every pytest run loads this module as a plugin (pyproject's addopts),
+    # and nbformat's import (jsonschema's format checkers) takes 1.5-2 s that a run without nbval need not pay.
+    import nbformat
+
     text = path.read_text(encoding="utf-8")
     notebook = nbformat.reads(text, as_version=4)
     described = apply_alt(notebook)
