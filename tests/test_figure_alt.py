@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import PYTEST
 
 from course_tools import alt_text
 from course_utils import figure_alt
@@ -268,7 +268,7 @@ def test_nbval_compares_a_described_notebook_without_its_html_copies(tmp_path):
     nbformat.write(notebook, tmp_path / "described.ipynb")
 
     def nbval(*options):
-        command = [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO)]
+        command = [*PYTEST, "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO)]
         command += ["-p", "no:xdist", "--nbval", "--nbval-current-env", "-q", *options, str(tmp_path)]
         return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
 

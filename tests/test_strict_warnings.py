@@ -3,12 +3,12 @@
 import os
 import re
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import PYTEST
 
 from course_tools import strict_warnings
 
@@ -53,11 +53,12 @@ def notebook(path: Path, code: str) -> Path:
     return path
 
 
-def nbval(folder: Path, *options: str, env: dict | None = None) -> tuple[list[str], str]:
-    """Run nbval on ``folder`` with this repository's pytest configuration: (summary lines, output)."""
+def nbval(paths: list[Path], *options: str, env: dict | None = None) -> tuple[list[str], str]:
+    """Run nbval on ``paths`` (notebooks, or a folder of them) with this repository's pytest
+    configuration: (summary lines, output)."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO), "-p", "no:xdist"]
-        + ["--nbval", "--nbval-current-env", "-rA", *options, str(folder)],
+        [*PYTEST, "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO), "-p", "no:xdist"]
+        + ["--nbval", "--nbval-current-env", "-rA", *options, *map(str, paths)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -72,12 +73,16 @@ def nbval(folder: Path, *options: str, env: dict | None = None) -> tuple[list[st
 def test_a_lesson_cell_that_raises_a_deprecation_fails_under_nbval(tmp_path):
     """The proof that the filters reach the kernel: without them the same cells pass, printing a warning."""
     notebook(tmp_path / "clean.ipynb", "x = 1")
-    for name, category in (("deprecation", "DeprecationWarning"), ("future", "FutureWarning")):
+    warning = [
         notebook(tmp_path / f"{name}.ipynb", f"import warnings\nwarnings.warn('old API', {category})")
-    summary, output = nbval(tmp_path)
+        for name, category in (("deprecation", "DeprecationWarning"), ("future", "FutureWarning"))
+    ]
+    summary, output = nbval([tmp_path])  # a folder: the test ids name the notebooks
     failed = {line.split("::")[0].split()[-1] for line in summary if line.startswith("FAILED")}
     assert failed == {"deprecation.ipynb", "future.ipynb"}, output[-3000:]
     assert "DeprecationWarning: old API" in output and "FutureWarning: old API" in output
     without = {k: v for k, v in os.environ.items() if k != "IPYTHONDIR"}  # this run's plugin set it
-    summary, output = nbval(tmp_path, "-o", "addopts=-p no:cacheprovider", env=without)  # the plugin left out
+    # the plugin left out (the clean notebook, which passes either way, too: one kernel less)
+    summary, output = nbval(warning, "-o", "addopts=-p no:cacheprovider", env=without)
     assert not [line for line in summary if line.startswith("FAILED")], output[-3000:]
+    assert sum(line.startswith("PASSED") for line in summary) == 4, output[-3000:]  # both notebooks' two cells
