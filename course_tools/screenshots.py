@@ -43,6 +43,9 @@ CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))  # Debia
 SERVER_START_S = 90  # JupyterLab answering
 RUN_ALL_S = 300  # the lesson runs in seconds with a saved model (a few minutes if it must train)
 PREDICTION_S = 30  # a stroke's probabilities come back
+# The bars count once they have stayed the same this long, the pad no longer "Thinking…": far longer than
+# the kernel takes from one stroke's answer to the next (milliseconds), and than the bars' 0.2 s transition.
+STABLE_S = 0.5
 CANVAS = 280  # the pad's canvas, in canvas pixels: the strokes below are in these units
 
 # Paths on the 280x280 canvas, one list of strokes per digit.
@@ -197,7 +200,7 @@ def open_and_run_all(page, url: str, token: str, name: str) -> str:
         state = page.evaluate(RUN_STATE)
         if state == "done" or state.startswith("error"):
             break
-        time.sleep(1)
+        time.sleep(0.25)  # a cheap look at the page: polled often, the wait ends soon after the last cell
     return state
 
 
@@ -248,21 +251,23 @@ def bars_after(page, pad, action) -> tuple[list, str]:
     """Press Clear, do ``action`` (draw, upload), wait for the ten bars; returns (probabilities, the pad's message).
 
     The probabilities are [] when none came within ``PREDICTION_S``. A digit of two strokes gets two
-    answers, the first for its first stroke: the bars count once they have stayed the same for 1 s.
+    answers, the first for its first stroke: the bars count once the pad is no longer "Thinking…" (each
+    stroke's end says so until its answer comes) and they have stayed the same for ``STABLE_S``.
     """
     pad.locator("button.course-drawpad-clear").click()
     page.wait_for_function("() => !document.querySelector('.course-drawpad-bar').dataset.probability")
     action()
     deadline = time.monotonic() + PREDICTION_S
+    message = pad.locator(".course-drawpad-message")
     found, stable_since = [], time.monotonic()
     while time.monotonic() < deadline:
         now = probabilities(page)
-        if now != found:
+        if now != found or message.inner_text().startswith("Thinking"):
             found, stable_since = now, time.monotonic()
-        elif found and time.monotonic() - stable_since >= 1.0:  # also lets the bars' 0.2 s transition end
+        elif found and time.monotonic() - stable_since >= STABLE_S:  # also lets the bars' 0.2 s transition end
             break
-        time.sleep(0.2)
-    return found, pad.locator(".course-drawpad-message").inner_text()
+        time.sleep(0.1)
+    return found, message.inner_text()
 
 
 # ---------------------------------------------------------------------------- the picture
