@@ -72,7 +72,7 @@ site: $(SITE_STAMP)
 	$(BIN)/course site
 
 # Training, evaluation, start-up and every lesson's time on this machine (about 11 minutes on 2
-# cores; `.venv/bin/course bench --quick` takes about one). docs/authors.md (Performance) explains it.
+# cores; `.venv/bin/course bench --quick` about half of one). docs/authors.md (Performance) explains it.
 bench: $(STAMP)
 	$(BIN)/course bench
 
