@@ -6,12 +6,11 @@ answer must not be the course's own ``course_utils.shapes`` one; its check calls
 checks themselves (the grader arms whatever a solution's check cell is). Instructors keep the
 hidden test in a private folder (``hidden_tests/toy.py``); the public copy has none.
 
-One grading run (``graded``, module fixture) covers most submissions, in the sandbox where it
-works (`course_tools.grading.sandbox`; its own attacks are in test_grading_sandbox.py). One more
-(``unsandboxed``, module fixture, two workers) grades against the public solutions a submission
-that times out while a double-forked child sleeps, and beside it one that only the hidden tests
-catch. It runs without the sandbox, to test the defenses of a grader without it: the child
-subreapers and the process-tree kill.
+One grading run (``graded``, module fixture) covers most submissions; two more runs cover the
+public solutions and a submission that times out while a double-forked child sleeps. They grade
+in the sandbox where it works (`course_tools.grading.sandbox`; its own attacks are in
+test_grading_sandbox.py), except the timed-out one, which tests the defenses of a grader without
+it: the child subreapers and the process-tree kill.
 """
 
 import csv
@@ -220,29 +219,14 @@ def test_the_exercise_id_wins_over_the_file_name_and_a_good_answer_gets_full_mar
     assert (alice["feedback"], alice["review"]) == ("", "")
 
 
-@pytest.fixture(scope="module")
-def unsandboxed(course):
-    """One run without the sandbox, against the public solutions (the default: the course's solutions/):
-    grace's submission hangs after a double fork; bob's, beside it, fools the visible check alone."""
-    folder = course / "hanging"
-    folder.mkdir()
-    submission(folder, f"grace_{TOY}", {"task1-answer": FORK_AND_HANG, "task2-answer": GOOD["task2-answer"]})
-    bob_answers, _ = HOSTILE["bob"]
-    submission(folder, f"bob_{TOY}", bob_answers)
-    start = time.monotonic()
-    # the home-made defenses; two workers, so bob is graded while grace's submission sleeps
-    result = grade(course, folder, "hanging-out", "--timeout", "8", "--no-sandbox", "--workers", "2")
-    result["seconds"] = time.monotonic() - start
-    result["sleeps"] = leftover_sleeps()
-    return result
-
-
 @pytest.mark.kernel
-def test_hidden_tests_of_the_private_solutions_run(graded, unsandboxed):
+def test_hidden_tests_of_the_private_solutions_run(graded, course):
     bob = graded["rows"]["bob"]
     assert verdicts(bob) == ("0", "1", "1")
     assert "task1: double(5): expected 10, got 0" in bob["feedback"]
-    assert verdicts(unsandboxed["rows"]["bob"]) == ("1", "1", "2")  # public solutions: the visible check is fooled
+    bob_alone = graded["folder"] / f"bob_{TOY}"
+    public = grade(course, bob_alone, "public", "--timeout", "60")  # default: the course's solutions/
+    assert verdicts(public["rows"]["bob"]) == ("1", "1", "2")  # the visible check alone is fooled
 
 
 @pytest.mark.kernel
@@ -292,12 +276,17 @@ def test_relative_writes_and_detached_children_do_not_outlive_the_submission(gra
 
 @pytest.mark.kernel
 @LINUX_ONLY
-def test_a_timed_out_submission_leaves_no_double_forked_child(unsandboxed):
-    row = unsandboxed["rows"]["grace"]
+def test_a_timed_out_submission_leaves_no_double_forked_child(course):
+    folder = course / "hanging"
+    folder.mkdir()
+    submission(folder, f"grace_{TOY}", {"task1-answer": FORK_AND_HANG, "task2-answer": GOOD["task2-answer"]})
+    start = time.monotonic()
+    result = grade(course, folder, "hanging-out", "--timeout", "8", "--no-sandbox")  # the home-made defenses
+    row = result["rows"]["grace"]
     assert (row["status"], row["task1"], row["task2"]) == ("timeout", "0", "0")
     assert "task1: the time limit ran out in this task" in row["feedback"]  # so the answer did fork
-    assert unsandboxed["seconds"] < 60
-    assert unsandboxed["sleeps"] == []
+    assert time.monotonic() - start < 60
+    assert leftover_sleeps() == []
 
 
 @pytest.fixture(scope="module", autouse=True)
