@@ -43,9 +43,9 @@ CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))  # Debia
 SERVER_START_S = 90  # JupyterLab answering
 RUN_ALL_S = 300  # the lesson runs in seconds with a saved model (a few minutes if it must train)
 PREDICTION_S = 30  # a stroke's probabilities come back
-# The bars count once they have stayed the same this long, the pad no longer "Thinking…": far longer than
-# the kernel takes from one stroke's answer to the next (milliseconds), and than the bars' 0.2 s transition.
-STABLE_S = 0.5
+# The bars count once they have stayed the same this long: far longer than the kernel takes from one
+# stroke's answer to the next (milliseconds, more on a busy machine), and than the bars' 0.2 s transition.
+STABLE_S = 1.0
 CANVAS = 280  # the pad's canvas, in canvas pixels: the strokes below are in these units
 
 # Paths on the 280x280 canvas, one list of strokes per digit.
@@ -146,15 +146,23 @@ def jupyterlab(lesson: Path, work: Path) -> Iterator[tuple[str, str, str]]:
 
 
 def _stop(server: subprocess.Popen) -> None:
-    """Stop JupyterLab and its kernels at once: kill its process group.
+    """Stop JupyterLab and its kernels at once: kill the server's process group and what it started.
 
     No graceful shutdown (``/api/shutdown``): it waited 2 s for the kernel, which has imported
     torch, to exit, and saved nothing worth keeping; the folder it served is a copy, deleted next.
     """
-    try:  # the kernels are in the server's process group: none may outlive the server
+    import psutil
+
+    try:  # jupyter_client starts each kernel in a session of its own, outside the server's group
+        started = psutil.Process(server.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        started = []
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for process in started:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(started, timeout=10)
     server.wait(timeout=10)
 
 
@@ -246,8 +254,9 @@ def bars_after(page, pad, action) -> tuple[list, str]:
     """Press Clear, do ``action`` (draw, upload), wait for the ten bars; returns (probabilities, the pad's message).
 
     The probabilities are [] when none came within ``PREDICTION_S``. A digit of two strokes gets two
-    answers, the first for its first stroke: the bars count once the pad is no longer "Thinking…" (each
-    stroke's end says so until its answer comes) and they have stayed the same for ``STABLE_S``.
+    answers, the first for its first stroke: the bars count once they have stayed the same for
+    ``STABLE_S`` while the pad does not say "Thinking…" (a stroke's end says so, but the first
+    stroke's answer may replace that message while the second's is pending: the time is the guard).
     """
     pad.locator("button.course-drawpad-clear").click()
     page.wait_for_function("() => !document.querySelector('.course-drawpad-bar').dataset.probability")
