@@ -376,13 +376,16 @@ def check_targets(result: dict) -> list[dict]:
 def format_report(result: dict) -> str:
     """The measurements as Markdown tables (``--docs`` writes them into docs/authors.md)."""
     m = result["machine"]
+    quick_run = next(iter(result["training"].values()), {})  # what this run measured (older ones: 8,192, 10,000)
     lines = [
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores, {m['cpu_capability']}, "
         f"{m['torch_threads']} torch threads), "
         f"Python {m['python']}, torch {m['torch']}, torchvision {m['torchvision']}"
         + (f", GPU {m['gpu']}" if "gpu" in m else "")
         + (
-            f" (--quick: {QUICK_IMAGES:,} images per repeat, {10_000 // QUICK_TEST_EVERY:,} test images, no lessons)"
+            f" (--quick: {quick_run.get('images_per_repeat', f'{QUICK_IMAGES:,} images')} per repeat, "
+            f"{quick_run.get('test_images', 10_000):,} test images (its eval images/s are not a full run's), "
+            "no lessons)"
             if result["quick"]
             else ""
         ),
