@@ -91,7 +91,9 @@ def test_each_target_fails_on_its_own_figure():
 def test_kernel_memory_sees_a_kernels_peak_after_it_has_fallen_and_ignores_other_children():
     grow = "import sys, time; x = b'1' * (int(sys.argv[1]) * 2**20); del x; time.sleep(0.8)"
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # ends at once; a zombie until waited for
+    deadline = time.monotonic() + 10
     while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "a child that runs `pass` was not a zombie within 10 s"
         time.sleep(0.01)
     with bench.KernelMemory(every=0.1) as memory:
         other = subprocess.Popen([sys.executable, "-c", grow, "500", "not-a-kernel"])

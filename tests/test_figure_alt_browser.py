@@ -93,7 +93,7 @@ def test_jupyterlab_names_each_described_figure_by_its_words(tmp_path):
             assert accessible_names(page, name, 3) == [*WORDS, ""], "after the cells ran in JupyterLab's kernel"
 
             # opened in the same JupyterLab, as from its file browser: a reload of the page costs 4 s
-            page.evaluate("window.jupyterapp.commands.execute('docmanager:open', {path: 'saved.ipynb'})")
+            page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', {path: 'saved.ipynb'}); }")
             assert accessible_names(page, "saved.ipynb", 3) == [*WORDS, ""], "the saved outputs, untrusted"
             trusted = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[1].model.trusted")
             assert trusted is False, "the saved notebook should open untrusted, as a clone's does"
