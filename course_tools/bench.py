@@ -383,7 +383,7 @@ def format_report(result: dict) -> str:
         f"Python {m['python']}, torch {m['torch']}, torchvision {m['torchvision']}"
         + (f", GPU {m['gpu']}" if "gpu" in m else "")
         + (
-            f" (--quick: {quick_run.get('images_per_repeat', f'{QUICK_IMAGES:,} images')} per repeat, "
+            f" (--quick: {quick_run.get('images_per_repeat', '8,192 images')} per repeat, "
             f"{quick_run.get('test_images', 10_000):,} test images (its eval images/s are not a full run's), "
             "no lessons)"
             if result["quick"]
